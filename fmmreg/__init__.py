@@ -1,0 +1,21 @@
+"""fmmreg: finite mixture (latent class) regression, checked against Stata.
+
+>>> from fmmreg import fmm
+>>> res = fmm(2, "y ~ x", data=df, family="poisson")   # doctest: +SKIP
+>>> print(res.summary())                                # doctest: +SKIP
+"""
+
+from fmmreg.families import available_families, get_family
+from fmmreg.model import FMM, ConvergenceWarning, DegenerateClassWarning, fmm
+from fmmreg.results import FMMResults
+
+__all__ = [
+    "FMM",
+    "ConvergenceWarning",
+    "DegenerateClassWarning",
+    "FMMResults",
+    "available_families",
+    "fmm",
+    "get_family",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,158 @@
+"""EM followed by Newton on the full likelihood, for one starting point.
+
+The engine sees a :class:`~fmmreg.mixture.MixtureLikelihood` only (arrays, no
+pandas, no formulas).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fmmreg.linalg import solve_negdef
+from fmmreg.mixture import MixtureLikelihood
+
+ENGINES = ("fast", "statsmodels")
+
+
+@dataclass
+class FitTrace:
+    """What happened during one fit: EM log likelihoods, Newton steps."""
+
+    em_llf: list[float] = field(default_factory=list)
+    newton_llf: list[float] = field(default_factory=list)
+    converged: bool = False
+    gradient_norm: float = np.nan
+
+    @property
+    def n_iter(self) -> int:
+        return len(self.em_llf) + len(self.newton_llf)
+
+
+def check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r} is not known; use one of {ENGINES}")
+    return engine
+
+
+def m_step(lik: MixtureLikelihood, theta: np.ndarray, tau: np.ndarray, engine: str = "fast") -> np.ndarray:
+    """One (generalised) M-step from posteriors ``tau``.
+
+    ``fast`` takes one warm-started monotone Newton step per class (closed
+    form where the family has one) and one for the membership logit;
+    ``statsmodels`` fits each class with a literal weighted statsmodels fit
+    and the membership logit to convergence. Both increase the expected
+    complete-data log likelihood, so EM stays monotone with either.
+    """
+    gamma, comps = lik.unpack(theta)
+    new = []
+    for k, (fam, X) in enumerate(zip(lik.families, lik.designs)):
+        c = lik.w * tau[:, k]
+        if engine == "statsmodels":
+            new.append(fam.mstep_statsmodels(lik.y, X, c, comps[k]))
+        else:
+            new.append(fam.mstep(lik.y, X, c, comps[k]))
+    if engine == "statsmodels":
+        gamma = lik.membership.fit(tau, lik.w, gamma)
+    else:
+        gamma = lik.membership.mstep(tau, lik.w, gamma)
+    return lik.pack(gamma, new)
+
+
+def theta_from_posterior(lik: MixtureLikelihood, tau: np.ndarray) -> np.ndarray:
+    """Parameters that maximise the complete-data likelihood given ``tau``."""
+    comps = []
+    for k, (fam, X) in enumerate(zip(lik.families, lik.designs)):
+        c = lik.w * tau[:, k]
+        comps.append(fam.fit_weighted(lik.y, X, c, maxiter=25))
+    gamma = lik.membership.fit(tau, lik.w)
+    return lik.pack(gamma, comps)
+
+
+def run_em(
+    lik: MixtureLikelihood,
+    theta: np.ndarray,
+    maxiter: int,
+    tol: float = 1e-8,
+    engine: str = "fast",
+    trace: FitTrace | None = None,
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """Run EM from ``theta`` for at most ``maxiter`` iterations.
+
+    Stops when the relative increase of the log likelihood falls below
+    ``tol``. Returns the parameters, their log likelihood and posteriors.
+    """
+    trace = FitTrace() if trace is None else trace
+    ll, tau, _ = lik.estep(theta)
+    for _ in range(maxiter):
+        theta_new = m_step(lik, theta, tau, engine)
+        ll_new, tau_new, _ = lik.estep(theta_new)
+        if not np.isfinite(ll_new):
+            break
+        trace.em_llf.append(ll_new)
+        theta, tau, ll_old, ll = theta_new, tau_new, ll, ll_new
+        if ll - ll_old < tol * (1.0 + abs(ll)):
+            break
+    return theta, ll, tau
+
+
+def newton_polish(
+    lik: MixtureLikelihood,
+    theta: np.ndarray,
+    tol: float = 1e-10,
+    maxiter: int = 100,
+    engine: str = "fast",
+    trace: FitTrace | None = None,
+) -> tuple[np.ndarray, float, bool]:
+    """Newton-Raphson on the full log likelihood until the gradient is ~0.
+
+    Converged means ``-H`` is positive definite and the Newton decrement
+    ``g'(-H)^{-1} g`` is below ``tol``. Steps are halved until the log
+    likelihood does not decrease; where ``-H`` is indefinite a
+    Levenberg-damped ascent step is taken, and when no step helps a few EM
+    iterations move the point instead.
+    """
+    trace = FitTrace() if trace is None else trace
+    ll = lik.loglike(theta)
+    converged = False
+    for _ in range(maxiter):
+        ll, grad, hess = lik.score_hessian(theta)
+        step, pos_def = solve_negdef(hess, grad)
+        decrement = float(grad @ step)
+        trace.gradient_norm = float(np.sqrt(abs(decrement)))
+        if pos_def and abs(decrement) < tol:
+            converged = True
+            break
+        t, moved = 1.0, False
+        for _ in range(30):
+            cand = theta + t * step
+            ll_new = lik.loglike(cand)
+            if np.isfinite(ll_new) and ll_new >= ll - 1e-12 * abs(ll):
+                theta, ll, moved = cand, ll_new, True
+                break
+            t *= 0.5
+        if moved:
+            trace.newton_llf.append(ll)
+            continue
+        before = ll
+        theta, ll, _ = run_em(lik, theta, maxiter=10, tol=0.0, engine=engine, trace=trace)
+        if ll <= before:
+            break
+    trace.converged = converged
+    return theta, ll, converged
+
+
+def fit_from(
+    lik: MixtureLikelihood,
+    theta: np.ndarray,
+    em_maxiter: int = 500,
+    em_tol: float = 1e-5,
+    newton_tol: float = 1e-10,
+    engine: str = "fast",
+) -> tuple[np.ndarray, float, FitTrace]:
+    """EM until the relative change is below ``em_tol``, then Newton."""
+    trace = FitTrace()
+    theta, ll, _ = run_em(lik, theta, maxiter=em_maxiter, tol=em_tol, engine=engine, trace=trace)
+    theta, ll, _ = newton_polish(lik, theta, tol=newton_tol, engine=engine, trace=trace)
+    return theta, ll, trace

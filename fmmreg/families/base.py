@@ -1,0 +1,245 @@
+"""The component-family contract.
+
+A component family is the density of the response inside one latent class.
+The engine only talks to families through this contract, on numpy arrays.
+
+Every family in fmmreg is a *linear-index* model: its log density depends on
+the parameters only through ``n_linear`` linear predictors ``eta_l = X b_l``
+built on the class design ``X`` and through ``len(ancillary_names)`` scalar
+ancillary parameters (``lnsigma``, ``lnalpha``, cut points, ...). A family
+therefore only has to supply the log density and its first two derivatives
+with respect to those *indices*; scores, Hessians and weighted fits for any
+design follow by the chain rule as weighted cross-products (this is what
+Stata's ``ml`` calls an ``lf2`` evaluator).
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import ClassVar
+
+import numpy as np
+
+from fmmreg.linalg import Design, solve_negdef, weighted_cross, weighted_sum
+
+
+class ComponentFamily(abc.ABC):
+    """Base class of all component families.
+
+    Parameters of one class are packed as ``[b_1, ..., b_L, a_1, ..., a_A]``
+    where each ``b_l`` has one entry per column of the design and ``a`` are
+    the ancillary parameters, on the scale in which they are estimated.
+
+    Notes
+    -----
+    With indices ``t_i = (eta_i1, ..., eta_iL, a_1, ..., a_A)`` and weights
+    ``c_i`` the weighted objective of a single-class fit is
+    ``Q = sum_i c_i log f(y_i | t_i)``; its gradient is
+    ``sum_i c_i D_e' d1_ie`` and its Hessian block ``(e, e')`` is
+    ``D_e' diag(c d2_iee') D_e'`` where ``D_e`` is ``X`` for a linear index
+    and a column of ones for an ancillary one.
+    """
+
+    #: Registry name (``family="poisson"``).
+    name: ClassVar[str] = ""
+    #: Name of the Stata estimation command this family reproduces.
+    stata_model: ClassVar[str] = ""
+    #: Names of the ancillary parameters on their estimation scale.
+    ancillary_names: tuple[str, ...] = ()
+    #: Number of linear predictors built on the class design.
+    n_linear: int = 1
+
+    # ------------------------------------------------------------------ contract
+    @abc.abstractmethod
+    def index_derivatives(
+        self, y: np.ndarray, eta: np.ndarray, anc: np.ndarray, order: int = 2
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Log density and its derivatives with respect to the indices.
+
+        Parameters
+        ----------
+        y : ndarray
+            Response, shape (n,) (or (n, r) for multi-column responses).
+        eta : ndarray, shape (n, n_linear)
+            Linear predictors.
+        anc : ndarray, shape (n_ancillary,)
+            Ancillary parameters.
+        order : {0, 1, 2}
+            Highest derivative wanted.
+
+        Returns
+        -------
+        logf : ndarray, shape (n,)
+            Exact per-observation log density (unweighted).
+        d1 : ndarray, shape (n, m) or None
+            First derivatives, ``m = n_linear + n_ancillary``.
+        d2 : ndarray, shape (n, m, m) or None
+            Observed (not expected) second derivatives.
+        """
+
+    @abc.abstractmethod
+    def initial_params(self, y: np.ndarray, X: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Cheap starting values for a weighted single-class fit."""
+
+    @abc.abstractmethod
+    def mean_from_index(self, eta: np.ndarray, anc: np.ndarray) -> np.ndarray:
+        """Expected response ``E[y | x]`` given the indices."""
+
+    def check_endog(self, y: np.ndarray, yname: str) -> np.ndarray:
+        """Validate the response and return it as float array.
+
+        Raises
+        ------
+        ValueError
+            Naming the variable and the family when ``y`` is impossible.
+        """
+        y = np.asarray(y, dtype=float)
+        if not np.all(np.isfinite(y)):
+            raise ValueError(f"response {yname!r} has non-finite values; family {self.name!r} needs finite y")
+        return y
+
+    # ------------------------------------------------------------ derived pieces
+    @property
+    def n_ancillary(self) -> int:
+        return len(self.ancillary_names)
+
+    def n_params(self, p: int) -> int:
+        """Number of parameters of one class with a design of ``p`` columns."""
+        return self.n_linear * p + self.n_ancillary
+
+    def param_names(self, xnames: list[str]) -> list[str]:
+        """Parameter names given the design's column names."""
+        if self.n_linear == 1:
+            names = list(xnames)
+        else:
+            names = [f"{lab}:{x}" for lab in self.linear_labels() for x in xnames]
+        return names + list(self.ancillary_names)
+
+    def linear_labels(self) -> list[str]:
+        """Labels of the linear predictors when there are several."""
+        return [f"eq{j + 1}" for j in range(self.n_linear)]
+
+    def designs(self, X: np.ndarray) -> list[Design]:
+        """Design of each index: ``X`` for linear ones, ``None`` (constant) else."""
+        return [X] * self.n_linear + [None] * self.n_ancillary
+
+    def split(self, params: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
+        """Split packed parameters into ``(B, anc)`` with ``B`` of shape (p, n_linear)."""
+        params = np.asarray(params, dtype=float)
+        betas = params[: self.n_linear * p].reshape(self.n_linear, p).T
+        return betas, params[self.n_linear * p :]
+
+    def indices(self, X: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Linear predictors (n, n_linear) and ancillary values."""
+        betas, anc = self.split(params, X.shape[1])
+        return X @ betas, anc
+
+    def loglike_obs(self, y: np.ndarray, X: np.ndarray, params: np.ndarray) -> np.ndarray:
+        """Per-observation log density, shape (n,)."""
+        eta, anc = self.indices(X, params)
+        return self.index_derivatives(y, eta, anc, order=0)[0]
+
+    def mean(self, X: np.ndarray, params: np.ndarray) -> np.ndarray:
+        """Fitted mean of the response, shape (n,)."""
+        eta, anc = self.indices(X, params)
+        return self.mean_from_index(eta, anc)
+
+    def score_obs(self, y: np.ndarray, X: np.ndarray, params: np.ndarray) -> np.ndarray:
+        """Per-observation score, shape (n, n_params)."""
+        eta, anc = self.indices(X, params)
+        _, d1, _ = self.index_derivatives(y, eta, anc, order=1)
+        cols = []
+        for e, design in enumerate(self.designs(X)):
+            cols.append(d1[:, [e]] if design is None else design * d1[:, [e]])
+        return np.hstack(cols)
+
+    def weighted_objective(
+        self, y: np.ndarray, X: np.ndarray, c: np.ndarray, params: np.ndarray, order: int = 2
+    ) -> tuple[float, np.ndarray | None, np.ndarray | None]:
+        """``Q = sum c_i log f_i`` with its gradient and Hessian in the parameters."""
+        eta, anc = self.indices(X, params)
+        logf, d1, d2 = self.index_derivatives(y, eta, anc, order=order)
+        q = float(c @ logf)
+        if order == 0:
+            return q, None, None
+        designs = self.designs(X)
+        grad = np.concatenate([weighted_sum(d, c * d1[:, e]) for e, d in enumerate(designs)])
+        if order == 1:
+            return q, grad, None
+        blocks = [
+            [weighted_cross(da, c * d2[:, a, b], db) for b, db in enumerate(designs)] for a, da in enumerate(designs)
+        ]
+        return q, grad, np.block(blocks)
+
+    def newton_step(
+        self, y: np.ndarray, X: np.ndarray, c: np.ndarray, params: np.ndarray, q0: float | None = None
+    ) -> tuple[np.ndarray, float]:
+        """One damped Newton step on ``Q`` that never decreases it.
+
+        Returns the new parameters and the new objective. Step halving keeps
+        the generalised EM monotone; if no halving helps, the old parameters
+        are returned unchanged.
+        """
+        q, grad, hess = self.weighted_objective(y, X, c, params, order=2)
+        if q0 is None:
+            q0 = q
+        step, _ = solve_negdef(hess, grad)
+        t = 1.0
+        for _ in range(40):
+            cand = params + t * step
+            q_new = self.weighted_objective(y, X, c, cand, order=0)[0]
+            if np.isfinite(q_new) and q_new >= q - 1e-12 * abs(q):
+                return cand, q_new
+            t *= 0.5
+        return params, q
+
+    def mstep(self, y: np.ndarray, X: np.ndarray, c: np.ndarray, params: np.ndarray) -> np.ndarray:
+        """Warm-started weighted M-step: one monotone Newton step.
+
+        Families with a closed-form weighted MLE override this.
+        """
+        return self.newton_step(y, X, c, params)[0]
+
+    def fit_weighted(
+        self,
+        y: np.ndarray,
+        X: np.ndarray,
+        c: np.ndarray,
+        start: np.ndarray | None = None,
+        tol: float = 1e-12,
+        maxiter: int = 200,
+    ) -> np.ndarray:
+        """Weighted maximum likelihood fit of one class to convergence.
+
+        Converges when the Newton decrement ``g'(-H)^{-1}g`` falls below
+        ``tol`` (times ``1 + |Q|``).
+        """
+        params = self.initial_params(y, X, c) if start is None else np.asarray(start, dtype=float)
+        for _ in range(maxiter):
+            q, grad, hess = self.weighted_objective(y, X, c, params, order=2)
+            step, _ = solve_negdef(hess, grad)
+            if abs(grad @ step) < tol * (1.0 + abs(q)):
+                break
+            params, _ = self.newton_step(y, X, c, params)
+        return params
+
+    def mstep_statsmodels(self, y: np.ndarray, X: np.ndarray, c: np.ndarray, params: np.ndarray) -> np.ndarray:
+        """Reference M-step through a literal ``statsmodels`` fit.
+
+        Families without a statsmodels counterpart fall back to a full
+        weighted fit with the generic Newton solver.
+        """
+        return self.fit_weighted(y, X, c, start=params)
+
+    def ancillary_display(self, term: str, yname: str):
+        """How Stata shows an ancillary parameter.
+
+        Returns ``None`` to show it as estimated (``/term`` with z and P), or
+        ``(label, f, df)``: the label and a monotone transform with its
+        derivative, shown with a delta-method SE and a CI transformed from the
+        estimation scale (no z and P), as Stata does for ``var(e.y)``.
+        """
+        return None
+
+    def __repr__(self) -> str:
+        return f"<fmmreg family {self.name!r}>"

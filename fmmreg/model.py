@@ -1,0 +1,219 @@
+"""User-facing model: ``FMM`` and the ``fmm()`` shortcut."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from fmmreg.engine import check_engine
+from fmmreg.families import ComponentFamily, get_family
+from fmmreg.formula import build_design
+from fmmreg.mixture import MixtureLikelihood
+from fmmreg.relabel import canonical_order, permute_theta
+from fmmreg.results import FMMResults
+from fmmreg.starts import StartOptions, multistart
+
+
+class ConvergenceWarning(UserWarning):
+    """The fit stopped before the gradient of the log likelihood vanished."""
+
+
+class DegenerateClassWarning(UserWarning):
+    """A class is empty, tiny, or has a collapsed scale parameter."""
+
+
+def _broadcast(k: int | None, formula, family) -> tuple[int, list[str], list]:
+    formulas = list(formula) if isinstance(formula, (list, tuple)) else None
+    families = list(family) if isinstance(family, (list, tuple)) else None
+    lengths = {len(x) for x in (formulas, families) if x is not None}
+    if len(lengths) > 1:
+        raise ValueError(
+            f"the list of formulas ({len(formulas)}) and the list of families ({len(families)}) "
+            "must have one entry per class"
+        )
+    implied = lengths.pop() if lengths else None
+    if k is None:
+        if implied is None:
+            raise ValueError("give the number of classes k, or one formula/family per class as lists")
+        k = implied
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"k (number of classes) must be a positive integer, got {k!r}")
+    if implied is not None and implied != k:
+        raise ValueError(f"k={k} but {implied} formulas/families were given; they must agree")
+    k = int(k)
+    return k, formulas or [formula] * k, families or [family] * k
+
+
+class FMM:
+    """Finite mixture of regressions (latent class regression).
+
+    Parameters
+    ----------
+    k : int or None
+        Number of classes; may be omitted when ``formula`` or ``family`` is a
+        list with one entry per class (hybrid model).
+    formula : str or list of str
+        ``"y ~ x1 + x2"`` (formulaic syntax) for every class, or one per class.
+        Every class must have the same response.
+    data : DataFrame
+        The data; never modified.
+    family : str, statsmodels family, ComponentFamily, or list of them
+        Component family, e.g. ``"gaussian"``, ``"poisson"``, ``"logit"``.
+    class_formula : str, optional
+        ``"~ z1 + z2"``: class membership is a multinomial logit on these
+        (base class 1, as in Stata). ``None`` gives constant class shares.
+    weights : str or array, optional
+        Frequency weights (Stata ``fweight``): a column of ``data`` or an array.
+
+    Notes
+    -----
+    ``l(theta) = sum_i w_i log sum_k pi_k(z_i) f_k(y_i | x_i)`` with
+    ``pi_k(z) = exp(z'g_k) / sum_j exp(z'g_j)`` and ``g_1 = 0``.
+    """
+
+    def __init__(
+        self,
+        k: int | None,
+        formula: str | Sequence[str],
+        data: pd.DataFrame,
+        family="gaussian",
+        class_formula: str | None = None,
+        weights=None,
+    ):
+        self.k, formulas, fam_specs = _broadcast(k, formula, family)
+        self.families: list[ComponentFamily] = [get_family(f) for f in fam_specs]
+        self.design = build_design(formulas, data, class_formula, weights)
+        self.y = self.families[0].check_endog(self.design.y, self.design.yname)
+        for fam in self.families[1:]:
+            fam.check_endog(self.design.y, self.design.yname)
+        self._check_designs()
+
+    def _check_designs(self) -> None:
+        d = self.design
+        n = len(self.y)
+        for k, (X, names, fam) in enumerate(zip(d.designs, d.xnames, self.families), start=1):
+            if n <= fam.n_params(X.shape[1]):
+                raise ValueError(f"class {k}: {n} observations for {fam.n_params(X.shape[1])} parameters")
+            if np.linalg.matrix_rank(X) < X.shape[1]:
+                raise ValueError(
+                    f"class {k}: the design of {d.formulas[k - 1]!r} is collinear "
+                    f"(columns {names}); drop a redundant term"
+                )
+        if np.linalg.matrix_rank(d.Z) < d.Z.shape[1]:
+            raise ValueError(f"class_formula {d.class_formula!r} gives a collinear design {d.znames}; drop a term")
+
+    def _likelihood(self, class_map: list[int]) -> MixtureLikelihood:
+        d = self.design
+        return MixtureLikelihood(
+            self.y,
+            [d.designs[j] for j in class_map],
+            d.Z,
+            [self.families[j] for j in class_map],
+            d.weights,
+        )
+
+    def fit(
+        self,
+        *,
+        engine: str = "fast",
+        n_starts: int = 20,
+        n_refine: int = 3,
+        short_iter: int = 30,
+        random_state: int | np.random.Generator | None = 0,
+        start=None,
+        order: str | Sequence[int] = "mean",
+    ) -> FMMResults:
+        """Estimate by multi-start EM followed by Newton on the full likelihood.
+
+        Parameters
+        ----------
+        engine : {"fast", "statsmodels"}
+            M-step engine: own warm-started Newton/IRLS steps with the
+            statsmodels family objects (default), or literal weighted
+            ``statsmodels`` fits (reference; slow).
+        n_starts, n_refine, short_iter : int
+            ``n_starts`` starting points get ``short_iter`` EM iterations;
+            the ``n_refine`` best distinct ones are run to convergence.
+        random_state : int or Generator
+            Seed of the start search (results are deterministic given it).
+        start : array-like, optional
+            Start values in the layout of ``params`` (skips the search).
+        order : "mean", "fit" or a list
+            ``"mean"`` sorts classes by their average fitted mean (default;
+            hybrid models keep the user's order), ``"fit"`` keeps the order the
+            optimiser found, a list relabels as :meth:`FMMResults.relabel`.
+        """
+        engine = check_engine(engine)
+        rng = np.random.default_rng(random_state)
+        opts = StartOptions(n_starts=n_starts, n_refine=n_refine, short_iter=short_iter)
+        class_map = list(range(self.k))
+        lik = self._likelihood(class_map)
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            found = multistart(lik, opts, rng, engine=engine, start_theta=start)
+        theta = found.theta
+        if isinstance(order, str):
+            if order not in ("mean", "fit"):
+                raise ValueError(f"order must be 'mean', 'fit' or a list of class labels, got {order!r}")
+            perm = canonical_order(lik, theta) if order == "mean" else class_map
+        else:
+            from fmmreg.relabel import check_order
+
+            perm = check_order(order, self.k)
+        theta = permute_theta(lik, theta, perm)
+        class_map = [class_map[p] for p in perm]
+        res = FMMResults(self, theta, class_map, found.trace, found.table)
+        self._warn_degenerate(res)
+        return res
+
+    def _warn_degenerate(self, res: FMMResults) -> None:
+        if not res.converged:
+            warnings.warn(
+                f"the fit did not converge (gradient norm {res.trace.gradient_norm:.3g}); "
+                "try more starts (n_starts=) or check the model",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        post = res.posterior.to_numpy()
+        w = res.lik.w
+        eff = w @ post
+        for k in range(1, res.k + 1):
+            fam = res.families[k - 1]
+            p = fam.n_params(res.lik.designs[k - 1].shape[1])
+            if eff[k - 1] < p + 1:
+                warnings.warn(
+                    f"class {k} is degenerate: it holds about {eff[k - 1]:.1f} observations for {p} parameters; "
+                    "fit fewer classes",
+                    DegenerateClassWarning,
+                    stacklevel=3,
+                )
+            if "lnsigma" in fam.ancillary_names:
+                lns = res.params[(res.component_equation(k), "lnsigma")]
+                sd_y = float(np.std(self.y))
+                if np.exp(lns) < 1e-6 * max(sd_y, 1e-300):
+                    warnings.warn(
+                        f"class {k}: the standard deviation collapsed to {np.exp(lns):.3g} "
+                        "(the likelihood is unbounded there); the fit is degenerate, fit fewer classes",
+                        DegenerateClassWarning,
+                        stacklevel=3,
+                    )
+
+
+def fmm(
+    k: int | None,
+    formula: str | Sequence[str],
+    data: pd.DataFrame,
+    family="gaussian",
+    class_formula: str | None = None,
+    weights=None,
+    **fit_options,
+) -> FMMResults:
+    """Fit a finite mixture of regressions in one call.
+
+    ``fmm(3, "visits ~ age + chronic", data=df, family="poisson",
+    class_formula="~ income")`` is ``FMM(...).fit(**fit_options)``; see
+    :class:`FMM` and :meth:`FMM.fit` for the options.
+    """
+    return FMM(k, formula, data, family=family, class_formula=class_formula, weights=weights).fit(**fit_options)

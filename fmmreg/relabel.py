@@ -1,0 +1,51 @@
+"""Class order: the deterministic default and user relabelling.
+
+Default order (documented in the README): when every class has the same
+family and the same formula, classes are sorted by their sample-average
+fitted mean of the response, ascending (class 1 = lowest mean, like
+"low users" first); ties are broken by the class share. Hybrid models keep
+the order in which the user listed the classes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fmmreg.mixture import MixtureLikelihood
+
+
+def permute_theta(lik: MixtureLikelihood, theta: np.ndarray, order: list[int]) -> np.ndarray:
+    """Parameters after relabelling: new class ``j`` is old class ``order[j]`` (0-based).
+
+    The membership logit is re-based on the new class 1:
+    ``g_new_j = g_old_order[j] - g_old_order[0]``.
+    """
+    gamma, comps = lik.unpack(theta)
+    full = np.column_stack([np.zeros(gamma.shape[0]), gamma])
+    new_full = full[:, order] - full[:, [order[0]]]
+    return lik.pack(new_full[:, 1:], [comps[o] for o in order])
+
+
+def check_order(order, k: int) -> list[int]:
+    """Validate a 1-based relabelling and return it 0-based."""
+    try:
+        order = [int(o) for o in order]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"relabel order must be a list of class labels 1..{k}, got {order!r}") from exc
+    if sorted(order) != list(range(1, k + 1)):
+        raise ValueError(f"relabel order must be a permutation of 1..{k}, got {order}")
+    return [o - 1 for o in order]
+
+
+def canonical_order(lik: MixtureLikelihood, theta: np.ndarray) -> list[int]:
+    """0-based order sorting classes by mean fitted response, then share."""
+    same = all(f is lik.families[0] or type(f) is type(lik.families[0]) for f in lik.families)
+    same = same and all(X is lik.designs[0] for X in lik.designs)
+    same = same and len({getattr(f, "name", "") for f in lik.families}) == 1
+    if not same:
+        return list(range(lik.k))
+    gamma, comps = lik.unpack(theta)
+    w = lik.w / lik.w.sum()
+    means = [float(w @ fam.mean(X, th)) for fam, X, th in zip(lik.families, lik.designs, comps)]
+    shares = w @ np.exp(lik.membership.log_prior(gamma))
+    return sorted(range(lik.k), key=lambda j: (round(means[j], 10), -shares[j]))

@@ -1,0 +1,234 @@
+"""Fitted finite mixture: estimates, inference and labels.
+
+Attribute names follow statsmodels (``params``, ``bse``, ``pvalues``,
+``conf_int()``, ``cov_params()``, ``llf``, ``aic``, ``bic``, ``nobs``).
+``params`` is a Series with an ``(equation, term)`` MultiIndex: membership
+equations are ``"2.Class"``, ..., ``"K.Class"``; the component of class ``k``
+is the equation ``"k.<response>"`` and holds the ancillary parameters on
+their estimation scale (``lnsigma``, ...).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from fmmreg.engine import FitTrace
+from fmmreg.relabel import check_order, permute_theta
+from fmmreg.summary import Row, Summary, build_summary
+
+
+class FMMResults:
+    """Results of :meth:`fmmreg.FMM.fit`.
+
+    Notes
+    -----
+    The covariance is the inverse of the observed information (OIM, Stata's
+    default) of the full observed-data log likelihood at the estimate,
+    computed from analytic second derivatives (see
+    :class:`fmmreg.mixture.MixtureLikelihood`).
+    """
+
+    def __init__(
+        self,
+        model,
+        theta: np.ndarray,
+        class_map: list[int],
+        trace: FitTrace,
+        starts: pd.DataFrame,
+    ):
+        self.model = model
+        self.class_map = list(class_map)
+        self.k = len(class_map)
+        self.lik = model._likelihood(self.class_map)
+        self.theta = np.asarray(theta, dtype=float)
+        self.trace = trace
+        self.starts = starts
+        ll, grad, hess = self.lik.score_hessian(self.theta)
+        self.llf = ll
+        self.score = grad
+        self.hessian = hess
+        self._cov = self._invert(hess)
+        self._names = self._param_index()
+
+    # ------------------------------------------------------------------ setup
+    def _invert(self, hess: np.ndarray) -> np.ndarray:
+        a = -hess
+        d = np.sqrt(np.abs(np.diag(a)))
+        d = np.where(d > 0, d, 1.0)
+        a_s = a / np.outer(d, d)
+        eig = np.linalg.eigvalsh(a_s)
+        if eig.min() <= 1e-10 * max(1.0, eig.max()):
+            warnings.warn(
+                "the observed information is not positive definite at the estimate: "
+                "the model may be over-parameterised (a degenerate class or collinear covariates); "
+                "standard errors use a pseudo-inverse and are unreliable",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return np.linalg.pinv(a_s) / np.outer(d, d)
+        return np.linalg.inv(a_s) / np.outer(d, d)
+
+    def _param_index(self) -> pd.MultiIndex:
+        tuples = []
+        for k in range(2, self.k + 1):
+            tuples += [(f"{k}.Class", z) for z in self.model.design.znames]
+        for k in range(1, self.k + 1):
+            j = self.class_map[k - 1]
+            fam = self.model.families[j]
+            eq = self.component_equation(k)
+            tuples += [(eq, t) for t in fam.param_names(self.model.design.xnames[j])]
+        return pd.MultiIndex.from_tuples(tuples, names=["equation", "term"])
+
+    # ---------------------------------------------------------------- labels
+    @property
+    def yname(self) -> str:
+        return self.model.design.yname
+
+    @property
+    def families(self):
+        return [self.model.families[j] for j in self.class_map]
+
+    def component_equation(self, k: int) -> str:
+        """Equation name of class ``k``'s component in ``params``."""
+        return f"{k}.{self.yname}"
+
+    # --------------------------------------------------------------- numbers
+    @property
+    def params(self) -> pd.Series:
+        return pd.Series(self.theta, index=self._names, name="coef")
+
+    def cov_params(self) -> pd.DataFrame:
+        return pd.DataFrame(self._cov, index=self._names, columns=self._names)
+
+    @property
+    def bse(self) -> pd.Series:
+        return pd.Series(np.sqrt(np.clip(np.diag(self._cov), 0, None)), index=self._names, name="bse")
+
+    @property
+    def tvalues(self) -> pd.Series:
+        return (self.params / self.bse).rename("z")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        return pd.Series(2 * stats.norm.sf(np.abs(self.tvalues.to_numpy())), index=self._names, name="P>|z|")
+
+    def conf_int(self, alpha: float = 0.05) -> pd.DataFrame:
+        q = stats.norm.ppf(1 - alpha / 2)
+        b, se = self.params, self.bse
+        return pd.DataFrame({0: b - q * se, 1: b + q * se})
+
+    @property
+    def nobs(self) -> float:
+        """Number of observations (the sum of frequency weights when given)."""
+        w = self.model.design.weights
+        return float(len(self.lik.y)) if w is None else float(w.sum())
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows of the input dropped for missing values."""
+        return self.model.design.n_dropped
+
+    @property
+    def df_model(self) -> int:
+        """Number of estimated parameters."""
+        return int(len(self.theta))
+
+    @property
+    def aic(self) -> float:
+        return -2 * self.llf + 2 * self.df_model
+
+    @property
+    def bic(self) -> float:
+        return -2 * self.llf + self.df_model * np.log(self.nobs)
+
+    @property
+    def converged(self) -> bool:
+        return bool(self.trace.converged)
+
+    @property
+    def n_iter(self) -> int:
+        """EM plus Newton iterations of the winning start's final run."""
+        return self.trace.n_iter
+
+    @property
+    def start_llfs(self) -> pd.Series:
+        """Log likelihood where each start stopped (converged for refined starts)."""
+        llf = self.starts["llf"].where(self.starts["refined"], self.starts["llf_short"])
+        return llf.rename("llf")
+
+    # ----------------------------------------------------------- per-obs
+    def _class_columns(self) -> pd.Index:
+        return pd.Index(range(1, self.k + 1), name="Class")
+
+    @property
+    def posterior(self) -> pd.DataFrame:
+        """Posterior class probabilities, rows aligned with the rows used."""
+        _, tau, _ = self.lik.estep(self.theta)
+        return pd.DataFrame(tau, index=self.model.design.index, columns=self._class_columns())
+
+    @property
+    def prior(self) -> pd.DataFrame:
+        """Class probabilities from the membership model, per row used."""
+        gamma, _ = self.lik.unpack(self.theta)
+        pi = np.exp(self.lik.membership.log_prior(gamma))
+        return pd.DataFrame(pi, index=self.model.design.index, columns=self._class_columns())
+
+    @property
+    def class_shares(self) -> pd.Series:
+        """Marginal class probabilities: the (weighted) average prior."""
+        w = self.lik.w
+        return pd.Series(w @ self.prior.to_numpy() / w.sum(), index=self._class_columns(), name="share")
+
+    # ----------------------------------------------------------- relabel
+    def relabel(self, order) -> FMMResults:
+        """Reorder classes: new class ``j`` is old class ``order[j-1]``.
+
+        Returns a new results object; estimates and the likelihood are
+        unchanged up to the relabelling, the membership equations are re-based
+        on the new class 1 and the OIM covariance is recomputed.
+        """
+        order0 = check_order(order, self.k)
+        theta = permute_theta(self.lik, self.theta, order0)
+        new_map = [self.class_map[o] for o in order0]
+        return FMMResults(self.model, theta, new_map, self.trace, self.starts)
+
+    # ----------------------------------------------------------- display
+    def _ancillary_rows(self, k: int, term: str, b: float, se: float, alpha: float) -> list[Row]:
+        fam = self.families[k - 1]
+        disp = fam.ancillary_display(term, self.yname)
+        q = stats.norm.ppf(1 - alpha / 2)
+        if disp is None:
+            z = b / se if se > 0 else np.nan
+            p = 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else np.nan
+            return [Row(f"/{term}", b, se, z, p, b - q * se, b + q * se, kind="anc")]
+        label, f, df = disp
+        lo, hi = sorted((f(b - q * se), f(b + q * se)))
+        return [Row(label, f(b), abs(df(b)) * se, np.nan, np.nan, lo, hi, kind="anc")]
+
+    def starts_note(self) -> str:
+        tab = self.starts
+        refined = tab[tab["refined"]]
+        best = self.llf
+        hits = int(np.sum(np.abs(refined["llf"] - best) < 1e-6 * (1 + abs(best))))
+        distinct = np.unique(np.round(refined["llf"].to_numpy(), 4))
+        msg = (
+            f"Starts: {len(tab)} searched, {len(refined)} refined; "
+            f"{hits} of {len(refined)} refined reached the best log likelihood {best:.4f}"
+        )
+        if len(distinct) > 1:
+            msg += f"; other local maxima: {', '.join(f'{v:.4f}' for v in distinct[::-1] if abs(v - best) > 1e-3)}"
+        return msg + "."
+
+    def summary(self, alpha: float = 0.05) -> Summary:
+        """Stata-style summary table (print it, or ``.as_html()``)."""
+        return build_summary(self, alpha)
+
+    def _repr_html_(self) -> str:
+        return self.summary().as_html()
+
+    def __repr__(self) -> str:
+        return f"<FMMResults: {self.k} classes, llf={self.llf:.4f}, nobs={self.nobs:g}>"

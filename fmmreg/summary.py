@@ -1,0 +1,203 @@
+"""Stata-style summary of a fitted mixture: text and HTML.
+
+The layout follows Stata 17+'s ``fmm`` output: a header, the class-membership
+table (base class first), one table per class (``Class / Response / Model``
+with the ancillary parameters after a separator), then a short block with
+class shares and mean posterior probabilities.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from fmmreg.formatting import abbreviate, display_term, stata_fixed, stata_g, thousands
+
+RULE = "-" * 78
+MID = "-" * 13 + "+" + "-" * 64
+
+
+@dataclass
+class Row:
+    """One printed row of a coefficient table."""
+
+    label: str
+    coef: float = np.nan
+    se: float = np.nan
+    z: float = np.nan
+    p: float = np.nan
+    lo: float = np.nan
+    hi: float = np.nan
+    kind: str = "coef"  # coef | header | base | rule
+
+
+@dataclass
+class Block:
+    """A titled coefficient table."""
+
+    title_lines: list[str]
+    rows: list[Row]
+
+
+@dataclass
+class Summary:
+    """Printable summary; ``str(summary)`` is the Stata-style text."""
+
+    header: list[tuple[str, str]]
+    blocks: list[Block]
+    footer: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    alpha: float = 0.05
+
+    # ---------------------------------------------------------------- text
+    def _table_head(self) -> list[str]:
+        level = int(round(100 * (1 - self.alpha)))
+        ci = f"[{level}% conf. interval]"
+        return [
+            RULE,
+            f"{'':13}| Coefficient  Std. err.      z    P>|z|     {ci:>22}".rstrip(),
+            MID,
+        ]
+
+    @staticmethod
+    def _row_text(row: Row) -> str:
+        if row.kind == "rule":
+            return MID
+        if row.kind == "header":
+            return f"{abbreviate(row.label, 12):<13}|"
+        if row.kind == "base":
+            return f"{abbreviate(row.label, 12):<13}|  (base outcome)"
+        label = abbreviate(row.label, 12)
+        label = f"{label:>12} " if row.kind == "coef" else f"{label:<13}"
+        z = stata_fixed(row.z, 2)
+        p = stata_fixed(row.p, 3)
+        return (
+            f"{label}| {stata_g(row.coef):>10} {stata_g(row.se):>10} {z:>8} {p:>7}"
+            f"    {stata_g(row.lo):>9}   {stata_g(row.hi):>9}"
+        ).rstrip()
+
+    def as_text(self) -> str:
+        lines = []
+        first, rest = self.header[0], self.header[1:]
+        lines.append(f"{first[0]:<48}{first[1]}")
+        for left, right in rest:
+            lines.append(f"{left:<48}{right}".rstrip())
+        for block in self.blocks:
+            lines.append("")
+            lines.extend(block.title_lines)
+            if block.title_lines:
+                lines.append("")
+            lines.extend(self._table_head())
+            lines.extend(self._row_text(r) for r in block.rows)
+            lines.append(RULE)
+        lines.append("")
+        lines.append(self.footer.to_string(float_format=lambda v: f"{v:.4f}"))
+        lines.extend(self.notes)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.as_text()
+
+    def __repr__(self) -> str:
+        return self.as_text()
+
+    # ---------------------------------------------------------------- html
+    def as_html(self) -> str:
+        esc = html.escape
+        level = int(round(100 * (1 - self.alpha)))
+        out = ['<div class="fmmreg-summary">', "<table>"]
+        for left, right in self.header:
+            out.append(f"<tr><th style='text-align:left'>{esc(left)}</th><td>{esc(right)}</td></tr>")
+        out.append("</table>")
+        for block in self.blocks:
+            if block.title_lines:
+                out.append("<p>" + "<br/>".join(esc(t) for t in block.title_lines) + "</p>")
+            out.append("<table>")
+            out.append(
+                "<tr><th></th><th>Coefficient</th><th>Std. err.</th><th>z</th><th>P&gt;|z|</th>"
+                f"<th colspan='2'>[{level}% conf. interval]</th></tr>"
+            )
+            for r in block.rows:
+                if r.kind == "rule":
+                    continue
+                if r.kind == "header":
+                    out.append(f"<tr><th style='text-align:left' colspan='7'>{esc(r.label)}</th></tr>")
+                elif r.kind == "base":
+                    out.append(f"<tr><th style='text-align:left'>{esc(r.label)}</th><td colspan='6'>(base outcome)</td></tr>")
+                else:
+                    cells = [stata_g(r.coef), stata_g(r.se), stata_fixed(r.z, 2), stata_fixed(r.p, 3)]
+                    cells += [stata_g(r.lo), stata_g(r.hi)]
+                    tds = "".join(f"<td>{esc(c)}</td>" for c in cells)
+                    out.append(f"<tr><th style='text-align:right'>{esc(r.label)}</th>{tds}</tr>")
+            out.append("</table>")
+        out.append(self.footer.to_html(float_format=lambda v: f"{v:.4f}"))
+        for note in self.notes:
+            out.append(f"<p>{esc(note)}</p>")
+        out.append("</div>")
+        return "\n".join(out)
+
+    def _repr_html_(self) -> str:
+        return self.as_html()
+
+
+def _coef_row(label: str, b: float, se: float, alpha: float, kind: str = "coef") -> Row:
+    q = stats.norm.ppf(1 - alpha / 2)
+    z = b / se if se > 0 else np.nan
+    p = 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else np.nan
+    return Row(label, b, se, z, p, b - q * se, b + q * se, kind)
+
+
+def build_summary(res, alpha: float = 0.05) -> Summary:
+    """Assemble the summary of an :class:`~fmmreg.results.FMMResults`."""
+    params, bse = res.params, res.bse
+    header = [
+        ("Finite mixture model", f"Number of obs     = {thousands(res.nobs):>10}"),
+        (f"Log likelihood = {res.llf:.4f}", ""),
+    ]
+    blocks = []
+    rows = [Row("1.Class", kind="base"), Row("", kind="rule")]
+    for k in range(2, res.k + 1):
+        eq = f"{k}.Class"
+        rows.append(Row(eq, kind="header"))
+        for term in params.loc[eq].index:
+            rows.append(_coef_row(display_term(term), params[(eq, term)], bse[(eq, term)], alpha))
+        if k < res.k:
+            rows.append(Row("", kind="rule"))
+    if res.k > 1:
+        blocks.append(Block([], rows))
+
+    for k in range(1, res.k + 1):
+        fam = res.families[k - 1]
+        eq = res.component_equation(k)
+        rows = [Row(res.yname, kind="header")]
+        anc_rows = []
+        for term in params.loc[eq].index:
+            b, se = params[(eq, term)], bse[(eq, term)]
+            if term in fam.ancillary_names:
+                anc_rows.extend(res._ancillary_rows(k, term, b, se, alpha))
+            else:
+                rows.append(_coef_row(display_term(term), b, se, alpha))
+        if anc_rows:
+            rows.append(Row("", kind="rule"))
+            rows.extend(anc_rows)
+        titles = [f"Class:    {k}", f"Response: {res.yname}", f"Model:    {fam.stata_model}"]
+        blocks.append(Block(titles, rows))
+
+    footer = pd.DataFrame(
+        {
+            "Class share": res.class_shares.to_numpy(),
+            "Mean posterior": res.posterior.mean().to_numpy(),
+        },
+        index=pd.Index(range(1, res.k + 1), name="Class"),
+    )
+    notes = []
+    if res.n_dropped:
+        notes.append(f"{res.n_dropped} row(s) dropped for missing values.")
+    notes.append(res.starts_note())
+    if not res.converged:
+        notes.append("Warning: convergence not achieved.")
+    return Summary(header, blocks, footer, notes, alpha)
