@@ -77,6 +77,7 @@ def build_design(
     data: pd.DataFrame,
     class_formula: str | None = None,
     weights: str | np.ndarray | pd.Series | None = None,
+    families: list | None = None,
 ) -> Design:
     """Encode the component formulas (one per class) and the class formula.
 
@@ -90,7 +91,14 @@ def build_design(
         ``~ z`` formula of the membership logit; ``None`` means constant shares.
     weights : str or array, optional
         Frequency weights: a column name of ``data`` or an array of length n.
+    families : list of ComponentFamily, optional
+        One per class. A family with ``intercept = False`` gets its class
+        design without the intercept column; when every family has
+        ``response_missing_ok`` the response's own missing values do not
+        drop a row.
     """
+    intercepts = [getattr(f, "intercept", True) for f in families] if families else [True] * len(formulas)
+    missing_y_ok = bool(families) and all(getattr(f, "response_missing_ok", False) for f in families)
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     parsed = {f: _parse(f, "formula", True) for f in dict.fromkeys(formulas)}
@@ -123,7 +131,11 @@ def build_design(
     else:
         w_all = None
 
-    keep = data[sorted(required)].notna().all(axis=1).to_numpy()
+    lhs_vars: set[str] = set()
+    for p in parsed.values():
+        lhs_vars |= set(p.lhs.required_variables)
+    listwise = sorted(required - lhs_vars) if missing_y_ok else sorted(required)
+    keep = data[listwise].notna().all(axis=1).to_numpy()
     if w_all is not None:
         keep &= np.isfinite(w_all)
     sub = data.loc[keep]
@@ -158,7 +170,10 @@ def build_design(
     else:
         w = None
 
-    finite = np.isfinite(y) if y.ndim == 1 else np.isfinite(y).all(axis=1)
+    if missing_y_ok:
+        finite = np.ones(len(y), dtype=bool)
+    else:
+        finite = np.isfinite(y) if y.ndim == 1 else np.isfinite(y).all(axis=1)
     for X, _, _ in xs.values():
         finite &= np.isfinite(X).all(axis=1)
     finite &= np.isfinite(Z).all(axis=1)
@@ -172,15 +187,20 @@ def build_design(
     if w is not None and np.any(w < 0):
         raise ValueError("weights must be non-negative")
 
-    designs = [np.ascontiguousarray(xs[f][0]) for f in formulas]
-    # one array object per distinct formula: the engine and the Hessian reuse it
-    shared = {f: designs[formulas.index(f)] for f in parsed}
-    designs = [shared[f] for f in formulas]
+    # one array object per distinct (formula, intercept) pair: the engine and
+    # the Hessian reuse it
+    shared: dict[tuple[str, bool], tuple[np.ndarray, list[str]]] = {}
+    for f, icpt in zip(formulas, intercepts):
+        if (f, icpt) not in shared:
+            X, names, _ = xs[f]
+            cols = [i for i, n in enumerate(names) if icpt or n != INTERCEPT]
+            shared[(f, icpt)] = (np.ascontiguousarray(X[:, cols]), [names[i] for i in cols])
+    keys = list(zip(formulas, intercepts))
     return Design(
         y=y,
         yname=yname,
-        designs=designs,
-        xnames=[xs[f][1] for f in formulas],
+        designs=[shared[key][0] for key in keys],
+        xnames=[shared[key][1] for key in keys],
         x_specs=[xs[f][2] for f in formulas],
         Z=np.ascontiguousarray(Z),
         znames=znames,

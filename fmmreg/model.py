@@ -85,7 +85,7 @@ class FMM:
     ):
         self.k, formulas, fam_specs = _broadcast(k, formula, family)
         self.families: list[ComponentFamily] = [get_family(f) for f in fam_specs]
-        self.design = build_design(formulas, data, class_formula, weights)
+        self.design = build_design(formulas, data, class_formula, weights, self.families)
         self.y = self.families[0].check_endog(self.design.y, self.design.yname)
         for fam in self.families[1:]:
             fam.check_endog(self.design.y, self.design.yname)

@@ -59,7 +59,7 @@ class Summary:
         ci = f"[{level}% conf. interval]"
         return [
             RULE,
-            f"{'':13}| Coefficient  Std. err.      z    P>|z|     {ci:>22}".rstrip(),
+            f"{'':13}| Coefficient  Std. err.      z    P>|z|     {ci}",
             MID,
         ]
 

@@ -48,6 +48,13 @@ class ComponentFamily(abc.ABC):
     ancillary_names: tuple[str, ...] = ()
     #: Number of linear predictors built on the class design.
     n_linear: int = 1
+    #: False for families whose cut points play the intercept's role
+    #: (ordinal models): the formula's intercept column is dropped.
+    intercept: bool = True
+    #: True when a missing value in the response is meaningful (open
+    #: interval ends in ``intreg``); such rows are then not dropped and
+    #: ``check_endog`` receives NaN there.
+    response_missing_ok: bool = False
 
     # ------------------------------------------------------------------ contract
     @abc.abstractmethod
