@@ -17,10 +17,11 @@ def _strip_zero(s: str) -> str:
 
 
 def stata_g(x: float, width: int = 9, sig: int = 7) -> str:
-    """Format like Stata's ``%9.0g``: up to ``sig`` significant digits in ``width`` chars.
+    """Format a coefficient like Stata's estimation tables (``%9.0g``).
 
-    Fixed notation when it shows at least 4 significant digits (or the value
-    is an integer that fits), exponent notation otherwise.
+    At most ``sig`` significant digits and at most 7 decimals (``.0065879``,
+    ``-.6114399``, ``18.93314``), leading zero dropped; exponent notation when
+    fewer than 3 significant digits would show or the number is too wide.
     """
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "."
@@ -29,16 +30,18 @@ def stata_g(x: float, width: int = 9, sig: int = 7) -> str:
     if x == 0:
         return "0"
     mag = math.floor(math.log10(abs(x)))
-    for digits in range(sig, 3, -1):
-        decimals = max(digits - 1 - mag, 0)
+    decimals = max(0, min(7, sig - 1 - mag))
+    while decimals >= 0 and decimals + mag + 1 >= 3:
         s = _strip_zero(f"{x:.{decimals}f}")
         if "." in s:
             s = s.rstrip("0").rstrip(".")
         if len(s) <= width:
             return s
-    for digits in range(sig, 0, -1):
-        s = f"{x:.{digits - 1}e}"
-        mant, exp = s.split("e")
+        decimals -= 1
+    if mag >= 0 and len(f"{x:.0f}") <= width:
+        return f"{x:.0f}"
+    for digits in range(3, 0, -1):
+        mant, exp = f"{x:.{digits - 1}e}".split("e")
         s = f"{mant}e{int(exp):+03d}"
         if len(s) <= width:
             return s

@@ -105,6 +105,33 @@ class FMM:
         if np.linalg.matrix_rank(d.Z) < d.Z.shape[1]:
             raise ValueError(f"class_formula {d.class_formula!r} gives a collinear design {d.znames}; drop a term")
 
+    def param_index(self, class_map: list[int] | None = None) -> pd.MultiIndex:
+        """``(equation, term)`` labels of the parameters, in the packed order.
+
+        Membership equations ``"2.Class"`` ... come first, then the component
+        equation ``"k.<response>"`` of each class with its ancillary terms.
+        """
+        class_map = list(range(self.k)) if class_map is None else class_map
+        tuples = []
+        for k in range(2, len(class_map) + 1):
+            tuples += [(f"{k}.Class", z) for z in self.design.znames]
+        for k, j in enumerate(class_map, start=1):
+            names = self.families[j].param_names(self.design.xnames[j])
+            tuples += [(f"{k}.{self.design.yname}", t) for t in names]
+        return pd.MultiIndex.from_tuples(tuples, names=["equation", "term"])
+
+    def _start_vector(self, start) -> np.ndarray:
+        index = self.param_index()
+        if isinstance(start, pd.Series):
+            missing = index.difference(start.index)
+            if len(missing):
+                raise ValueError(f"start is missing values for {list(missing)[:5]}; give one per parameter")
+            return start.reindex(index).to_numpy(dtype=float)
+        start = np.asarray(start, dtype=float).ravel()
+        if start.shape != (len(index),):
+            raise ValueError(f"start must have {len(index)} values (see FMM.param_index()), got {start.shape[0]}")
+        return start
+
     def _likelihood(self, class_map: list[int]) -> MixtureLikelihood:
         d = self.design
         return MixtureLikelihood(
@@ -139,8 +166,9 @@ class FMM:
             the ``n_refine`` best distinct ones are run to convergence.
         random_state : int or Generator
             Seed of the start search (results are deterministic given it).
-        start : array-like, optional
-            Start values in the layout of ``params`` (skips the search).
+        start : Series or array-like, optional
+            Start values labelled like ``params`` (or in the order of
+            :meth:`param_index`); skips the start search.
         order : "mean", "fit" or a list
             ``"mean"`` sorts classes by their average fitted mean (default;
             hybrid models keep the user's order), ``"fit"`` keeps the order the
@@ -152,7 +180,8 @@ class FMM:
         class_map = list(range(self.k))
         lik = self._likelihood(class_map)
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            found = multistart(lik, opts, rng, engine=engine, start_theta=start)
+            start_theta = None if start is None else self._start_vector(start)
+            found = multistart(lik, opts, rng, engine=engine, start_theta=start_theta)
         theta = found.theta
         if isinstance(order, str):
             if order not in ("mean", "fit"):

@@ -73,15 +73,7 @@ class FMMResults:
         return np.linalg.inv(a_s) / np.outer(d, d)
 
     def _param_index(self) -> pd.MultiIndex:
-        tuples = []
-        for k in range(2, self.k + 1):
-            tuples += [(f"{k}.Class", z) for z in self.model.design.znames]
-        for k in range(1, self.k + 1):
-            j = self.class_map[k - 1]
-            fam = self.model.families[j]
-            eq = self.component_equation(k)
-            tuples += [(eq, t) for t in fam.param_names(self.model.design.xnames[j])]
-        return pd.MultiIndex.from_tuples(tuples, names=["equation", "term"])
+        return self.model.param_index(self.class_map)
 
     # ---------------------------------------------------------------- labels
     @property

@@ -127,7 +127,9 @@ class Summary:
                 if r.kind == "header":
                     out.append(f"<tr><th style='text-align:left' colspan='7'>{esc(r.label)}</th></tr>")
                 elif r.kind == "base":
-                    out.append(f"<tr><th style='text-align:left'>{esc(r.label)}</th><td colspan='6'>(base outcome)</td></tr>")
+                    out.append(
+                        f"<tr><th style='text-align:left'>{esc(r.label)}</th><td colspan='6'>(base outcome)</td></tr>"
+                    )
                 else:
                     cells = [stata_g(r.coef), stata_g(r.se), stata_fixed(r.z, 2), stata_fixed(r.p, 3)]
                     cells += [stata_g(r.lo), stata_g(r.hi)]

@@ -1,0 +1,26 @@
+"""The code base stays ruff-clean (lint and format), as configured in pyproject.toml."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUFF = shutil.which("ruff")
+
+
+@pytest.mark.skipif(RUFF is None, reason="ruff is in the test extra; not installed here")
+def test_ruff_lint_is_clean():
+    out = subprocess.run([RUFF, "check", "fmmreg", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.mark.skipif(RUFF is None, reason="ruff is in the test extra; not installed here")
+def test_ruff_format_is_clean():
+    out = subprocess.run(
+        [RUFF, "format", "--check", "fmmreg", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
