@@ -177,7 +177,8 @@ def build_summary(res, alpha: float = 0.05) -> Summary:
         eq = res.component_equation(k)
         rows = [Row(res.yname, kind="header")]
         anc_rows = []
-        for term in params.loc[eq].index:
+        # a class may have no parameters at all (pointmass)
+        for term in params.index[params.index.get_level_values(0) == eq].get_level_values(1):
             b, se = params[(eq, term)], bse[(eq, term)]
             if term in fam.ancillary_names:
                 anc_rows.extend(res._ancillary_rows(k, term, b, se, alpha))

@@ -14,6 +14,12 @@ import statsmodels.api as sm
 from fmmreg.families.base import ComponentFamily
 from fmmreg.families.gaussian import Gaussian
 from fmmreg.families.glm import GLMFamily, logit, poisson
+from fmmreg.families.intreg import IntervalRegression
+from fmmreg.families.mlogit import MultinomialLogit
+from fmmreg.families.ordinal import ologit, oprobit
+from fmmreg.families.pointmass import PointMass
+from fmmreg.families.tobit import Tobit
+from fmmreg.families.truncreg import TruncatedRegression
 
 _REGISTRY: dict[str, Callable[[], ComponentFamily]] = {
     "gaussian": Gaussian,
@@ -21,6 +27,13 @@ _REGISTRY: dict[str, Callable[[], ComponentFamily]] = {
     "normal": Gaussian,
     "poisson": poisson,
     "logit": logit,
+    "tobit": Tobit,
+    "intreg": IntervalRegression,
+    "truncreg": TruncatedRegression,
+    "ologit": ologit,
+    "oprobit": oprobit,
+    "mlogit": MultinomialLogit,
+    "pointmass": PointMass,
 }
 
 

@@ -1,0 +1,84 @@
+"""A degenerate class at one value (Stata ``pointmass``): no parameters."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fmmreg.families.base import ComponentFamily
+
+
+class PointMass(ComponentFamily):
+    """All probability at one value of the response.
+
+    Parameters
+    ----------
+    value : float, default 0.0
+        The point (Stata ``pointmass y, lbvalue(#)``; its default is 0 too).
+
+    Notes
+    -----
+    ``f(y) = 1{y = value}``, so ``log f`` is 0 at the value and ``-inf``
+    elsewhere; equality is exact (compare integers or values read exactly).
+    The class has no parameters (``n_linear = 0``, no ancillary
+    parameter): only its share in the membership model is estimated. The
+    right-hand side of its formula is ignored; write ``"y ~ 1"``.
+
+    With a count family this gives zero-inflated models
+    (``family=["pointmass", "poisson"]``: ``P(y=0) = pi_1 + pi_2 e^{-mu}``);
+    with a family that puts no mass at the value (``truncreg(lower=0)``,
+    zero-truncated counts) it gives hurdle models. Its density is a
+    probability mass, which the likelihood mixes with the other classes'
+    densities as Stata does.
+
+    A value that never occurs in the response would leave the class empty
+    (its share goes to 0 at the boundary of the parameter space): this is a
+    ``ValueError`` naming the variable, not a silent degenerate fit.
+    """
+
+    name = "pointmass"
+    stata_model = "pointmass"
+    ancillary_names = ()
+    n_linear = 0
+
+    def __init__(self, value: float = 0.0):
+        value = float(value)
+        if not np.isfinite(value):
+            raise ValueError(f"pointmass value must be finite, got {value!r}")
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"<fmmreg family 'pointmass' value={self.value:g}>"
+
+    def check_endog(self, y, yname):
+        y = super().check_endog(y, yname)
+        if y.ndim != 1:
+            raise ValueError(f"family 'pointmass' needs a single response column, {yname!r} has {y.shape[1]}")
+        if not np.any(y == self.value):
+            raise ValueError(
+                f"no observation of {yname!r} equals {self.value:g}, the value of family 'pointmass'; "
+                "the class would be empty: choose a value that occurs (PointMass(value=...))"
+            )
+        return y
+
+    def index_derivatives(self, y, eta, anc, order=2):
+        y = np.asarray(y, dtype=float)
+        n = len(y)
+        logf = np.where(y == self.value, 0.0, -np.inf)
+        d1 = np.zeros((n, 0)) if order >= 1 else None
+        d2 = np.zeros((n, 0, 0)) if order >= 2 else None
+        return logf, d1, d2
+
+    def mean_from_index(self, eta, anc):
+        return np.full(eta.shape[0], self.value)
+
+    def initial_params(self, y, X, c):
+        return np.zeros(0)
+
+    def fit_weighted(self, y, X, c, start=None, tol=1e-12, maxiter=200):
+        return np.zeros(0)
+
+    def mstep(self, y, X, c, params):
+        return np.zeros(0)
+
+    def mstep_statsmodels(self, y, X, c, params):
+        return np.zeros(0)
