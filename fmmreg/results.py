@@ -17,11 +17,12 @@ import pandas as pd
 from scipy import stats
 
 from fmmreg.engine import FitTrace
+from fmmreg.postestimation import PostestimationMixin
 from fmmreg.relabel import check_order, permute_theta
 from fmmreg.summary import Row, Summary, build_summary
 
 
-class FMMResults:
+class FMMResults(PostestimationMixin):
     """Results of :meth:`fmmreg.FMM.fit`.
 
     Notes
