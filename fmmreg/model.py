@@ -220,7 +220,7 @@ class FMM:
                 )
             if "lnsigma" in fam.ancillary_names:
                 lns = res.params[(res.component_equation(k), "lnsigma")]
-                sd_y = float(np.std(self.y))
+                sd_y = float(np.std(self.y[np.isfinite(self.y)]))  # intreg: open ends are inf
                 if np.exp(lns) < 1e-6 * max(sd_y, 1e-300):
                     warnings.warn(
                         f"class {k}: the standard deviation collapsed to {np.exp(lns):.3g} "

@@ -45,9 +45,13 @@ def pooled_residuals(lik: MixtureLikelihood) -> np.ndarray:
     """Standardised response residuals of the pooled class-1 model."""
     fam, X, y = lik.families[0], lik.designs[0], lik.y
     params = fam.fit_weighted(y, X, lik.w, maxiter=50)
-    mu = fam.mean(X, params)
-    yy = y if y.ndim == 1 else y[:, 0]
-    r = yy - mu
+    if y.ndim == 1:
+        r = y - fam.mean(X, params)
+    else:
+        # several response columns (intreg's interval ends, possibly infinite):
+        # the generalised residual d log f / d eta of the first index
+        eta, anc = fam.indices(X, params)
+        r = fam.index_derivatives(y, eta, anc, order=1)[1][:, 0]
     sd = r.std()
     return r / sd if sd > 0 else r
 
