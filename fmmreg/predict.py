@@ -13,6 +13,7 @@ predictions (they are not dropped, so the result aligns with ``newdata``).
 
 from __future__ import annotations
 
+import copy
 import re
 import warnings
 from dataclasses import dataclass
@@ -201,8 +202,27 @@ def encode_newdata(res, data: pd.DataFrame, need: set[str]) -> PredictData:
             missing |= ~np.isfinite(arr).reshape(len(data), -1).all(axis=1)
     out.missing = missing
     if out.y is not None and (~missing).any():
-        res.families[0].check_endog(out.y[~missing], d.yname)
+        for fam in {id(f): f for f in res.families}.values():
+            _check_response(fam, out.y[~missing], d.yname)
     return out
+
+
+def _check_response(fam, y: np.ndarray, yname: str) -> None:
+    """The family's response check, without changing the fitted family.
+
+    Families that learn their outcome levels from the data (ordinal,
+    mlogit) keep them: new responses must lie among the fitted levels.
+    """
+    levels = getattr(fam, "levels", None)
+    if levels is not None:
+        extra = np.setdiff1d(np.unique(y), np.asarray(levels, dtype=float))
+        if extra.size:
+            raise ValueError(
+                f"newdata response {yname!r} has value(s) {extra[:5].tolist()} outside the fitted outcomes "
+                f"{np.asarray(levels).tolist()} of family {fam.name!r}"
+            )
+        return
+    copy.deepcopy(fam).check_endog(y, yname)
 
 
 # ---------------------------------------------------------------- predictions

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from fmmreg.export import latex_document, latex_escape, latex_tabular, markdown_table
 from fmmreg.formatting import abbreviate, display_term, stata_fixed, stata_g, thousands
 
 RULE = "-" * 78
@@ -144,6 +145,87 @@ class Summary:
 
     def _repr_html_(self) -> str:
         return self.as_html()
+
+    # ------------------------------------------------- markdown and latex
+    def _columns(self) -> list[str]:
+        level = int(round(100 * (1 - self.alpha)))
+        return ["", "Coefficient", "Std. err.", "z", "P>|z|", f"[{level}% conf.", "interval]"]
+
+    @staticmethod
+    def _cells(r: Row) -> list[str]:
+        """Seven cells of a coefficient row, formatted as in the text table."""
+        return [
+            r.label,
+            stata_g(r.coef),
+            stata_g(r.se),
+            stata_fixed(r.z, 2),
+            stata_fixed(r.p, 3),
+            stata_g(r.lo),
+            stata_g(r.hi),
+        ]
+
+    def _footer_cells(self) -> tuple[list[str], list[list[str]]]:
+        header = [self.footer.index.name or ""] + [str(c) for c in self.footer.columns]
+        rows = [[str(i)] + [f"{v:.4f}" for v in row] for i, row in zip(self.footer.index, self.footer.to_numpy())]
+        return header, rows
+
+    def as_markdown(self) -> str:
+        """GitHub-flavoured Markdown: header lines, one pipe table per block, notes."""
+        out = [f"**{self.header[0][0]}**  ", " ".join(self.header[0][1].split()) + "  "]
+        out += [" ".join(f"{a} {b}".split()) + "  " for a, b in self.header[1:]]
+        for block in self.blocks:
+            out.append("")
+            if block.title_lines:
+                out.extend(t + "  " for t in block.title_lines)
+                out.append("")
+            rows = []
+            for r in block.rows:
+                if r.kind == "rule":
+                    continue
+                if r.kind == "header":
+                    rows.append([f"**{r.label}**"] + [""] * 6)
+                elif r.kind == "base":
+                    rows.append([r.label, "(base outcome)"] + [""] * 5)
+                else:
+                    rows.append(self._cells(r))
+            out.append(markdown_table(self._columns(), rows))
+        out.append("")
+        out.append(markdown_table(*self._footer_cells()))
+        if self.notes:
+            out.append("")
+            out.extend(n + "  " for n in self.notes)
+        return "\n".join(out)
+
+    def as_latex(self, standalone: bool = False) -> str:
+        """LaTeX ``tabular`` blocks (base ``tabular`` only, no extra packages).
+
+        ``standalone=True`` wraps them in a minimal ``article`` document that
+        compiles with ``pdflatex``.
+        """
+        out = [" \\\\\n".join(latex_escape(f"{a} {b}".strip()) for a, b in self.header) + " \\\\"]
+        for block in self.blocks:
+            out.append("")
+            if block.title_lines:
+                out.append(" \\\\\n".join(latex_escape(t) for t in block.title_lines) + " \\\\")
+                out.append("")
+            rows: list = []
+            for r in block.rows:
+                if r.kind == "rule":
+                    rows.append("hline")
+                elif r.kind == "header":
+                    rows.append(f"\\multicolumn{{7}}{{l}}{{{latex_escape(r.label)}}} \\\\")
+                elif r.kind == "base":
+                    rows.append(f"{latex_escape(r.label)} & \\multicolumn{{6}}{{l}}{{(base outcome)}} \\\\")
+                else:
+                    rows.append(self._cells(r))
+            out.append(latex_tabular(self._columns(), rows))
+        out.append("")
+        out.append(latex_tabular(*self._footer_cells()))
+        for note in self.notes:
+            out.append("")
+            out.append(latex_escape(note))
+        text = "\n".join(out)
+        return latex_document(text) if standalone else text
 
 
 def _coef_row(label: str, b: float, se: float, alpha: float, kind: str = "coef") -> Row:
