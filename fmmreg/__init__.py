@@ -5,6 +5,7 @@
 >>> print(res.summary())                                # doctest: +SKIP
 """
 
+from fmmreg.compare import compare, select_k
 from fmmreg.families import available_families, get_family
 from fmmreg.model import FMM, ConvergenceWarning, DegenerateClassWarning, fmm
 from fmmreg.results import FMMResults
@@ -15,7 +16,9 @@ __all__ = [
     "DegenerateClassWarning",
     "FMMResults",
     "available_families",
+    "compare",
     "fmm",
     "get_family",
+    "select_k",
 ]
 __version__ = "0.1.0"
