@@ -19,6 +19,15 @@ from formulaic import Formula, model_matrix
 INTERCEPT = "Intercept"
 
 
+def cbind(*columns) -> np.ndarray:
+    """R's ``cbind`` for a two-column response: ``cbind(deaths, total - deaths) ~ x``."""
+    return np.column_stack(columns)
+
+
+#: Functions a formula may call besides formulaic's transforms (not data columns).
+FORMULA_FUNCTIONS = {"cbind": cbind}
+
+
 @dataclass
 class Design:
     """Arrays and labels of a mixture model, ready for the engine."""
@@ -61,7 +70,7 @@ def _parse(formula: str, what: str, needs_lhs: bool) -> Formula:
 
 def _matrix(spec_or_formula, data: pd.DataFrame):
     if isinstance(spec_or_formula, Formula):
-        return model_matrix(spec_or_formula, data, na_action="ignore")
+        return model_matrix(spec_or_formula, data, na_action="ignore", context=FORMULA_FUNCTIONS)
     return spec_or_formula.get_model_matrix(data, na_action="ignore")
 
 
@@ -111,7 +120,7 @@ def build_design(
 
     required: set[str] = set()
     for p in parsed.values():
-        required |= set(p.required_variables)
+        required |= set(p.required_variables) - set(FORMULA_FUNCTIONS)
     if cf is not None:
         required |= set(cf.required_variables)
     wcol = None

@@ -12,13 +12,17 @@ from collections.abc import Callable
 import statsmodels.api as sm
 
 from fmmreg.families.base import ComponentFamily
+from fmmreg.families.betareg import BetaRegression
 from fmmreg.families.gaussian import Gaussian
-from fmmreg.families.glm import GLMFamily, logit, poisson
+from fmmreg.families.glm import GLM_FAMILIES, GLMFamily, binomial, cloglog, gamma, glm, logit, poisson, probit
 from fmmreg.families.intreg import IntervalRegression
+from fmmreg.families.lognormal import LogNormal
 from fmmreg.families.mlogit import MultinomialLogit
+from fmmreg.families.nbreg import NegativeBinomial1, NegativeBinomial2
 from fmmreg.families.ordinal import ologit, oprobit
 from fmmreg.families.pointmass import PointMass
 from fmmreg.families.tobit import Tobit
+from fmmreg.families.tpoisson import TruncatedPoisson
 from fmmreg.families.truncreg import TruncatedRegression
 
 _REGISTRY: dict[str, Callable[[], ComponentFamily]] = {
@@ -27,6 +31,16 @@ _REGISTRY: dict[str, Callable[[], ComponentFamily]] = {
     "normal": Gaussian,
     "poisson": poisson,
     "logit": logit,
+    "probit": probit,
+    "cloglog": cloglog,
+    "binomial": binomial,
+    "glm": glm,
+    "gamma": gamma,
+    "nbreg": NegativeBinomial2,
+    "nbreg1": NegativeBinomial1,
+    "tpoisson": TruncatedPoisson,
+    "betareg": BetaRegression,
+    "lognormal": LogNormal,
     "tobit": Tobit,
     "intreg": IntervalRegression,
     "truncreg": TruncatedRegression,
@@ -59,11 +73,11 @@ def get_family(spec) -> ComponentFamily:
     if isinstance(spec, sm.families.Family):
         if isinstance(spec, sm.families.Gaussian) and isinstance(spec.link, sm.families.links.Identity):
             return Gaussian()
-        if isinstance(spec, (sm.families.Poisson, sm.families.Binomial)):
+        if isinstance(spec, GLM_FAMILIES):
             return GLMFamily(spec)
         raise ValueError(
-            f"statsmodels family {type(spec).__name__} with link {type(spec.link).__name__} "
-            "is not supported yet; use gaussian (identity), poisson or binomial"
+            f"statsmodels family {type(spec).__name__} has no closed-form likelihood; "
+            "use Gaussian, Binomial, Poisson, Gamma, InverseGaussian or NegativeBinomial"
         )
     raise TypeError(f"family must be a name, a statsmodels family or a ComponentFamily, got {type(spec).__name__}")
 
