@@ -1,0 +1,149 @@
+"""compare(), select_k() and the progress option (issue 5)."""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import numpy as np
+import pytest
+
+import fmmreg
+from fmmreg import compare, select_k
+from fmmreg.formatting import stata_g
+from fmmreg.progress import progress_iter
+from tests.sim_mixtures import gaussian_mixture
+from tests.test_exports import _compile, _parse_markdown_tables
+
+FAST = {"n_starts": 6, "n_refine": 2}
+
+
+@pytest.fixture(scope="module")
+def three_class():
+    return gaussian_mixture(n=600, seed=11, k=3, membership=False)
+
+
+@pytest.fixture(scope="module")
+def selection(three_class):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # K=4 may warn about a small class
+        return select_k("y ~ x", three_class, k=range(1, 5), **FAST)
+
+
+def test_select_k_picks_three_by_bic(selection):
+    assert selection.best_k == 3
+    assert selection.best is selection.results[3]
+    assert list(selection.table.index) == [1, 2, 3, 4]
+    for k, res in selection.results.items():
+        ic = res.ic()
+        assert selection.table.loc[k, "BIC"] == pytest.approx(ic.bic)
+        assert selection.table.loc[k, "ll"] == pytest.approx(res.llf)
+        assert res.k == k
+    bic = selection.table["BIC"]
+    assert bic[3] < bic[2] < bic[1] and bic[3] < bic[4]
+    assert "Best K by BIC: 3" in str(selection)
+
+
+def test_select_k_other_criterion_and_bad_input(selection, three_class):
+    assert selection.table["AIC"].idxmin() in (3, 4)
+    with pytest.raises(ValueError, match="criterion"):
+        select_k("y ~ x", three_class, k=[1], criterion="r2")
+    with pytest.raises(ValueError, match="empty"):
+        select_k("y ~ x", three_class, k=[])
+
+
+def test_compare_stats_and_coefficients(selection):
+    fits = {f"K={k}": selection.results[k] for k in (2, 3)}
+    cmp = compare(fits, coefs=True)
+    assert list(cmp.stats.columns) == ["K=2", "K=3"]
+    for name, res in fits.items():
+        col = cmp.stats[name]
+        assert col["Log likelihood"] == pytest.approx(res.llf)
+        assert col["df"] == res.df_model
+        assert col["BIC"] == pytest.approx(res.bic)
+        assert col["Entropy"] == pytest.approx(res.ic().entropy)
+        np.testing.assert_allclose(col[[f"Share {j}" for j in range(1, res.k + 1)]], res.class_shares)
+    assert np.isnan(cmp.stats.loc["Share 3", "K=2"])
+    # union of parameters, membership equations first, then the classes in order
+    eqs = list(dict.fromkeys(cmp.params.index.get_level_values(0)))
+    assert eqs == ["2.Class", "3.Class", "1.y", "2.y", "3.y"]
+    assert cmp.params.loc[("3.y", "x"), "K=3"] == selection.results[3].params[("3.y", "x")]
+    assert np.isnan(cmp.params.loc[("3.y", "x"), "K=2"])
+    text = str(cmp)
+    assert "Log likelihood" in text and "K=3" in text
+
+
+def test_compare_stars_and_se_cells(selection):
+    res = selection.results[3]
+    cmp = compare([selection.results[2], res], coefs=True)
+    header, rows, _ = cmp.table()
+    assert header == ["", "Model 1", "Model 2"]
+    labels = [r[0] for r in rows]
+    i = labels.index("3.y: x")
+    b, se, p = res.params[("3.y", "x")], res.bse[("3.y", "x")], res.pvalues[("3.y", "x")]
+    expected = stata_g(b) + ("***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "")
+    assert rows[i][2] == expected and rows[i][1] == ""
+    assert rows[i + 1] == ["", "", f"({stata_g(se)})"]
+    plain = compare([res], coefs=True, stars=False, se=False).table()[1]
+    assert [r[0] for r in plain].count("") == 0
+    assert all("*" not in c for r in plain for c in r[1:])
+
+
+def test_compare_markdown_and_latex(selection, tmp_path):
+    cmp = compare({f"K={k}": r for k, r in selection.results.items()}, coefs=True)
+    (t,) = _parse_markdown_tables(cmp.to_markdown())
+    assert t[0] == ["", "K=1", "K=2", "K=3", "K=4"]
+    assert {len(r) for r in t} == {5}
+    bic_row = next(r for r in t if r[0] == "BIC")
+    np.testing.assert_allclose([float(c) for c in bic_row[1:]], selection.table["BIC"], atol=1e-3)
+    tex = cmp.to_latex()
+    assert tex.count(r"\begin{tabular}") == 1 and r"K=3" in tex
+    if shutil.which("pdflatex"):
+        _compile(cmp.to_latex(standalone=True), tmp_path)
+    assert "<table" in cmp._repr_html_()
+
+
+def test_compare_rejects_non_results():
+    with pytest.raises(TypeError, match="not a fitted mixture"):
+        compare({"a": 1})
+    with pytest.raises(ValueError, match="empty"):
+        compare([])
+
+
+def test_selection_compare_method(selection):
+    cmp = selection.compare()
+    assert list(cmp.stats.columns) == ["K=1", "K=2", "K=3", "K=4"]
+
+
+# --------------------------------------------------------------- progress
+def test_progress_iter_without_and_with_tqdm(monkeypatch, capsys):
+    assert list(progress_iter(range(3))) == [0, 1, 2]
+    assert list(progress_iter(range(3), enabled=True, desc="x")) == [0, 1, 2]
+    monkeypatch.setattr(fmmreg.progress, "tqdm_available", lambda: False)
+    assert list(progress_iter(range(3), enabled=True)) == [0, 1, 2]
+
+
+def test_select_k_progress_same_result(three_class, monkeypatch):
+    pytest.importorskip("tqdm")
+    a = select_k("y ~ x", three_class.iloc[:200], k=[1, 2], progress=True, **FAST)
+    monkeypatch.setattr(fmmreg.progress, "tqdm_available", lambda: False)
+    b = select_k("y ~ x", three_class.iloc[:200], k=[1, 2], progress=True, **FAST)
+    np.testing.assert_allclose(a.table.to_numpy(), b.table.to_numpy())
+
+
+def test_select_k_records_failures(three_class, monkeypatch):
+    import fmmreg.model
+
+    real = fmmreg.model.fmm
+
+    def flaky(k, *args, **kwargs):
+        if k == 2:
+            raise RuntimeError("every start failed")
+        return real(k, *args, **kwargs)
+
+    monkeypatch.setattr(fmmreg.model, "fmm", flaky)
+    with pytest.warns(UserWarning, match="K=2 failed"):
+        sel = select_k("y ~ x", three_class.iloc[:200], k=[1, 2, 3], **FAST)
+    assert sel.errors == {2: "every start failed"}
+    assert list(sel.results) == [1, 3] and list(sel.table.index) == [1, 3]
+    assert "K=2 failed" in str(sel)
