@@ -62,6 +62,12 @@ def plot_posterior(res, bins: int = 20, modal: bool = False, fig=None):
     return fig
 
 
+def _variables(spec) -> set[str]:
+    from fmmreg.predict import _variables as variables
+
+    return variables(spec)
+
+
 def _typical(col: pd.Series):
     """Mean of a float column, most frequent value otherwise."""
     s = col.dropna()
@@ -82,9 +88,9 @@ def class_mean_profile(
     d = res.model.design
     needed = set()
     for j in set(res.class_map):
-        needed |= set(d.x_specs[j].required_variables)
+        needed |= _variables(d.x_specs[j])
     if d.z_spec is not None:
-        needed |= set(d.z_spec.required_variables)
+        needed |= _variables(d.z_spec)
     if x not in data.columns:
         raise ValueError(f"column {x!r} not in data")
     if x not in needed:

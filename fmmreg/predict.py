@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from fmmreg import formula as _formula
 from fmmreg.families import Gaussian, GLMFamily
 from fmmreg.formula import _as_float, _matrix, _parse, encode_new
 from fmmreg.linalg import logsumexp_rows, weighted_sum
@@ -88,7 +89,8 @@ def mean_gradient(fam, X: np.ndarray, params: np.ndarray, w: np.ndarray) -> tupl
     mu = fam.mean_from_index(eta, anc)
     wsum = float(w.sum())
     d = mean_index_derivatives(fam, eta, anc)
-    grad = np.concatenate([weighted_sum(D, w * d[:, e]) for e, D in enumerate(fam.designs(X))]) / wsum
+    parts = [weighted_sum(D, w * d[:, e]) for e, D in enumerate(fam.designs(X))]
+    grad = np.concatenate(parts) / wsum if parts else np.zeros(0)
     return float(w @ mu) / wsum, grad
 
 
@@ -150,6 +152,11 @@ def _encode(spec, data: pd.DataFrame, names: list[str], what: str) -> np.ndarray
     return out
 
 
+def _variables(spec_or_formula) -> set[str]:
+    """Data columns a spec or formula reads (functions of the formula context excluded)."""
+    return set(spec_or_formula.required_variables) - set(getattr(_formula, "FORMULA_FUNCTIONS", {}))
+
+
 def _require(data: pd.DataFrame, variables: set[str], what: str) -> None:
     missing = sorted(v for v in variables if v not in data.columns)
     if missing:
@@ -171,7 +178,7 @@ def encode_newdata(res, data: pd.DataFrame, need: set[str]) -> PredictData:
         designs = []
         for k, j in enumerate(res.class_map, start=1):
             spec, names = d.x_specs[j], d.xnames[j]
-            req = set(spec.required_variables)
+            req = _variables(spec)
             _require(data, req, f"formula of class {k} ({d.formulas[j]!r})")
             used |= req
             key = (id(spec), tuple(names))
@@ -183,13 +190,13 @@ def encode_newdata(res, data: pd.DataFrame, need: set[str]) -> PredictData:
         if d.z_spec is None:
             out.Z = np.ones((len(data), 1))
         else:
-            req = set(d.z_spec.required_variables)
+            req = _variables(d.z_spec)
             _require(data, req, f"class formula ({d.class_formula!r})")
             used |= req
             out.Z = _encode(d.z_spec, data, d.znames, f"class formula {d.class_formula!r}")
     if "y" in need:
         lhs = _parse(d.formulas[0], "formula", True).lhs
-        req = set(lhs.required_variables)
+        req = _variables(lhs)
         _require(data, req, f"response {d.yname!r}")
         used |= req
         y = _as_float(_matrix(lhs, data), f"response {d.yname!r}")
@@ -232,7 +239,9 @@ def _per_class(res, pd_: PredictData, what: str) -> np.ndarray:
     cols = []
     for fam, X, th in zip(fams, pd_.designs, comps):
         if what == "eta":
-            cols.append(fam.indices(X, th)[0][:, 0])
+            eta = fam.indices(X, th)[0]
+            # first linear predictor (mlogit: the first non-base outcome); none for a point mass
+            cols.append(eta[:, 0] if eta.shape[1] else np.full(X.shape[0], np.nan))
         elif what == "mu":
             cols.append(fam.mean(X, th))
         else:  # log density

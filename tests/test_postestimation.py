@@ -308,3 +308,39 @@ def test_to_frame_one_row_per_parameter(ex1b):
     np.testing.assert_allclose(tidy[["ci_low", "ci_high"]], ex1b.conf_int())
     assert tidy.loc[tidy["equation"] == "3.Class", "class"].eq(3).all()
     assert tidy.loc[tidy["equation"] == "1.lmedexp", "class"].eq(1).all()
+
+
+# ------------------------------------------------- families beyond Gaussian/GLM
+def _other_family_data(name: str) -> tuple[pd.DataFrame, str, object]:
+    rng = np.random.default_rng(7)
+    n = 300
+    x, z = rng.normal(size=n), rng.normal(size=n)
+    cls = rng.random(n) < 1 / (1 + np.exp(-z))
+    ystar = np.where(cls, 1 + x, -1 - 0.5 * x) + rng.normal(size=n) * 0.7
+    df = pd.DataFrame({"x": x, "z": z})
+    if name == "tobit":  # the mean depends on lnsigma: central-difference path with an ancillary
+        return df.assign(y=np.maximum(ystar, 0)), "y ~ x", "tobit"
+    if name == "intreg":  # two-column response through cbind()
+        return df.assign(lo=np.floor(ystar), hi=np.floor(ystar) + 1), "cbind(lo, hi) ~ x", "intreg"
+    if name == "mlogit":  # several linear predictors per class
+        return df.assign(y=np.digitize(ystar, [-0.5, 0.5])), "y ~ x", "mlogit"
+    y = np.where(cls, 0, rng.poisson(np.exp(1 + 0.3 * x)))  # a class without parameters
+    return df.assign(y=y), "y ~ x", ["pointmass", "poisson"]
+
+
+@pytest.mark.parametrize("name", ["tobit", "intreg", "mlogit", "pointmass"])
+def test_other_families_delta_and_newdata(name):
+    data, formula, family = _other_family_data(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = fmm(2, formula, data, family=family, class_formula="~ z", n_starts=4, n_refine=1)
+    lm, lp = res.lcmean().frame, res.lcprob().frame
+    mu = res.predict(kind="mu").to_numpy()
+    np.testing.assert_allclose(lm["margin"], mu.mean(axis=0), rtol=1e-12)
+    num = _numerical_delta_se(res, lambda th: _means_at(res, th))
+    np.testing.assert_allclose(lm["se"], num, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(lp["se"], _numerical_delta_se(res, lambda th: _shares_at(res, th)), rtol=1e-6)
+    for kind in KINDS:
+        pd.testing.assert_frame_equal(
+            res.predict(newdata=data.iloc[:10], kind=kind), res.predict(kind=kind).iloc[:10], rtol=1e-10, atol=1e-12
+        )
