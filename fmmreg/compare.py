@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from fmmreg.estat import info_criteria
-from fmmreg.export import latex_document, latex_escape, latex_tabular, markdown_table
+from fmmreg.export import latex_document, latex_escape, latex_tabular, markdown_table, pre_html
 from fmmreg.export import stars as star_marks
 from fmmreg.formatting import display_term, stata_g, thousands
 from fmmreg.progress import progress_iter
@@ -266,6 +266,9 @@ class SelectK:
         from fmmreg.plots import plot_ic
 
         return plot_ic(self, criteria=criteria, ax=ax)
+
+    def _repr_html_(self) -> str:
+        return pre_html(self.as_text())
 
     def as_text(self) -> str:
         t = self.table.copy()

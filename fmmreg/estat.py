@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit, logit
 
-from fmmreg.export import latex_tabular, markdown_table
+from fmmreg.export import latex_tabular, markdown_table, pre_html
 from fmmreg.formatting import abbreviate, stata_fixed, stata_g, thousands
 from fmmreg.predict import mean_gradient
 
@@ -79,6 +79,9 @@ class LCProb:
         return self.as_text()
 
     __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return pre_html(self.as_text())
 
 
 def lcprob(res, alpha: float = 0.05) -> LCProb:
@@ -183,6 +186,9 @@ class LCMean:
         return self.as_text()
 
     __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return pre_html(self.as_text())
 
 
 def lcmean(res, alpha: float = 0.05) -> LCMean:
@@ -312,6 +318,9 @@ class InfoCriteria:
 
     __repr__ = __str__
 
+    def _repr_html_(self) -> str:
+        return pre_html(self.as_text())
+
 
 def _num(v: float) -> str:
     if v is None or not np.isfinite(v):
@@ -397,6 +406,9 @@ class LRTest:
         return self.as_text()
 
     __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return pre_html(self.as_text())
 
 
 def lrtest(res, other) -> LRTest:

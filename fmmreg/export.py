@@ -114,6 +114,13 @@ def latex_tabular(
     return "\n".join(out)
 
 
+def pre_html(text: str) -> str:
+    """Preformatted HTML of a Stata-style text table (for ``_repr_html_``)."""
+    import html
+
+    return f'<pre class="fmmreg">{html.escape(text)}</pre>'
+
+
 def latex_document(body: str) -> str:
     """Wrap LaTeX in a minimal ``article`` document that ``pdflatex`` compiles."""
     return "\n".join(

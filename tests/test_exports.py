@@ -190,3 +190,11 @@ def test_latex_escape():
     assert latex_escape("a_b & 50% #1 {x} ~^\\") == (
         r"a\_b \& 50\% \#1 \{x\} \textasciitilde{}\textasciicircum{}\textbackslash{}"
     )
+
+
+def test_estat_objects_render_in_notebooks(golden_fit):
+    import html
+
+    for obj in (golden_fit.lcprob(), golden_fit.lcmean(), golden_fit.ic()):
+        out = obj._repr_html_()
+        assert out.startswith("<pre") and html.unescape(out[out.index(">") + 1 : -len("</pre>")]) == obj.as_text()
