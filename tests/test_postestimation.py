@@ -344,3 +344,15 @@ def test_other_families_delta_and_newdata(name):
         pd.testing.assert_frame_equal(
             res.predict(newdata=data.iloc[:10], kind=kind), res.predict(kind=kind).iloc[:10], rtol=1e-10, atol=1e-12
         )
+
+
+def test_lcprob_lcmean_mus17_reference(mus17):
+    """MUS ch. 17, ``fmm 2: poisson docvis``: Stata's class 1 probability is .699."""
+    res = fmm(2, "docvis ~ 1", data=mus17, family="poisson", n_starts=5, n_refine=2)
+    lp, lm = res.lcprob().frame, res.lcmean().frame
+    assert round(lp.loc[1, "margin"], 3) == 0.699
+    # intercept-only Poisson: the class mean is exp(_cons), its SE exp(_cons) se(_cons)
+    for k in (1, 2):
+        b, se = res.params[(f"{k}.docvis", "Intercept")], res.bse[(f"{k}.docvis", "Intercept")]
+        assert lm.loc[k, "margin"] == pytest.approx(np.exp(b), rel=1e-12)
+        assert lm.loc[k, "se"] == pytest.approx(np.exp(b) * se, rel=1e-10)
