@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fmmreg.linalg import logsumexp_rows, solve_negdef
+from fmmreg.linalg import logsumexp_rows, matmul_columns, solve_negdef, weighted_cross
 
 
 class Membership:
@@ -45,35 +45,53 @@ class Membership:
 
     def unpack(self, theta: np.ndarray) -> np.ndarray:
         """Flat parameter vector (class 2 first) to a (q, K-1) array."""
-        return np.asarray(theta, dtype=float).reshape(self.k - 1, self.q).T
+        # contiguous: numpy's matmul with a strided right operand skips BLAS (20x slower)
+        return np.ascontiguousarray(np.asarray(theta, dtype=float).reshape(self.k - 1, self.q).T)
 
     @staticmethod
     def pack(gamma: np.ndarray) -> np.ndarray:
         return np.asarray(gamma, dtype=float).T.ravel()
 
+    def linear(self, gamma: np.ndarray, Z: np.ndarray | None = None) -> np.ndarray:
+        """Logits ``Z gamma`` of classes 2..K, shape (n, K-1), column-major."""
+        return matmul_columns(self.Z if Z is None else Z, gamma)
+
     def log_prior(self, gamma: np.ndarray, Z: np.ndarray | None = None) -> np.ndarray:
         """Log class probabilities, shape (n, K)."""
-        Z = self.Z if Z is None else Z
-        eta = np.zeros((Z.shape[0], self.k))
-        if self.k > 1:
-            eta[:, 1:] = Z @ gamma
-        return eta - logsumexp_rows(eta)[:, None]
+        return self.log_prior_from_eta(self.linear(gamma, Z))
+
+    def log_prior_from_eta(self, eta: np.ndarray) -> np.ndarray:
+        """Log class probabilities from the (n, K-1) logits of classes 2..K.
+
+        Column-major (n, K) so that each class's column is contiguous.
+        """
+        full = np.empty((eta.shape[0], self.k), order="F")
+        full[:, 0] = 0.0
+        full[:, 1:] = eta
+        lse = logsumexp_rows(full)
+        for j in range(self.k):
+            full[:, j] -= lse
+        return full
 
     def objective(self, tau: np.ndarray, w: np.ndarray, gamma: np.ndarray) -> float:
-        return float(w @ (tau * self.log_prior(gamma)).sum(axis=1))
+        return self._objective(tau, w, self.log_prior(gamma))
 
-    def _grad_hess(self, tau, w, gamma):
-        pi = np.exp(self.log_prior(gamma))
+    @staticmethod
+    def _objective(tau: np.ndarray, w: np.ndarray, logpi: np.ndarray) -> float:
+        return float(sum(w @ (tau[:, j] * logpi[:, j]) for j in range(tau.shape[1])))
+
+    def _grad_hess(self, tau, w, pi):
         Z = self.Z
-        km1 = self.k - 1
+        q, km1 = self.q, self.k - 1
         grad = np.concatenate([Z.T @ (w * (tau[:, j] - pi[:, j])) for j in range(1, self.k)])
-        hess = np.empty((km1 * self.q, km1 * self.q))
+        hess = np.empty((km1 * q, km1 * q))
         for a in range(km1):
+            wp = w * pi[:, a + 1]
             for b in range(a, km1):
-                c = w * pi[:, a + 1] * ((a == b) - pi[:, b + 1])
-                blk = -((Z.T * c) @ Z)
-                hess[a * self.q : (a + 1) * self.q, b * self.q : (b + 1) * self.q] = blk
-                hess[b * self.q : (b + 1) * self.q, a * self.q : (a + 1) * self.q] = blk.T
+                c = wp * ((a == b) - pi[:, b + 1])
+                blk = -weighted_cross(Z, c, Z)
+                hess[a * q : (a + 1) * q, b * q : (b + 1) * q] = blk
+                hess[b * q : (b + 1) * q, a * q : (a + 1) * q] = blk.T
         return grad, hess
 
     def closed_form(self, tau: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -81,39 +99,60 @@ class Membership:
         s = np.maximum(w @ tau, 1e-300)
         return np.log(s[1:] / s[0])[None, :]
 
-    def mstep(self, tau: np.ndarray, w: np.ndarray, gamma: np.ndarray, n_steps: int = 1) -> np.ndarray:
-        """Warm-started M-step that never decreases ``Q``."""
-        if self.k == 1:
-            return gamma
-        if self.constant_only:
-            return self.closed_form(tau, w)
-        q_old = self.objective(tau, w, gamma)
-        for _ in range(n_steps):
-            grad, hess = self._grad_hess(tau, w, gamma)
-            step, _ = solve_negdef(hess, grad)
-            step = self.unpack(step)
-            t = 1.0
-            for _ in range(40):
-                cand = gamma + t * step
-                q_new = self.objective(tau, w, cand)
-                if np.isfinite(q_new) and q_new >= q_old - 1e-12 * abs(q_old):
-                    gamma, q_old = cand, q_new
-                    break
-                t *= 0.5
-            else:
-                break
-        return gamma
+    def mstep_state(
+        self, tau: np.ndarray, w: np.ndarray, gamma: np.ndarray, eta: np.ndarray, logpi: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One monotone Newton step reusing the logits ``eta = Z gamma`` and ``log pi``.
 
-    def fit(self, tau: np.ndarray, w: np.ndarray, gamma: np.ndarray | None = None, tol: float = 1e-12) -> np.ndarray:
-        """Soft-label multinomial logit fitted to convergence."""
+        Returns the new ``(gamma, eta, log pi)``; step halving moves along
+        ``eta + t Z d`` without further matrix products.
+        """
+        return self._newton(tau, w, gamma, eta, logpi)[:3]
+
+    def _newton(self, tau, w, gamma, eta, logpi):
+        """Newton step with halving; also returns the Newton decrement."""
+        if self.k == 1:
+            return gamma, eta, logpi, 0.0
+        if self.constant_only:
+            gamma = self.closed_form(tau, w)
+            eta = np.broadcast_to(gamma, (self.Z.shape[0], self.k - 1))
+            return gamma, eta, self.log_prior_from_eta(eta), 0.0
+        grad, hess = self._grad_hess(tau, w, np.exp(logpi))
+        flat, _ = solve_negdef(hess, grad)
+        decrement = float(grad @ flat)
+        step = self.unpack(flat)
+        d_eta = matmul_columns(self.Z, step)
+        q0 = self._objective(tau, w, logpi)
+        t = 1.0
+        for _ in range(40):
+            cand_eta = eta + t * d_eta
+            cand_logpi = self.log_prior_from_eta(cand_eta)
+            q = self._objective(tau, w, cand_logpi)
+            if np.isfinite(q) and q >= q0 - 1e-12 * abs(q0):
+                return gamma + t * step, cand_eta, cand_logpi, decrement
+            t *= 0.5
+        return gamma, eta, logpi, 0.0
+
+    def mstep(self, tau: np.ndarray, w: np.ndarray, gamma: np.ndarray) -> np.ndarray:
+        """Warm-started M-step (one Newton step) that never decreases ``Q``."""
+        eta = self.linear(gamma)
+        return self.mstep_state(tau, w, gamma, eta, self.log_prior_from_eta(eta))[0]
+
+    def fit(
+        self,
+        tau: np.ndarray,
+        w: np.ndarray,
+        gamma: np.ndarray | None = None,
+        tol: float = 1e-12,
+        maxiter: int = 100,
+    ) -> np.ndarray:
+        """Soft-label multinomial logit fitted until the Newton decrement is below ``tol``."""
         if gamma is None:
             gamma = np.zeros((self.q, self.k - 1))
-        if self.k == 1 or self.constant_only:
-            return self.mstep(tau, w, gamma)
-        for _ in range(100):
-            grad, hess = self._grad_hess(tau, w, gamma)
-            step, _ = solve_negdef(hess, grad)
-            if abs(grad @ step) < tol * (1.0 + abs(self.objective(tau, w, gamma))):
+        eta = self.linear(gamma)
+        logpi = self.log_prior_from_eta(eta)
+        for _ in range(maxiter):
+            gamma, eta, logpi, decrement = self._newton(tau, w, gamma, eta, logpi)
+            if abs(decrement) < tol * (1.0 + abs(self._objective(tau, w, logpi))):
                 break
-            gamma = self.mstep(tau, w, gamma)
         return gamma

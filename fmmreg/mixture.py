@@ -108,7 +108,7 @@ class MixtureLikelihood:
     # ------------------------------------------------------------ pieces
     def component_logf(self, comps: list[np.ndarray]) -> np.ndarray:
         """Log densities of each class, shape (n, K)."""
-        out = np.empty((self.n, self.k))
+        out = np.empty((self.n, self.k), order="F")
         for k, (fam, X, th) in enumerate(zip(self.families, self.designs, comps)):
             out[:, k] = fam.loglike_obs(self.y, X, th)
         return out
@@ -116,10 +116,15 @@ class MixtureLikelihood:
     def estep(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Log likelihood, posterior probabilities (n, K) and per-obs log likelihood."""
         gamma, comps = self.unpack(theta)
-        a = self.membership.log_prior(gamma) + self.component_logf(comps)
+        return self.posterior_from(self.membership.log_prior(gamma), self.component_logf(comps))
+
+    def posterior_from(self, logpi: np.ndarray, logf: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Log likelihood, posteriors and per-obs log likelihood from log pi and log f (n, K)."""
+        a = logpi + logf
         ll_obs = logsumexp_rows(a)
+        a -= ll_obs[:, None]
         with np.errstate(invalid="ignore"):
-            tau = np.exp(a - ll_obs[:, None])
+            tau = np.exp(a, out=a)
         return float(self.w @ ll_obs), tau, ll_obs
 
     def loglike(self, theta: np.ndarray) -> float:
@@ -130,7 +135,7 @@ class MixtureLikelihood:
         gamma, comps = self.unpack(theta)
         logpi = self.membership.log_prior(gamma)
         pi = np.exp(logpi)
-        logf = np.empty((self.n, self.k))
+        logf = np.empty((self.n, self.k), order="F")
         d1s, d2s = [], []
         for k, (fam, X, th) in enumerate(zip(self.families, self.designs, comps)):
             eta, anc = fam.indices(X, th)

@@ -132,6 +132,15 @@ class FMM:
             raise ValueError(f"start must have {len(index)} values (see FMM.param_index()), got {start.shape[0]}")
         return start
 
+    def _start_posterior(self, tau) -> np.ndarray:
+        tau = np.asarray(tau, dtype=float)
+        n = len(self.y)
+        if tau.shape != (n, self.k):
+            raise ValueError(f"start_posterior must have shape ({n}, {self.k}) (rows used x classes), got {tau.shape}")
+        if np.any(tau < 0) or not np.allclose(tau.sum(axis=1), 1.0):
+            raise ValueError("start_posterior rows must be probabilities that sum to 1")
+        return tau
+
     def _likelihood(self, class_map: list[int]) -> MixtureLikelihood:
         d = self.design
         return MixtureLikelihood(
@@ -151,6 +160,7 @@ class FMM:
         short_iter: int = 30,
         random_state: int | np.random.Generator | None = 0,
         start=None,
+        start_posterior=None,
         order: str | Sequence[int] = "mean",
     ) -> FMMResults:
         """Estimate by multi-start EM followed by Newton on the full likelihood.
@@ -169,6 +179,9 @@ class FMM:
         start : Series or array-like, optional
             Start values labelled like ``params`` (or in the order of
             :meth:`param_index`); skips the start search.
+        start_posterior : array-like, shape (n, K), optional
+            Starting posterior class probabilities for the rows used (like
+            flexmix's ``cluster=``); skips the start search.
         order : "mean", "fit" or a list
             ``"mean"`` sorts classes by their average fitted mean (default;
             hybrid models keep the user's order), ``"fit"`` keeps the order the
@@ -181,7 +194,8 @@ class FMM:
         lik = self._likelihood(class_map)
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
             start_theta = None if start is None else self._start_vector(start)
-            found = multistart(lik, opts, rng, engine=engine, start_theta=start_theta)
+            start_tau = None if start_posterior is None else self._start_posterior(start_posterior)
+            found = multistart(lik, opts, rng, engine=engine, start_theta=start_theta, start_tau=start_tau)
         theta = found.theta
         if isinstance(order, str):
             if order not in ("mean", "fit"):

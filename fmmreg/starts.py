@@ -124,13 +124,17 @@ def multistart(
     rng: np.random.Generator,
     engine: str = "fast",
     start_theta: np.ndarray | None = None,
+    start_tau: np.ndarray | None = None,
 ) -> MultiStartResult:
     """Search several starts and return the best converged fit.
 
-    ``start_theta`` (user-supplied start values) bypasses the search and is
-    refined directly.
+    ``start_theta`` (user-supplied start values) or ``start_tau`` (a
+    starting posterior, like flexmix's ``cluster=``) bypass the search and
+    are refined directly.
     """
     rows_table = []
+    if start_tau is not None:
+        start_theta = theta_from_posterior(lik, start_tau)
     if start_theta is not None:
         theta, ll, trace = fit_from(lik, np.asarray(start_theta, dtype=float), engine=engine)
         table = pd.DataFrame([{"kind": "user", "llf_short": np.nan, "llf": ll, "refined": True}])

@@ -16,11 +16,26 @@ Stata's ``ml`` calls an ``lf2`` evaluator).
 from __future__ import annotations
 
 import abc
+from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
-from fmmreg.linalg import Design, solve_negdef, weighted_cross, weighted_sum
+from fmmreg.linalg import Design, matmul_columns, solve_negdef, weighted_cross, weighted_sum
+
+
+@dataclass
+class IndexState:
+    """A class's parameters with their linear predictors and log densities.
+
+    EM keeps one per class so that the E-step, the M-step's derivatives and
+    its line search never recompute ``X b`` or ``log f`` for the same point.
+    """
+
+    params: np.ndarray
+    eta: np.ndarray
+    anc: np.ndarray
+    logf: np.ndarray
 
 
 class ComponentFamily(abc.ABC):
@@ -133,13 +148,14 @@ class ComponentFamily(abc.ABC):
     def split(self, params: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
         """Split packed parameters into ``(B, anc)`` with ``B`` of shape (p, n_linear)."""
         params = np.asarray(params, dtype=float)
-        betas = params[: self.n_linear * p].reshape(self.n_linear, p).T
+        # contiguous: numpy's matmul with a strided right operand skips BLAS (20x slower)
+        betas = np.ascontiguousarray(params[: self.n_linear * p].reshape(self.n_linear, p).T)
         return betas, params[self.n_linear * p :]
 
     def indices(self, X: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Linear predictors (n, n_linear) and ancillary values."""
         betas, anc = self.split(params, X.shape[1])
-        return X @ betas, anc
+        return matmul_columns(X, betas), anc
 
     def loglike_obs(self, y: np.ndarray, X: np.ndarray, params: np.ndarray) -> np.ndarray:
         """Per-observation log density, shape (n,)."""
@@ -169,43 +185,71 @@ class ComponentFamily(abc.ABC):
         q = float(c @ logf)
         if order == 0:
             return q, None, None
+        grad, hess = self._chain_rule(X, c, d1, d2 if order == 2 else None)
+        return q, grad, hess
+
+    def _chain_rule(
+        self, X: np.ndarray, c: np.ndarray, d1: np.ndarray, d2: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Gradient and Hessian in the parameters from index derivatives."""
         designs = self.designs(X)
+        if not designs:
+            return np.zeros(0), (None if d2 is None else np.zeros((0, 0)))
         grad = np.concatenate([weighted_sum(d, c * d1[:, e]) for e, d in enumerate(designs)])
-        if order == 1:
-            return q, grad, None
+        if d2 is None:
+            return grad, None
         blocks = [
             [weighted_cross(da, c * d2[:, a, b], db) for b, db in enumerate(designs)] for a, da in enumerate(designs)
         ]
-        return q, grad, np.block(blocks)
+        return grad, np.block(blocks)
 
-    def newton_step(
-        self, y: np.ndarray, X: np.ndarray, c: np.ndarray, params: np.ndarray, q0: float | None = None
-    ) -> tuple[np.ndarray, float]:
-        """One damped Newton step on ``Q`` that never decreases it.
+    def index_state(self, y: np.ndarray, X: np.ndarray, params: np.ndarray) -> IndexState:
+        """Evaluate a class at ``params`` once, for reuse by EM."""
+        eta, anc = self.indices(X, params)
+        logf = self.index_derivatives(y, eta, anc, order=0)[0]
+        return IndexState(np.asarray(params, dtype=float), eta, anc, logf)
 
-        Returns the new parameters and the new objective. Step halving keeps
-        the generalised EM monotone; if no halving helps, the old parameters
-        are returned unchanged.
+    def mstep_state(self, y: np.ndarray, X: np.ndarray, c: np.ndarray, state: IndexState) -> IndexState:
+        """The M-step of :meth:`mstep` on an :class:`IndexState`, reusing its work.
+
+        The Newton direction uses the derivatives at the stored linear
+        predictors; candidates along it are ``eta + t X d``, so step halving
+        costs no further matrix products, and the accepted candidate's log
+        density is the next E-step's.
         """
-        q, grad, hess = self.weighted_objective(y, X, c, params, order=2)
-        if q0 is None:
-            q0 = q
+        if type(self).mstep is not ComponentFamily.mstep:
+            return self.index_state(y, X, self.mstep(y, X, c, state.params))
+        return self._newton_state(y, X, c, state)[0]
+
+    def _newton_state(self, y: np.ndarray, X: np.ndarray, c: np.ndarray, state: IndexState) -> tuple[IndexState, float]:
+        """Newton step with halving on ``Q``; returns the new state and the Newton decrement."""
+        p = X.shape[1]
+        _, d1, d2 = self.index_derivatives(y, state.eta, state.anc, order=2)
+        grad, hess = self._chain_rule(X, c, d1, d2)
+        if grad.size == 0:
+            return state, 0.0
         step, _ = solve_negdef(hess, grad)
+        decrement = float(grad @ step)
+        d_betas, d_anc = self.split(step, p)
+        d_eta = matmul_columns(X, d_betas)
+        q0 = float(c @ state.logf)
         t = 1.0
         for _ in range(40):
-            cand = params + t * step
-            q_new = self.weighted_objective(y, X, c, cand, order=0)[0]
-            if np.isfinite(q_new) and q_new >= q - 1e-12 * abs(q):
-                return cand, q_new
+            eta = state.eta + t * d_eta
+            anc = state.anc + t * d_anc
+            logf = self.index_derivatives(y, eta, anc, order=0)[0]
+            q = float(c @ logf)
+            if np.isfinite(q) and q >= q0 - 1e-12 * abs(q0):
+                return IndexState(state.params + t * step, eta, anc, logf), decrement
             t *= 0.5
-        return params, q
+        return state, 0.0
 
     def mstep(self, y: np.ndarray, X: np.ndarray, c: np.ndarray, params: np.ndarray) -> np.ndarray:
         """Warm-started weighted M-step: one monotone Newton step.
 
         Families with a closed-form weighted MLE override this.
         """
-        return self.newton_step(y, X, c, params)[0]
+        return self._newton_state(y, X, c, self.index_state(y, X, params))[0].params
 
     def fit_weighted(
         self,
@@ -222,13 +266,12 @@ class ComponentFamily(abc.ABC):
         ``tol`` (times ``1 + |Q|``).
         """
         params = self.initial_params(y, X, c) if start is None else np.asarray(start, dtype=float)
+        state = self.index_state(y, X, params)
         for _ in range(maxiter):
-            q, grad, hess = self.weighted_objective(y, X, c, params, order=2)
-            step, _ = solve_negdef(hess, grad)
-            if abs(grad @ step) < tol * (1.0 + abs(q)):
+            state, decrement = self._newton_state(y, X, c, state)
+            if abs(decrement) < tol * (1.0 + abs(float(c @ state.logf))):
                 break
-            params, _ = self.newton_step(y, X, c, params)
-        return params
+        return state.params
 
     def mstep_statsmodels(self, y: np.ndarray, X: np.ndarray, c: np.ndarray, params: np.ndarray) -> np.ndarray:
         """Reference M-step through a literal ``statsmodels`` fit.
