@@ -162,6 +162,7 @@ class FMM:
         start=None,
         start_posterior=None,
         order: str | Sequence[int] = "mean",
+        progress: bool = False,
     ) -> FMMResults:
         """Estimate by multi-start EM followed by Newton on the full likelihood.
 
@@ -186,6 +187,8 @@ class FMM:
             ``"mean"`` sorts classes by their average fitted mean (default;
             hybrid models keep the user's order), ``"fit"`` keeps the order the
             optimiser found, a list relabels as :meth:`FMMResults.relabel`.
+        progress : bool
+            Show a progress bar over the starts (needs ``tqdm``; off by default).
         """
         engine = check_engine(engine)
         rng = np.random.default_rng(random_state)
@@ -195,7 +198,9 @@ class FMM:
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
             start_theta = None if start is None else self._start_vector(start)
             start_tau = None if start_posterior is None else self._start_posterior(start_posterior)
-            found = multistart(lik, opts, rng, engine=engine, start_theta=start_theta, start_tau=start_tau)
+            found = multistart(
+                lik, opts, rng, engine=engine, start_theta=start_theta, start_tau=start_tau, progress=progress
+            )
         theta = found.theta
         if isinstance(order, str):
             if order not in ("mean", "fit"):

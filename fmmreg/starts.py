@@ -26,6 +26,7 @@ import pandas as pd
 
 from fmmreg.engine import FitTrace, fit_from, run_em, theta_from_posterior
 from fmmreg.mixture import MixtureLikelihood
+from fmmreg.progress import progress_iter
 
 START_KINDS = ("quantile", "kmeans", "partition", "random")
 
@@ -125,6 +126,7 @@ def multistart(
     engine: str = "fast",
     start_theta: np.ndarray | None = None,
     start_tau: np.ndarray | None = None,
+    progress: bool = False,
 ) -> MultiStartResult:
     """Search several starts and return the best converged fit.
 
@@ -153,7 +155,7 @@ def multistart(
     resid = pooled_residuals(short_lik)
     starts = starting_posteriors(resid, lik.k, max(1, options.n_starts), rng, options.smoothing)
     short = []
-    for kind, tau in starts:
+    for kind, tau in progress_iter(starts, progress, total=len(starts), desc="starts"):
         with np.errstate(all="ignore"):
             theta0 = theta_from_posterior(short_lik, tau)
             theta, ll, _ = run_em(short_lik, theta0, maxiter=options.short_iter, tol=1e-10, engine=engine)

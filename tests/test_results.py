@@ -95,3 +95,12 @@ def test_gaussian_variance_row_is_delta_method():
     assert values[1] == pytest.approx(2 * np.exp(2 * lns) * se, rel=1e-5)
     assert values[2] == pytest.approx(np.exp(2 * (lns - 1.959964 * se)), rel=1e-5)
     assert len(values) == 4  # no z and P for the variance, as Stata
+
+
+def test_progress_option_changes_nothing_but_the_display(capsys):
+    df, _ = simulate_poisson_mixture(800, seed=9)
+    quiet = fmm(2, "y ~ x", data=df, family="poisson", n_starts=5)
+    shown = fmm(2, "y ~ x", data=df, family="poisson", n_starts=5, progress=True)
+    np.testing.assert_allclose(quiet.params, shown.params)
+    pytest.importorskip("tqdm")
+    assert "starts" in capsys.readouterr().err
