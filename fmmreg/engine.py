@@ -178,15 +178,30 @@ def newton_polish(
     return theta, ll, converged
 
 
+#: Relative log-likelihood change at which EM hands over to Newton. The fast
+#: engine switches early (Newton with step halving and an EM fallback is safe
+#: from there, and each Newton step replaces dozens of EM steps); the
+#: statsmodels engine is the literal textbook EM, run to flexmix-like
+#: convergence before the Newton polish that gives the exact MLE and the OIM.
+EM_SWITCH_TOL = {"fast": 1e-3, "statsmodels": 1e-8}
+EM_MAXITER = {"fast": 500, "statsmodels": 5000}
+
+
 def fit_from(
     lik: MixtureLikelihood,
     theta: np.ndarray,
-    em_maxiter: int = 500,
-    em_tol: float = 1e-3,
+    em_maxiter: int | None = None,
+    em_tol: float | None = None,
     newton_tol: float = 1e-10,
     engine: str = "fast",
 ) -> tuple[np.ndarray, float, FitTrace]:
-    """EM until the relative change is below ``em_tol``, then Newton."""
+    """EM until the relative change is below ``em_tol``, then Newton.
+
+    ``em_tol`` and ``em_maxiter`` default to the engine's values in
+    :data:`EM_SWITCH_TOL` and :data:`EM_MAXITER`.
+    """
+    em_tol = EM_SWITCH_TOL[engine] if em_tol is None else em_tol
+    em_maxiter = EM_MAXITER[engine] if em_maxiter is None else em_maxiter
     trace = FitTrace()
     theta, ll, _ = run_em(lik, theta, maxiter=em_maxiter, tol=em_tol, engine=engine, trace=trace)
     theta, ll, _ = newton_polish(lik, theta, tol=newton_tol, engine=engine, trace=trace)
