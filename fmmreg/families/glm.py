@@ -19,7 +19,7 @@ import numpy as np
 import statsmodels.api as sm
 from scipy.special import digamma, expit, gammaln, log_ndtr, polygamma, xlogy
 
-from fmmreg.families.base import ComponentFamily
+from fmmreg.families.base import ComponentFamily, log_factorial
 
 _L = sm.families.links
 _F = sm.families
@@ -199,7 +199,7 @@ class GLMFamily(ComponentFamily):
         eta = eta[:, 0]
         if self._kind == "poisson_log":
             mu = np.exp(eta)
-            logf = y * eta - mu - gammaln(y + 1.0)
+            logf = y * eta - mu - log_factorial(y)
             if order == 0:
                 return logf, None, None
             d1 = (y - mu)[:, None]
