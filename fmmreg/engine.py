@@ -24,6 +24,8 @@ class FitTrace:
     newton_llf: list[float] = field(default_factory=list)
     converged: bool = False
     gradient_norm: float = np.nan
+    #: Score and Hessian at the converged point (reused for the OIM).
+    final: tuple[np.ndarray, float, np.ndarray, np.ndarray] | None = None
 
     @property
     def n_iter(self) -> int:
@@ -65,8 +67,9 @@ def theta_from_posterior(lik: MixtureLikelihood, tau: np.ndarray) -> np.ndarray:
     comps = []
     for k, (fam, X) in enumerate(zip(lik.families, lik.designs)):
         c = lik.w * tau[:, k]
-        comps.append(fam.fit_weighted(lik.y, X, c, tol=1e-8, maxiter=25))
-    gamma = lik.membership.fit(tau, lik.w, tol=1e-8)
+        # a few Newton steps are enough: EM (and Newton) take over from here
+        comps.append(fam.fit_weighted(lik.y, X, c, tol=1e-8, maxiter=4))
+    gamma = lik.membership.fit(tau, lik.w, tol=1e-8, maxiter=4)
     return lik.pack(gamma, comps)
 
 
@@ -158,6 +161,7 @@ def newton_polish(
         trace.gradient_norm = float(np.sqrt(abs(decrement)))
         if pos_def and abs(decrement) < tol:
             converged = True
+            trace.final = (theta.copy(), ll, grad, hess)
             break
         t, moved = 1.0, False
         for _ in range(30):

@@ -12,7 +12,7 @@ from fmmreg.engine import check_engine
 from fmmreg.families import ComponentFamily, get_family
 from fmmreg.formula import build_design
 from fmmreg.mixture import MixtureLikelihood
-from fmmreg.relabel import canonical_order, permute_theta
+from fmmreg.relabel import canonical_order, permute_theta, relabel_matrix
 from fmmreg.results import FMMResults
 from fmmreg.starts import StartOptions, multistart
 
@@ -210,9 +210,15 @@ class FMM:
             from fmmreg.relabel import check_order
 
             perm = check_order(order, self.k)
+        derivatives = None
+        final = found.trace.final
+        if final is not None and np.array_equal(final[0], theta):
+            _, ll, grad, hess = final
+            a_inv_t = np.linalg.inv(relabel_matrix(lik, perm)).T
+            derivatives = (ll, a_inv_t @ grad, a_inv_t @ hess @ a_inv_t.T)
         theta = permute_theta(lik, theta, perm)
         class_map = [class_map[p] for p in perm]
-        res = FMMResults(self, theta, class_map, found.trace, found.table)
+        res = FMMResults(self, theta, class_map, found.trace, found.table, derivatives)
         self._warn_degenerate(res)
         return res
 

@@ -26,6 +26,16 @@ def permute_theta(lik: MixtureLikelihood, theta: np.ndarray, order: list[int]) -
     return lik.pack(new_full[:, 1:], [comps[o] for o in order])
 
 
+def relabel_matrix(lik: MixtureLikelihood, order: list[int]) -> np.ndarray:
+    """The linear map ``A`` with ``permute_theta(theta) = A @ theta``.
+
+    Relabelling is linear in the parameters, so scores and Hessians carry
+    over exactly: ``g_new = A^{-T} g``, ``H_new = A^{-T} H A^{-1}``.
+    """
+    eye = np.eye(lik.n_params)
+    return np.column_stack([permute_theta(lik, eye[:, i], order) for i in range(lik.n_params)])
+
+
 def check_order(order, k: int) -> list[int]:
     """Validate a 1-based relabelling and return it 0-based."""
     try:

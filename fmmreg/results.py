@@ -40,6 +40,7 @@ class FMMResults(PostestimationMixin):
         class_map: list[int],
         trace: FitTrace,
         starts: pd.DataFrame,
+        derivatives: tuple[float, np.ndarray, np.ndarray] | None = None,
     ):
         self.model = model
         self.class_map = list(class_map)
@@ -48,7 +49,8 @@ class FMMResults(PostestimationMixin):
         self.theta = np.asarray(theta, dtype=float)
         self.trace = trace
         self.starts = starts
-        ll, grad, hess = self.lik.score_hessian(self.theta)
+        # the fit hands over the log likelihood, score and Hessian it converged at
+        ll, grad, hess = self.lik.score_hessian(self.theta) if derivatives is None else derivatives
         self.llf = ll
         self.score = grad
         self.hessian = hess

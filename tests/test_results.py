@@ -104,3 +104,19 @@ def test_progress_option_changes_nothing_but_the_display(capsys):
     np.testing.assert_allclose(quiet.params, shown.params)
     pytest.importorskip("tqdm")
     assert "starts" in capsys.readouterr().err
+
+
+def test_oim_handed_over_by_the_fit_equals_a_fresh_computation(res):
+    """The fit reuses its last Hessian, mapped through the relabelling."""
+    ll, grad, hess = res.lik.score_hessian(res.theta)
+    assert ll == pytest.approx(res.llf, abs=1e-9)
+    np.testing.assert_allclose(res.hessian, hess, rtol=1e-7, atol=1e-8 * np.abs(hess).max())
+    np.testing.assert_allclose(res.score, grad, atol=1e-6)
+
+
+def test_oim_mapping_through_an_explicit_relabelling():
+    df, _ = simulate_poisson_mixture(1500, seed=21)
+    r = fmm(3, "y ~ x", data=df, family="poisson", class_formula="~ z", order=[3, 1, 2], n_starts=6)
+    assert r.trace.final is not None
+    ll, grad, hess = r.lik.score_hessian(r.theta)
+    np.testing.assert_allclose(r.hessian, hess, rtol=1e-7, atol=1e-8 * np.abs(hess).max())
