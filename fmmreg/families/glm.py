@@ -15,9 +15,12 @@ family="binomial")``; a single 0/1 column is the Bernoulli case.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import statsmodels.api as sm
 from scipy.special import digamma, expit, gammaln, log_ndtr, polygamma, xlogy
+from statsmodels.tools.sm_exceptions import DomainWarning
 
 from fmmreg.families.base import ComponentFamily, log_factorial
 
@@ -381,7 +384,12 @@ class GLMFamily(ComponentFamily):
 
     def mstep_statsmodels(self, y, X, c, params):
         beta, anc = self.split(params, X.shape[1])
-        res = sm.GLM(y, X, family=self.sm_family, freq_weights=c).fit(start_params=beta[:, 0], tol=1e-12, maxiter=100)
+        with warnings.catch_warnings():
+            # a link outside its family's domain (gamma with the inverse link)
+            # is the user's explicit choice: no warning in every M-step
+            warnings.simplefilter("ignore", DomainWarning)
+            model = sm.GLM(y, X, family=self.sm_family, freq_weights=c)
+        res = model.fit(start_params=beta[:, 0], tol=1e-12, maxiter=100)
         beta = np.asarray(res.params, dtype=float)
         if not self.dispersion:
             return beta

@@ -25,8 +25,8 @@ class LogNormal(Gaussian):
     ``log f(y) = log phi((log y - x'b)/s) - ln s - log y``: the Gaussian log
     density of ``log y`` minus ``log y``, so every index derivative is the
     Gaussian one evaluated at ``log y`` (see :class:`Gaussian`), and the
-    weighted M-step is weighted least squares of ``log y``. Stata shows the
-    variance of ``log y``, ``var(e.log(y))``.
+    weighted M-step is weighted least squares of ``log y``. Shown like Stata's
+    ``regress lny ...``: the variance of ``log y`` as ``var(e.lny)``.
     """
 
     name = "lognormal"
@@ -52,7 +52,7 @@ class LogNormal(Gaussian):
 
     def ancillary_display(self, term, yname):
         label, f, df = super().ancillary_display(term, yname)
-        return f"var(e.log({yname}))", f, df
+        return f"var(e.ln{yname})", f, df
 
     def fit_weighted(self, y, X, c, start=None, tol=1e-12, maxiter=200):
         return super().fit_weighted(np.log(y), X, c, start, tol, maxiter)
