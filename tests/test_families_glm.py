@@ -158,3 +158,24 @@ def test_bernoulli_tails_stay_finite(name):
         # log Phi(-40) ~ -804.6: no underflow to log(0)
         logf = fam.index_derivatives(np.array([1.0]), np.array([[-40.0]]), np.array([]), order=0)[0]
         assert logf[0] == pytest.approx(-804.60844, abs=1e-4)
+
+
+@pytest.mark.parametrize("shape", [9.99e3, 1.001e4, 1e8])
+def test_gamma_tight_class_is_exact(shape):
+    """Large shapes (a tight class) switch to Stirling series: density and derivatives stay consistent."""
+    fam = get_family("gamma")
+    rng = np.random.default_rng(4)
+    eta = rng.normal(0.5, 0.3, size=50)
+    y = np.exp(eta) * (1 + rng.normal(scale=1 / np.sqrt(shape), size=50))
+    lnphi = -np.log(shape)
+    logf, d1, d2 = fam.index_derivatives(y, eta[:, None], np.array([lnphi]), order=2)
+    if shape < 1e5:  # scipy's gamma logpdf is itself exact enough here
+        from scipy import stats
+
+        want = stats.gamma.logpdf(y, shape, scale=np.exp(eta) / shape)
+        np.testing.assert_allclose(logf, want, atol=1e-8, rtol=0)
+    h = 1e-4
+    up = fam.index_derivatives(y, eta[:, None], np.array([lnphi + h]), order=1)
+    dn = fam.index_derivatives(y, eta[:, None], np.array([lnphi - h]), order=1)
+    np.testing.assert_allclose(d1[:, 1], (up[0] - dn[0]) / (2 * h), atol=1e-6, rtol=1e-6)
+    np.testing.assert_allclose(d2[:, 1, 1], (up[1][:, 1] - dn[1][:, 1]) / (2 * h), atol=1e-6, rtol=1e-6)

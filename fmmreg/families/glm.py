@@ -128,7 +128,8 @@ class GLMFamily(ComponentFamily):
 
     Hence ``d_l = D/(2 phi) + dk/dl``, ``d_l,l = -D/(2 phi) + d2k/dl2`` and
     ``d_eta,l = -d_eta``; for the gamma ``dk/dl = -nu (log nu - psi(nu))``
-    and ``d2k/dl2 = nu (log nu - psi(nu)) + nu - nu^2 psi'(nu)``. Stata's
+    and ``d2k/dl2 = nu (log nu - psi(nu)) + nu - nu^2 psi'(nu)`` (Stirling
+    series above ``nu = 1e4``, where these differences cancel). Stata's
     ``glm`` reports a Pearson-based dispersion instead of the ML one; the
     coefficients are the same in a one-class fit.
 
@@ -322,11 +323,19 @@ class GLMFamily(ComponentFamily):
         fam = self.sm_family
         if isinstance(fam, _F.Gamma):
             nu = np.exp(-lnphi)
-            g = np.log(nu) - digamma(nu)
-            k0 = nu * np.log(nu) - nu - np.log(y) - gammaln(nu)
+            if nu <= 1e4:
+                g = np.log(nu) - digamma(nu)  # log nu - psi(nu)
+                k0 = nu * np.log(nu) - nu - gammaln(nu)
+                k2 = nu - nu * nu * polygamma(1, nu) if order == 2 else None
+            else:
+                # Stirling series: the direct differences of huge values lose
+                # ~eps * nu log nu at large shapes (a tight class)
+                g = 1.0 / (2.0 * nu) + 1.0 / (12.0 * nu**2) - 1.0 / (120.0 * nu**4)
+                k0 = 0.5 * np.log(nu) - 0.5 * _LOG_2PI - 1.0 / (12.0 * nu) + 1.0 / (360.0 * nu**3)
+                k2 = -0.5 - 1.0 / (6.0 * nu) + 1.0 / (30.0 * nu**3)
             k1 = -nu * g
-            k2 = nu * g + nu - nu * nu * polygamma(1, nu) if order == 2 else None
-            return k0, k1, k2
+            k2 = None if k2 is None else nu * g + k2
+            return k0 - np.log(y), k1, k2
         k0 = -0.5 * (_LOG_2PI + lnphi)
         if isinstance(fam, _F.InverseGaussian):
             k0 = k0 - 1.5 * np.log(y)
