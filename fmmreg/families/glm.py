@@ -280,11 +280,11 @@ class GLMFamily(ComponentFamily):
         else:
             phi = 1.0
             if isinstance(fam, _F.Poisson):
-                logf = xlogy(y, mu) - mu - gammaln(y + 1.0)
+                logf = xlogy(y, mu) - mu - log_factorial(y)
             else:  # negative binomial with fixed alpha
                 alpha = fam.alpha
                 r = 1.0 / alpha
-                logf = gammaln(y + r) - gammaln(r) - gammaln(y + 1.0)
+                logf = gammaln(y + r) - gammaln(r) - log_factorial(y)
                 logf += xlogy(y, alpha * mu) - (y + r) * np.log1p(alpha * mu)
         if order == 0:
             return logf, None, None

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import digamma, expit, gammaln, polygamma
 
-from fmmreg.families.base import ComponentFamily
+from fmmreg.families.base import ComponentFamily, log_factorial
 from fmmreg.families.glm import check_nonnegative, check_single_column, poisson
 
 #: Size above which the gamma-function differences use their asymptotic series
@@ -153,7 +153,7 @@ class NegativeBinomial2(ComponentFamily):
         r = np.exp(-a)
         x = eta + a
         L = np.logaddexp(0.0, x)
-        logf = lgamma_ratio(y, r) - gammaln(y + 1.0) - r * L + y * (eta - L)
+        logf = lgamma_ratio(y, r) - log_factorial(y) - r * L + y * (eta - L)
         if order == 0:
             return logf, None, None
         p, q = expit(x), expit(-x)
@@ -222,7 +222,7 @@ class NegativeBinomial1(ComponentFamily):
         d = max(float(anc[0]), -500.0)
         m = np.exp(eta - d)
         Ld = np.logaddexp(0.0, d)
-        logf = lgamma_ratio(y, m) - gammaln(y + 1.0) - m * Ld + y * (eta - Ld)
+        logf = lgamma_ratio(y, m) - log_factorial(y) - m * Ld + y * (eta - Ld)
         if order == 0:
             return logf, None, None
         pd = expit(d)

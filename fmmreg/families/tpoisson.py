@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import gammaln
 
-from fmmreg.families.base import ComponentFamily
+from fmmreg.families.base import ComponentFamily, log_factorial
 from fmmreg.families.glm import check_nonnegative, check_single_column, poisson
 
 
@@ -51,7 +50,7 @@ class TruncatedPoisson(ComponentFamily):
         eta = eta[:, 0]
         mu = np.exp(eta)
         g = self._log_positive(eta, mu)
-        logf = y * eta - mu - gammaln(y + 1.0) - g
+        logf = y * eta - mu - log_factorial(y) - g
         if order == 0:
             return logf, None, None
         h = np.exp(eta - g)
