@@ -101,3 +101,9 @@ def test_tpoisson_far_tails_stay_finite():
     assert np.all(np.isfinite(logf)) and np.all(np.isfinite(d1)) and np.all(np.isfinite(d2))
     # P(y = 1 | y > 0) -> 1 as mu -> 0
     assert logf[0] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_tpoisson_density_is_zero_below_the_truncation_point():
+    fam = get_family("tpoisson")
+    logf = fam.index_derivatives(np.array([0.0, 1.0]), np.array([[0.3], [0.3]]), np.array([]), order=0)[0]
+    assert logf[0] == -np.inf and np.isfinite(logf[1])

@@ -50,7 +50,9 @@ class TruncatedPoisson(ComponentFamily):
         eta = eta[:, 0]
         mu = np.exp(eta)
         g = self._log_positive(eta, mu)
-        logf = y * eta - mu - log_factorial(y) - g
+        # zero density below the truncation point (check_endog rejects such y,
+        # but a hurdle-type hybrid with a point mass at 0 may pass them)
+        logf = np.where(y >= 1.0, y * eta - mu - log_factorial(y) - g, -np.inf)
         if order == 0:
             return logf, None, None
         h = np.exp(eta - g)
