@@ -17,8 +17,7 @@ import statsmodels.api as sm
 from fmmreg import FMM, fmm, get_family
 from fmmreg.families import GLMFamily, available_families
 from fmmreg.families.glm import glm
-
-FIXTURES = __import__("pathlib").Path(__file__).resolve().parent / "fixtures"
+from tests.test_family_references import FIXTURES, family_of, load
 
 
 @pytest.mark.parametrize(
@@ -132,11 +131,8 @@ def test_lognormal_is_gaussian_on_log_y():
 @pytest.mark.parametrize("name", ["gamma", "binomial", "glm_gamma_inverse"])
 def test_statsmodels_engine_reaches_the_same_maximum(name):
     """The literal statsmodels GLM M-step (+ ML ln phi) and the fast Newton M-step agree."""
-    import json
-
-    ref = json.loads((FIXTURES / name / "reference.json").read_text())
-    df = pd.read_csv(FIXTURES / name / "data.csv")
-    family = glm(*ref["family"]["glm"]) if isinstance(ref["family"], dict) else ref["family"]
+    ref, df = load(name)
+    family = family_of(ref["family"])
     opts = {"n_starts": 4, "n_refine": 1, "short_iter": 10}
     fast = fmm(ref["k"], ref["formula"], df, family=family, **opts)
     slow = fmm(ref["k"], ref["formula"], df, family=family, engine="statsmodels", **opts)
