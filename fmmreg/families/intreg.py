@@ -58,21 +58,22 @@ class IntervalRegression(ComponentFamily):
         both = np.isnan(y[:, 0]) & np.isnan(y[:, 1])
         if both.any():
             raise ValueError(
-                f"{int(both.sum())} row(s) have both {lo_name!r} and {hi_name!r} missing; "
+                f"response {yname!r}: {int(both.sum())} row(s) have both {lo_name!r} and {hi_name!r} missing; "
                 "they carry no information for family 'intreg' (Stata drops them): drop them first"
             )
         bad = lo > hi
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
             raise ValueError(
-                f"{int(bad.sum())} row(s) have the lower end {lo_name!r} above the upper end {hi_name!r} "
+                f"response {yname!r}: {int(bad.sum())} row(s) have the lower end {lo_name!r} above the upper end "
+                f"{hi_name!r} "
                 f"(first: {lo[i]:g} > {hi[i]:g}); family 'intreg' needs {lo_name} <= {hi_name}"
             )
         empty = (lo == hi) & ~np.isfinite(lo)
         empty |= np.isposinf(lo) | np.isneginf(hi)
         if empty.any():
             raise ValueError(
-                f"{int(empty.sum())} row(s) of ({lo_name!r}, {hi_name!r}) describe an empty interval at infinity; "
+                f"response {yname!r}: {int(empty.sum())} row(s) describe an empty interval at infinity; "
                 "family 'intreg' needs lo < inf and hi > -inf"
             )
         return np.column_stack([lo, hi])

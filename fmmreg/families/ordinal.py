@@ -110,8 +110,10 @@ class OrderedFamily(ComponentFamily):
     ``f'/f`` is ``-x`` for the normal and ``-tanh(x/2)`` for the logistic.
     Interval probabilities are computed in log space from the tail where they
     do not cancel. The cut points are estimated unconstrained, shown as
-    ``/cut1``, ``/cut2``, ... (a Newton step that would reorder them is
-    rejected because the likelihood is then not finite). A response with
+    ``/cut1``, ``/cut2``, ... ; cut points that are not strictly increasing
+    give density zero to every observation (so a Newton step that would
+    reorder them is rejected, and in a mixture such a class cannot borrow
+    probability it does not have). A response with
     fewer than two distinct values is a ``ValueError``. The fitted mean is
     ``sum_j v_j P(y = j)`` with ``v_j`` the category values.
     """
@@ -167,6 +169,13 @@ class OrderedFamily(ComponentFamily):
         e = eta[:, 0]
         cuts = np.asarray(anc, dtype=float)
         n, ncut = len(e), len(cuts)
+        if not np.all(np.diff(cuts) > 0):
+            # misordered cut points do not define a distribution: no density
+            # anywhere (in a mixture the class then explains no observation)
+            logp = np.full(n, -np.inf)
+            d1 = np.zeros((n, 1 + ncut)) if order >= 1 else None
+            d2 = np.zeros((n, 1 + ncut, 1 + ncut)) if order >= 2 else None
+            return logp, d1, d2
         u, l = self._ends(codes, e, cuts)
         with np.errstate(invalid="ignore"):
             logp = log_diff_cdf(l, u, self._logcdf)

@@ -1,0 +1,380 @@
+"""Censored and truncated normal families: tobit, intreg, truncreg (issue 4, part B).
+
+The family contract (K=1 equals a scipy maximisation of the scipy.stats
+likelihood, log density equals scipy.stats, integer weights equal replicated
+rows, analytic derivatives equal central differences, impossible responses
+raise) runs through ``tests/family_contract.py``; the two-class references
+are stored under ``tests/fixtures/{tobit,intreg,truncreg}/``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from fmmreg import FMM, fmm, get_family
+from fmmreg.families.intreg import IntervalRegression
+from fmmreg.families.tobit import Tobit
+from fmmreg.families.truncreg import TruncatedRegression
+from fmmreg.mixture import MixtureLikelihood
+from tests.family_contract import (
+    FamilyCase,
+    check_bad_response,
+    check_derivatives,
+    check_integer_weights,
+    check_k1,
+    check_logdensity,
+)
+from tests.mixture_reference import assert_matches_reference, load_reference, scipy_maximise
+
+LOWER, UPPER = -0.5, 1.8
+
+
+# ------------------------------------------------------------------ simulation
+def _latent(rng, n):
+    x1 = rng.normal(size=n)
+    x2 = rng.uniform(-1, 1, size=n)
+    ystar = 0.4 + 0.8 * x1 - 0.5 * x2 + rng.normal(scale=0.9, size=n)
+    return pd.DataFrame({"x1": x1, "x2": x2}), ystar
+
+
+def sim_tobit(rng, n):
+    df, ystar = _latent(rng, n)
+    return df.assign(y=np.clip(ystar, LOWER, UPPER))
+
+
+def sim_intreg(rng, n):
+    df, ystar = _latent(rng, n)
+    kind = rng.integers(0, 3, size=n)  # 0 exact, 1-2 unit bins
+    lo = np.where(kind == 0, ystar, np.floor(ystar))
+    hi = np.where(kind == 0, ystar, np.floor(ystar) + 1.0)
+    lo[ystar < -1.0] = np.nan  # left-open: y* < -1
+    hi[ystar < -1.0] = -1.0
+    hi[ystar > 2.0] = np.nan  # right-open: y* > 2
+    lo[ystar > 2.0] = 2.0
+    lo[0], hi[0] = -3.0, 3.0  # a closed interval in the first row (the bad-input check edits it)
+    return df.assign(lo=lo, hi=hi)
+
+
+def sim_truncreg(rng, n):
+    df, ystar = _latent(rng, 3 * n)
+    keep = np.flatnonzero((ystar > LOWER) & (ystar < UPPER))[:n]
+    return df.iloc[keep].reset_index(drop=True).assign(y=ystar[keep])
+
+
+# ------------------------------------------------- scipy.stats log densities
+def _split(X, params):
+    p = X.shape[1]
+    return X @ params[:p], float(np.exp(params[p]))
+
+
+def tobit_density(y, X, params):
+    mu, s = _split(X, params)
+    return np.where(
+        y <= LOWER,
+        stats.norm.logcdf(LOWER, mu, s),
+        np.where(y >= UPPER, stats.norm.logsf(UPPER, mu, s), stats.norm.logpdf(y, mu, s)),
+    )
+
+
+def intreg_density(y, X, params):
+    mu, s = _split(X, params)
+    lo, hi = y[:, 0], y[:, 1]
+    point = lo == hi
+    with np.errstate(divide="ignore", invalid="ignore"):
+        closed = np.log(stats.norm.cdf(hi, mu, s) - stats.norm.cdf(lo, mu, s))
+    out = np.where(point, stats.norm.logpdf(lo, mu, s), closed)
+    out = np.where(np.isneginf(lo), stats.norm.logcdf(hi, mu, s), out)
+    return np.where(np.isposinf(hi), stats.norm.logsf(lo, mu, s), out)
+
+
+def truncreg_density(y, X, params):
+    mu, s = _split(X, params)
+    return stats.truncnorm.logpdf(y, (LOWER - mu) / s, (UPPER - mu) / s, loc=mu, scale=s)
+
+
+def scipy_reference(density):
+    """ML by scipy of the scipy.stats likelihood, from least squares on a point value."""
+
+    def fit(y, X):
+        point = y if y.ndim == 1 else np.where(np.isfinite(y[:, 0]), y[:, 0], y[:, 1])
+        beta = np.linalg.lstsq(X, point, rcond=None)[0]
+        x0 = np.append(beta, np.log(np.std(point - X @ beta)))
+        return scipy_maximise(lambda t: float(density(y, X, t).sum()), x0)
+
+    return fit
+
+
+CASES = [
+    FamilyCase(
+        "tobit", lambda: Tobit(lower=LOWER, upper=UPPER), sim_tobit, scipy_reference(tobit_density), tobit_density
+    ),
+    FamilyCase(
+        "intreg",
+        "intreg",
+        sim_intreg,
+        scipy_reference(intreg_density),
+        intreg_density,
+        (("lo", 5.0),),
+        formula="lo + hi ~ x1 + x2",
+    ),
+    FamilyCase(
+        "truncreg",
+        lambda: TruncatedRegression(lower=LOWER, upper=UPPER),
+        sim_truncreg,
+        scipy_reference(truncreg_density),
+        truncreg_density,
+        (("y", LOWER - 0.1), ("y", UPPER + 1.0)),
+    ),
+]
+
+
+@pytest.fixture(params=CASES, ids=[c.id for c in CASES])
+def case(request) -> FamilyCase:
+    return request.param
+
+
+def test_k1_equals_scipy_maximum_likelihood(case):
+    check_k1(case)
+
+
+def test_logdensity_equals_scipy(case):
+    check_logdensity(case)
+
+
+def test_integer_weights_equal_replicated_rows(case):
+    check_integer_weights(case)
+
+
+def test_analytic_derivatives_equal_numerical(case):
+    check_derivatives(case)
+
+
+def test_impossible_response_is_a_clear_error(case):
+    check_bad_response(case)
+
+
+# ------------------------------------------------------ two-class references
+def test_tobit_two_class_reference():
+    ref, df, expected = load_reference("tobit")
+    res = fmm(2, "y ~ x", df, family=Tobit(lower=0), class_formula="~ z")
+    assert_matches_reference(res, ref, expected)
+
+
+def test_intreg_two_class_reference():
+    ref, df, expected = load_reference("intreg")
+    assert df["lo"].isna().any() and df["hi"].isna().any() and (df["lo"] == df["hi"]).any()
+    res = fmm(2, "lo + hi ~ x", df, family="intreg")
+    assert_matches_reference(res, ref, expected)
+
+
+def test_truncreg_two_class_reference():
+    ref, df, expected = load_reference("truncreg")
+    res = fmm(2, "y ~ x", df, family=TruncatedRegression(lower=0), class_formula="~ z")
+    assert_matches_reference(res, ref, expected)
+
+
+# -------------------------------------------------------------- interfaces
+def test_registry_names_and_defaults():
+    tob = get_family("tobit")
+    assert isinstance(tob, Tobit) and tob.limits == (0.0, np.inf)
+    tr = get_family("truncreg")
+    assert isinstance(tr, TruncatedRegression) and (tr.lower, tr.upper) == (0.0, np.inf)
+    assert isinstance(get_family("intreg"), IntervalRegression)
+    for name in ("tobit", "intreg", "truncreg"):
+        assert get_family(name).ancillary_names == ("lnsigma",)
+
+
+def test_tobit_min_max_limits_are_resolved_from_the_data():
+    rng = np.random.default_rng(0)
+    df, ystar = _latent(rng, 300)
+    df["y"] = np.clip(ystar, -0.3, 1.1)
+    model = FMM(1, "y ~ x1 + x2", df, family=Tobit(lower="min", upper="max"))
+    assert model.families[0].limits == pytest.approx((-0.3, 1.1))
+    explicit = fmm(1, "y ~ x1 + x2", df, family=Tobit(lower=-0.3, upper=1.1))
+    assert model.fit().llf == pytest.approx(explicit.llf, abs=1e-9)
+
+
+def test_tobit_upper_only_and_value_beyond_limit_is_censored():
+    rng = np.random.default_rng(1)
+    df, ystar = _latent(rng, 300)
+    df["y"] = np.minimum(ystar, 1.0)
+    fam = Tobit(lower=None, upper=1.0)
+    fam.check_endog(df["y"].to_numpy(), "y")
+    X = np.column_stack([df["x1"], df["x2"], np.ones(len(df))])
+    params = np.array([0.8, -0.5, 0.4, np.log(0.9)])
+    y = df["y"].to_numpy().copy()
+    y2 = y.copy()
+    y2[y2 >= 1.0] = 7.0  # beyond the right limit: censored at the limit, as in Stata
+    np.testing.assert_array_equal(fam.loglike_obs(y, X, params), fam.loglike_obs(y2, X, params))
+    mu, s = X @ params[:3], 0.9
+    expected = np.where(y >= 1.0, stats.norm.logsf(1.0, mu, s), stats.norm.logpdf(y, mu, s))
+    np.testing.assert_allclose(fam.loglike_obs(y, X, params), expected, rtol=1e-10)
+
+
+def test_means_are_those_of_the_observed_response():
+    rng = np.random.default_rng(2)
+    eta = rng.normal(size=(50, 1))
+    lns = np.log(0.7)
+    s = 0.7
+    # tobit: E[y] of the censored variable, by numerical integration of the latent normal
+    tob = Tobit(lower=LOWER, upper=UPPER)
+    grid = np.linspace(-12, 12, 200_001)
+    for e in eta[:5, 0]:
+        dens = stats.norm.pdf(grid, e, s)
+        val = np.trapezoid(np.clip(grid, LOWER, UPPER) * dens, grid)
+        assert tob.mean_from_index(np.array([[e]]), np.array([lns]))[0] == pytest.approx(val, abs=1e-7)
+    tr = TruncatedRegression(lower=LOWER, upper=UPPER)
+    expected = stats.truncnorm.mean((LOWER - eta[:, 0]) / s, (UPPER - eta[:, 0]) / s, loc=eta[:, 0], scale=s)
+    np.testing.assert_allclose(tr.mean_from_index(eta, np.array([lns])), expected, rtol=1e-10)
+    np.testing.assert_array_equal(IntervalRegression().mean_from_index(eta, np.array([lns])), eta[:, 0])
+
+
+def test_intreg_extreme_tails_stay_finite_and_accurate():
+    """Intervals far in either tail: the log probability is computed where it does not cancel."""
+    fam = IntervalRegression()
+    y = np.array([[40.0, 41.0], [-41.0, -40.0], [40.0, np.inf], [-np.inf, -40.0], [3.0, 3.0]])
+    eta = np.zeros((5, 1))
+    logf, d1, d2 = fam.index_derivatives(y, eta, np.array([0.0]))
+    assert np.all(np.isfinite(logf)) and np.all(np.isfinite(d1)) and np.all(np.isfinite(d2))
+    # log(Phi(41) - Phi(40)) = log sf(40) + log(1 - sf(41)/sf(40))
+    expected = stats.norm.logsf(40.0) + np.log1p(-np.exp(stats.norm.logsf(41.0) - stats.norm.logsf(40.0)))
+    assert logf[0] == pytest.approx(expected, rel=1e-12)
+    assert logf[1] == pytest.approx(expected, rel=1e-12)
+    assert logf[2] == pytest.approx(stats.norm.logsf(40.0), rel=1e-12)
+    assert logf[3] == pytest.approx(stats.norm.logcdf(-40.0), rel=1e-12)
+
+
+def test_intreg_missing_and_infinite_ends_are_the_same():
+    rng = np.random.default_rng(3)
+    df = sim_intreg(rng, 300)
+    as_inf = df.assign(lo=df["lo"].fillna(-np.inf), hi=df["hi"].fillna(np.inf))
+    a = fmm(1, "lo + hi ~ x1 + x2", df, family="intreg")
+    b = fmm(1, "lo + hi ~ x1 + x2", as_inf, family="intreg")
+    assert a.nobs == b.nobs == 300
+    assert a.llf == pytest.approx(b.llf, abs=1e-10)
+    assert "var(e.lo)" in str(a.summary())
+
+
+def test_truncreg_hurdle_with_pointmass():
+    """pointmass(0) + truncreg(lower=0) is a hurdle: zeros only from the point mass."""
+    rng = np.random.default_rng(4)
+    n = 600
+    x = rng.normal(size=n)
+    zero = rng.random(n) < 0.3
+    ystar = np.empty(n)
+    todo = np.ones(n, dtype=bool)
+    while todo.any():
+        ystar[todo] = 1.0 + 0.8 * x[todo] + rng.normal(size=todo.sum())
+        todo = ystar <= 0
+    df = pd.DataFrame({"y": np.where(zero, 0.0, ystar), "x": x})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*truncation limit", category=UserWarning)
+        res = fmm(None, ["y ~ 1", "y ~ x"], df, family=["pointmass", "truncreg"])
+    # the hurdle likelihood separates: the zero share is the zero frequency, truncreg on the positives
+    share = res.class_shares.to_numpy()
+    assert share[0] == pytest.approx(zero.mean(), abs=1e-8)
+    pos = df[df["y"] > 0]
+    ref = fmm(1, "y ~ x", pos, family="truncreg")
+    np.testing.assert_allclose(res.params.loc["2.y"].to_numpy(), ref.params.loc["1.y"].to_numpy(), atol=1e-6)
+    llf_zero = zero.sum() * np.log(zero.mean()) + (~zero).sum() * np.log(1 - zero.mean())
+    assert res.llf == pytest.approx(ref.llf + llf_zero, abs=1e-6)
+
+
+# ----------------------------------------------------------------- bad input
+def _frame(n=50, seed=5):
+    rng = np.random.default_rng(seed)
+    df, ystar = _latent(rng, n)
+    return df.assign(y=np.maximum(ystar, 0.0), lo=np.floor(ystar), hi=np.floor(ystar) + 1)
+
+
+def test_intreg_lower_above_upper_names_both_variables():
+    df = _frame()
+    df.loc[3, "lo"] = df.loc[3, "hi"] + 2
+    with pytest.raises(ValueError, match=r"'lo'.*above.*'hi'.*intreg"):
+        FMM(1, "lo + hi ~ x1", df, family="intreg")
+
+
+def test_intreg_needs_two_columns_and_an_end():
+    df = _frame()
+    with pytest.raises(ValueError, match="two response columns.*'y'"):
+        FMM(1, "y ~ x1", df, family="intreg")
+    df.loc[2, ["lo", "hi"]] = np.nan
+    with pytest.raises(ValueError, match=r"both 'lo' and 'hi' missing.*intreg"):
+        FMM(1, "lo + hi ~ x1", df, family="intreg")
+    df = _frame()
+    df.loc[2, ["lo", "hi"]] = np.inf
+    with pytest.raises(ValueError, match="empty interval.*intreg"):
+        FMM(1, "lo + hi ~ x1", df, family="intreg")
+
+
+def test_intreg_missing_covariate_still_drops_the_row():
+    df = _frame()
+    df.loc[4, "x1"] = np.nan
+    df.loc[5, "lo"] = np.nan  # an open end keeps its row
+    model = FMM(1, "lo + hi ~ x1", df, family="intreg")
+    assert model.design.n_dropped == 1 and np.isneginf(model.y[4, 0])
+
+
+def test_truncreg_values_outside_the_limits():
+    df = _frame()
+    df.loc[0, "y"] = -1.0
+    with pytest.raises(ValueError, match=r"'y'.*outside the truncation limits.*truncreg"):
+        FMM(1, "y ~ x1", df, family="truncreg")
+    df = _frame()
+    with pytest.warns(UserWarning, match="equal a truncation limit"):
+        FMM(2, "y ~ x1", df, family="truncreg")
+    with pytest.raises(ValueError, match="lower < upper"):
+        TruncatedRegression(lower=1.0, upper=0.0)
+
+
+def test_tobit_bad_limits_and_warnings():
+    with pytest.raises(ValueError, match="lower and/or an upper"):
+        Tobit(lower=None, upper=None)
+    with pytest.raises(ValueError, match="below the upper"):
+        Tobit(lower=2.0, upper=1.0)
+    with pytest.raises(ValueError, match="number, None or 'min'"):
+        Tobit(lower="max")
+    df = _frame()
+    df["y"] = df["y"] + 5.0  # nothing at the limit 0
+    with pytest.warns(UserWarning, match="tobit class is then a plain normal regression"):
+        FMM(1, "y ~ x1", df, family="tobit")
+    df["y"] = -1.0
+    with pytest.raises(ValueError, match="every observation of 'y' is censored"):
+        FMM(1, "y ~ x1", df, family="tobit")
+
+
+def test_tobit_min_needs_the_data_first():
+    with pytest.raises(ValueError, match="check_endog"):
+        Tobit(lower="min").limits  # noqa: B018
+
+
+def test_mixture_derivatives_with_censoring_and_membership_covariate():
+    """Three-class tobit with a membership covariate: analytic score and OIM vs central differences."""
+    rng = np.random.default_rng(6)
+    df = sim_tobit(rng, 200).assign(z=rng.normal(size=200))
+    model = FMM(3, "y ~ x1 + x2", df, family=Tobit(lower=LOWER, upper=UPPER), class_formula="~ z")
+    lik = model._likelihood([0, 1, 2])
+    assert isinstance(lik, MixtureLikelihood)
+    theta = rng.normal(scale=0.3, size=lik.n_params)
+    _, g, h = lik.score_hessian(theta)
+    eps = 1e-5
+    num_g = np.array(
+        [(lik.loglike(theta + eps * e) - lik.loglike(theta - eps * e)) / (2 * eps) for e in np.eye(len(theta))]
+    )
+    num_h = np.array(
+        [
+            (
+                lik.score_hessian(theta + eps * e, hessian=False)[1]
+                - lik.score_hessian(theta - eps * e, hessian=False)[1]
+            )
+            / (2 * eps)
+            for e in np.eye(len(theta))
+        ]
+    )
+    np.testing.assert_allclose(g, num_g, atol=1e-5 * (1 + np.abs(g).max()))
+    np.testing.assert_allclose(h, num_h, atol=1e-5 * (1 + np.abs(h).max()))
