@@ -62,8 +62,20 @@ def m_step(lik: MixtureLikelihood, theta: np.ndarray, tau: np.ndarray, engine: s
     return lik.pack(gamma, new)
 
 
+#: Rows used to turn a starting posterior into parameters on large data.
+POSTERIOR_START_ROWS = 50_000
+
+
 def theta_from_posterior(lik: MixtureLikelihood, tau: np.ndarray) -> np.ndarray:
-    """Parameters that maximise the complete-data likelihood given ``tau``."""
+    """Parameters that (nearly) maximise the complete-data likelihood given ``tau``.
+
+    A few Newton steps per class and for the membership logit; on large data
+    they run on an evenly spaced subsample of ``POSTERIOR_START_ROWS`` rows,
+    since this only initialises EM.
+    """
+    if lik.n > POSTERIOR_START_ROWS:
+        rows = np.linspace(0, lik.n - 1, POSTERIOR_START_ROWS).astype(np.intp)
+        return theta_from_posterior(lik.subset(rows), tau[rows])
     comps = []
     for k, (fam, X) in enumerate(zip(lik.families, lik.designs)):
         c = lik.w * tau[:, k]
@@ -152,10 +164,9 @@ def newton_polish(
     iterations move the point instead.
     """
     trace = FitTrace() if trace is None else trace
-    ll = lik.loglike(theta)
     converged = False
+    ll, grad, hess = lik.score_hessian(theta)
     for _ in range(maxiter):
-        ll, grad, hess = lik.score_hessian(theta)
         step, pos_def = solve_negdef(hess, grad)
         decrement = float(grad @ step)
         trace.gradient_norm = float(np.sqrt(abs(decrement)))
@@ -163,23 +174,40 @@ def newton_polish(
             converged = True
             trace.final = (theta.copy(), ll, grad, hess)
             break
-        t, moved = 1.0, False
+        t = 1.0
+        if pos_def and decrement < OPTIMISTIC_DECREMENT:
+            # near the maximum a full step is all but certain to ascend: take it and
+            # evaluate score and Hessian there at once instead of a separate check
+            cand = theta + step
+            ll_c, grad_c, hess_c = lik.score_hessian(cand)
+            if np.isfinite(ll_c) and ll_c >= ll - 1e-12 * abs(ll):
+                theta, ll, grad, hess = cand, ll_c, grad_c, hess_c
+                trace.newton_llf.append(ll)
+                continue
+            t = 0.5
+        moved = False
         for _ in range(30):
             cand = theta + t * step
             ll_new = lik.loglike(cand)
             if np.isfinite(ll_new) and ll_new >= ll - 1e-12 * abs(ll):
-                theta, ll, moved = cand, ll_new, True
+                theta, moved = cand, True
                 break
             t *= 0.5
+        if not moved:
+            before = ll
+            theta, ll_em, _ = run_em(lik, theta, maxiter=10, tol=0.0, engine=engine, trace=trace)
+            if ll_em <= before:
+                break
+        ll, grad, hess = lik.score_hessian(theta)
         if moved:
             trace.newton_llf.append(ll)
-            continue
-        before = ll
-        theta, ll, _ = run_em(lik, theta, maxiter=10, tol=0.0, engine=engine, trace=trace)
-        if ll <= before:
-            break
     trace.converged = converged
     return theta, ll, converged
+
+
+#: Newton decrement (twice the predicted gain in log likelihood) below which
+#: a full Newton step is taken without a separate line-search evaluation.
+OPTIMISTIC_DECREMENT = 1.0
 
 
 #: Relative log-likelihood change at which EM hands over to Newton. The fast

@@ -16,6 +16,9 @@ from fmmreg.families.base import ComponentFamily
 from fmmreg.linalg import Design, logsumexp_rows, weighted_cross, weighted_sum
 from fmmreg.membership import Membership
 
+#: Rows per block of the blocked score and Hessian evaluation.
+HESSIAN_BLOCK = 16_384
+
 
 @dataclass(frozen=True)
 class _Index:
@@ -171,8 +174,32 @@ class MixtureLikelihood:
             return tau[:, k] * (d2s[k][:, p.pos, q.pos] + (1.0 - tau[:, k]) * prod)
         return -tau[:, k] * tau[:, l] * prod
 
+    def subset(self, rows: slice | np.ndarray) -> MixtureLikelihood:
+        """The likelihood of some rows (views for a slice, copies for an index array)."""
+        cache: dict[int, np.ndarray] = {}
+        designs = [cache.setdefault(id(X), X[rows]) for X in self.designs]
+        return MixtureLikelihood(self.y[rows], designs, self.membership.Z[rows], self.families, self.w[rows])
+
     def score_hessian(self, theta: np.ndarray, hessian: bool = True) -> tuple[float, np.ndarray, np.ndarray | None]:
-        """Log likelihood, analytic score and observed Hessian (Louis)."""
+        """Log likelihood, analytic score and observed Hessian (Louis).
+
+        Large data are processed in row blocks of ``HESSIAN_BLOCK``: every
+        temporary of a block stays in cache and the designs are read once per
+        evaluation instead of once per Hessian block.
+        """
+        if self.n <= 2 * HESSIAN_BLOCK:
+            return self._score_hessian_dense(theta, hessian)
+        ll, grad, hess = 0.0, np.zeros(self.n_params), np.zeros((self.n_params, self.n_params)) if hessian else None
+        for start in range(0, self.n, HESSIAN_BLOCK):
+            part = self.subset(slice(start, min(start + HESSIAN_BLOCK, self.n)))
+            l_b, g_b, h_b = part._score_hessian_dense(theta, hessian)
+            ll += l_b
+            grad += g_b
+            if hessian:
+                hess += h_b
+        return ll, grad, hess
+
+    def _score_hessian_dense(self, theta, hessian):
         ll, tau, pi, d1s, d2s = self._index_scores(theta)
         w = self.w
         grad = np.empty(self.n_params)

@@ -157,7 +157,7 @@ class FMM:
         engine: str = "fast",
         n_starts: int = 20,
         n_refine: int = 3,
-        short_iter: int = 30,
+        short_iter: int = 20,
         random_state: int | np.random.Generator | None = 0,
         start=None,
         start_posterior=None,

@@ -37,7 +37,7 @@ class StartOptions:
 
     n_starts: int = 20
     n_refine: int = 3
-    short_iter: int = 30
+    short_iter: int = 20
     subsample: int = 20_000
     smoothing: float = 0.1
 
@@ -105,12 +105,6 @@ def starting_posteriors(
     return out[:n_starts]
 
 
-def _subsample(lik: MixtureLikelihood, rows: np.ndarray) -> MixtureLikelihood:
-    cache: dict[int, np.ndarray] = {}
-    designs = [cache.setdefault(id(X), X[rows]) for X in lik.designs]
-    return MixtureLikelihood(lik.y[rows], designs, lik.membership.Z[rows], lik.families, lik.w[rows])
-
-
 @dataclass
 class MultiStartResult:
     theta: np.ndarray
@@ -149,7 +143,7 @@ def multistart(
 
     if lik.n > options.subsample:
         rows = np.sort(rng.choice(lik.n, size=options.subsample, replace=False))
-        short_lik = _subsample(lik, rows)
+        short_lik = lik.subset(rows)
     else:
         short_lik = lik
     resid = pooled_residuals(short_lik)

@@ -37,6 +37,11 @@ def log_factorial(y: np.ndarray) -> np.ndarray:
     for arr, value in _LOG_FACTORIAL_CACHE:
         if arr is y:
             return value
+        # a row block of a cached response (the blocked Hessian passes views)
+        if y.base is arr and y.ndim == arr.ndim == 1 and arr.flags.c_contiguous and y.flags.c_contiguous:
+            offset = (y.__array_interface__["data"][0] - arr.__array_interface__["data"][0]) // arr.itemsize
+            if 0 <= offset and offset + len(y) <= len(arr):
+                return value[offset : offset + len(y)]
     value = gammaln(y + 1.0)
     _LOG_FACTORIAL_CACHE.insert(0, (y, value))
     del _LOG_FACTORIAL_CACHE[2:]
