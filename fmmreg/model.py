@@ -25,6 +25,29 @@ class DegenerateClassWarning(UserWarning):
     """A class is empty, tiny, or has a collapsed scale parameter."""
 
 
+def _formulas_first(k, formula, data):
+    """Allow the hybrid syntax ``fmm(["y ~ x1", "y ~ x1 + x2"], data=df, family=[...])``.
+
+    When the first argument is a formula or a list of formulas and ``formula``
+    is not given, the arguments shift left (``k`` is then implied by the lists).
+    """
+    first_is_formula = isinstance(k, str) or (
+        isinstance(k, (list, tuple)) and len(k) > 0 and all(isinstance(f, str) for f in k)
+    )
+    if not first_is_formula:
+        if formula is None:
+            raise TypeError("fmm needs a formula: fmm(k, 'y ~ x', data) or fmm(['y ~ x1', 'y ~ x2'], data=df)")
+        return k, formula, data
+    if formula is None:
+        return None, k, data
+    if data is None and isinstance(formula, pd.DataFrame):
+        return None, k, formula
+    raise TypeError(
+        f"the first argument is a formula ({k!r}) but formula= is given too; "
+        "pass either k and formula, or the formula(s) first"
+    )
+
+
 def _broadcast(k: int | None, formula, family) -> tuple[int, list[str], list]:
     formulas = list(formula) if isinstance(formula, (list, tuple)) else None
     families = list(family) if isinstance(family, (list, tuple)) else None
@@ -54,7 +77,8 @@ class FMM:
     ----------
     k : int or None
         Number of classes; may be omitted when ``formula`` or ``family`` is a
-        list with one entry per class (hybrid model).
+        list with one entry per class (hybrid model). The formula(s) may also
+        come first, ``FMM(["y ~ x1", "y ~ x1 + x2"], data=df, ...)``.
     formula : str or list of str
         ``"y ~ x1 + x2"`` (formulaic syntax) for every class, or one per class.
         Every class must have the same response.
@@ -76,13 +100,14 @@ class FMM:
 
     def __init__(
         self,
-        k: int | None,
-        formula: str | Sequence[str],
-        data: pd.DataFrame,
+        k: int | None | str | Sequence[str],
+        formula: str | Sequence[str] | None = None,
+        data: pd.DataFrame | None = None,
         family="gaussian",
         class_formula: str | None = None,
         weights=None,
     ):
+        k, formula, data = _formulas_first(k, formula, data)
         self.k, formulas, fam_specs = _broadcast(k, formula, family)
         self.families: list[ComponentFamily] = [get_family(f) for f in fam_specs]
         self.design = build_design(formulas, data, class_formula, weights, self.families)
@@ -256,9 +281,9 @@ class FMM:
 
 
 def fmm(
-    k: int | None,
-    formula: str | Sequence[str],
-    data: pd.DataFrame,
+    k: int | None | str | Sequence[str],
+    formula: str | Sequence[str] | None = None,
+    data: pd.DataFrame | None = None,
     family="gaussian",
     class_formula: str | None = None,
     weights=None,
@@ -268,6 +293,8 @@ def fmm(
 
     ``fmm(3, "visits ~ age + chronic", data=df, family="poisson",
     class_formula="~ income")`` is ``FMM(...).fit(**fit_options)``; see
-    :class:`FMM` and :meth:`FMM.fit` for the options.
+    :class:`FMM` and :meth:`FMM.fit` for the options. Hybrid models list one
+    formula and/or family per class, ``fmm(["y ~ x1", "y ~ x1 + x2"],
+    data=df, family=["gaussian", "poisson"])``.
     """
     return FMM(k, formula, data, family=family, class_formula=class_formula, weights=weights).fit(**fit_options)
