@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-RUFF = shutil.which("ruff")
+# the test extra installs ruff next to the interpreter running the tests
+RUFF = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
 PATHS = [p for p in ("fmmreg", "tests", "benchmarks", "notebooks", "datasets") if (ROOT / p).exists()]
 
 
