@@ -101,6 +101,32 @@ class TruncatedRegression(ComponentFamily):
                 d2[out] = 0.0
         return logf, d1, d2
 
+    # Rows at a truncation limit have density zero whatever the parameters
+    # (their posterior in this class is 0): they carry no information about
+    # the class, and leaving them out of the weighted fits keeps
+    # ``sum c log f`` finite instead of ``0 * -inf`` (hurdle mixtures).
+    def _inside(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=float)
+        return (y > self.lower) & (y < self.upper)
+
+    def weighted_objective(self, y, X, c, params, order=2):
+        keep = self._inside(y)
+        if keep.all():
+            return super().weighted_objective(y, X, c, params, order)
+        return super().weighted_objective(y[keep], X[keep], np.asarray(c)[keep], params, order)
+
+    def mstep(self, y, X, c, params):
+        keep = self._inside(y)
+        if keep.all():
+            return super().mstep(y, X, c, params)
+        return super().mstep(y[keep], X[keep], np.asarray(c)[keep], params)
+
+    def fit_weighted(self, y, X, c, start=None, tol=1e-12, maxiter=200):
+        keep = self._inside(y)
+        if keep.all():
+            return super().fit_weighted(y, X, c, start, tol, maxiter)
+        return super().fit_weighted(y[keep], X[keep], np.asarray(c)[keep], start, tol, maxiter)
+
     def mean_from_index(self, eta, anc):
         return normal_interval_mean(self.lower, self.upper, eta[:, 0], float(anc[0]))
 
