@@ -109,6 +109,8 @@ class FMM:
     ):
         k, formula, data = _formulas_first(k, formula, data)
         self.k, formulas, fam_specs = _broadcast(k, formula, family)
+        #: one formula or family per class: classes keep the order the user listed
+        self.hybrid = isinstance(formula, (list, tuple)) or isinstance(family, (list, tuple))
         self.families: list[ComponentFamily] = [get_family(f) for f in fam_specs]
         self.design = build_design(formulas, data, class_formula, weights, self.families)
         self.y = self.families[0].check_endog(self.design.y, self.design.yname)
@@ -210,7 +212,7 @@ class FMM:
             flexmix's ``cluster=``); skips the start search.
         order : "mean", "fit" or a list
             ``"mean"`` sorts classes by their average fitted mean (default;
-            hybrid models keep the user's order), ``"fit"`` keeps the order the
+            hybrid models, given as lists, keep the user's order), ``"fit"`` keeps the order the
             optimiser found, a list relabels as :meth:`FMMResults.relabel`.
         progress : bool
             Show a progress bar over the starts (needs ``tqdm``; off by default).
@@ -230,7 +232,7 @@ class FMM:
         if isinstance(order, str):
             if order not in ("mean", "fit"):
                 raise ValueError(f"order must be 'mean', 'fit' or a list of class labels, got {order!r}")
-            perm = canonical_order(lik, theta) if order == "mean" else class_map
+            perm = canonical_order(lik, theta) if order == "mean" and not self.hybrid else class_map
         else:
             from fmmreg.relabel import check_order
 

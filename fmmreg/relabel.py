@@ -48,12 +48,11 @@ def check_order(order, k: int) -> list[int]:
 
 
 def canonical_order(lik: MixtureLikelihood, theta: np.ndarray) -> list[int]:
-    """0-based order sorting classes by mean fitted response, then share."""
-    same = all(f is lik.families[0] or type(f) is type(lik.families[0]) for f in lik.families)
-    same = same and all(X is lik.designs[0] for X in lik.designs)
-    same = same and len({getattr(f, "name", "") for f in lik.families}) == 1
-    if not same:
-        return list(range(lik.k))
+    """0-based order sorting classes by mean fitted response, then share.
+
+    For models whose classes share one family and formula; the caller keeps
+    hybrid models in the user's order.
+    """
     gamma, comps = lik.unpack(theta)
     w = lik.w / lik.w.sum()
     means = [float(w @ fam.mean(X, th)) for fam, X, th in zip(lik.families, lik.designs, comps)]

@@ -141,3 +141,19 @@ def test_formula_given_twice_or_not_at_all():
         FMM(2, data=df)
     with pytest.raises(TypeError, match="DataFrame"):
         FMM(["y ~ x1", "y ~ x2"], family="poisson")
+
+
+def test_hybrid_classes_of_one_family_with_different_settings_keep_the_listed_order():
+    from fmmreg import FMM
+    from fmmreg.families import Tobit
+
+    rng = np.random.default_rng(4)
+    n = 600
+    x = rng.normal(size=n)
+    cls = rng.random(n) < 0.5
+    y = np.where(cls, 3 + x, -1 + 0.5 * x) + rng.normal(scale=0.5, size=n)
+    df = pd.DataFrame({"y": np.maximum(y, 0.0), "x": x})
+    model = FMM(None, "y ~ x", data=df, family=[Tobit(lower=0), Tobit(lower=0)])
+    assert model.hybrid
+    res = model.fit(n_starts=6)
+    assert [f for f in res.families] == model.families
