@@ -113,10 +113,36 @@ class FMM:
         self.hybrid = isinstance(formula, (list, tuple)) or isinstance(family, (list, tuple))
         self.families: list[ComponentFamily] = [get_family(f) for f in fam_specs]
         self.design = build_design(formulas, data, class_formula, weights, self.families)
-        self.y = self.families[0].check_endog(self.design.y, self.design.yname)
-        for fam in self.families[1:]:
-            fam.check_endog(self.design.y, self.design.yname)
+        self.y = self._check_response()
         self._check_designs()
+
+    def _check_response(self) -> np.ndarray:
+        """Validate the response against every class's family.
+
+        A family with a restricted support (``pointmass``, ``tpoisson``) checks
+        only the rows it can generate, and every row must be possible in at
+        least one class: a point mass at 0 plus a zero-truncated Poisson (a
+        hurdle model) is valid, a zero-truncated Poisson alone is not.
+        """
+        y, name = self.design.y, self.design.yname
+        checked = None
+        covered = np.zeros(len(y), dtype=bool)
+        for fam in {id(f): f for f in self.families}.values():
+            mask = fam.support(y) if len(self.families) > 1 else None
+            if mask is None:
+                out = fam.check_endog(y, name)
+                checked = out if checked is None else checked
+                covered[:] = True
+            else:
+                fam.check_endog(y[mask], name)
+                covered |= mask
+        if not covered.all():
+            bad = np.flatnonzero(~covered)
+            raise ValueError(
+                f"{len(bad)} observation(s) of {name!r} (e.g. {y[bad[0]]!r}) have zero density in every class "
+                f"({', '.join(sorted({f.name for f in self.families}))}); add a class that can generate them"
+            )
+        return np.asarray(y, dtype=float) if checked is None else checked
 
     def _check_designs(self) -> None:
         d = self.design

@@ -157,3 +157,28 @@ def test_hybrid_classes_of_one_family_with_different_settings_keep_the_listed_or
     assert model.hybrid
     res = model.fit(n_starts=6)
     assert [f for f in res.families] == model.families
+
+
+def test_hurdle_model_pointmass_plus_truncated_poisson(mus17):
+    """Zeros come only from the point mass, positive counts only from tpoisson:
+    the likelihood separates into a Bernoulli for y > 0 and a zero-truncated Poisson."""
+    from fmmreg import fmm
+
+    res = fmm(None, "docvis ~ private + totchr", data=mus17, family=["pointmass", "tpoisson"])
+    pos = mus17["docvis"].to_numpy() > 0
+    p1 = pos.mean()
+    ll_bernoulli = pos.sum() * np.log(p1) + (~pos).sum() * np.log(1 - p1)
+    alone = fmm(1, "docvis ~ private + totchr", data=mus17[pos], family="tpoisson")
+    assert res.llf == pytest.approx(ll_bernoulli + alone.llf, abs=1e-6)
+    np.testing.assert_allclose(res.params.loc["2.docvis"], alone.params.loc["1.docvis"], atol=1e-6)
+    assert res.params[("2.Class", "Intercept")] == pytest.approx(np.log(p1 / (1 - p1)), abs=1e-6)
+
+
+def test_rows_impossible_in_every_class_are_an_error(mus17):
+    from fmmreg import fmm
+    from fmmreg.families import PointMass
+
+    with pytest.raises(ValueError, match="'docvis'.*tpoisson"):
+        fmm(2, "docvis ~ private", data=mus17, family="tpoisson")
+    with pytest.raises(ValueError, match="zero density in every class"):
+        fmm(None, "docvis ~ private", data=mus17, family=[PointMass(value=5), "tpoisson"])

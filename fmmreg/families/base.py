@@ -305,6 +305,16 @@ class ComponentFamily(abc.ABC):
         """
         return self.fit_weighted(y, X, c, start=params)
 
+    def support(self, y: np.ndarray) -> np.ndarray | None:
+        """Rows this family can generate, or ``None`` for every valid row.
+
+        Families with a restricted support (a point mass, a truncated count)
+        return a boolean mask; in a mixture with other families only those
+        rows go through :meth:`check_endog`, and the model requires every row
+        to be possible in at least one class.
+        """
+        return None
+
     def ancillary_display(self, term: str, yname: str):
         """How Stata shows an ancillary parameter.
 

@@ -49,6 +49,10 @@ class PointMass(ComponentFamily):
     def __repr__(self) -> str:
         return f"<fmmreg family 'pointmass' value={self.value:g}>"
 
+    def support(self, y):
+        y = np.asarray(y, dtype=float)
+        return y == self.value if y.ndim == 1 else None
+
     def check_endog(self, y, yname):
         y = super().check_endog(y, yname)
         if y.ndim != 1:

@@ -29,6 +29,10 @@ class TruncatedPoisson(ComponentFamily):
     name = "tpoisson"
     stata_model = "tpoisson"
 
+    def support(self, y):
+        y = np.asarray(y, dtype=float)
+        return y >= 1 if y.ndim == 1 else None
+
     def check_endog(self, y, yname):
         y = super().check_endog(y, yname)
         check_single_column(y, yname, self.name)
