@@ -38,28 +38,21 @@ def check_engine(engine: str) -> str:
     return engine
 
 
-def m_step(lik: MixtureLikelihood, theta: np.ndarray, tau: np.ndarray, engine: str = "fast") -> np.ndarray:
-    """One (generalised) M-step from posteriors ``tau``.
+def m_step_statsmodels(lik: MixtureLikelihood, theta: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """The reference M-step: literal weighted statsmodels fits per class.
 
-    ``fast`` takes one warm-started monotone Newton step per class (closed
-    form where the family has one) and one for the membership logit;
-    ``statsmodels`` fits each class with a literal weighted statsmodels fit
-    and the membership logit to convergence. Both increase the expected
-    complete-data log likelihood, so EM stays monotone with either.
+    Each class is refitted with its family's ``mstep_statsmodels`` (a weighted
+    ``statsmodels`` GLM/WLS fit) and the membership logit to convergence.
+    The fast engine's M-step is :meth:`ComponentFamily.mstep_state` inside
+    :func:`_run_em_fast`. Both increase the expected complete-data log
+    likelihood, so EM stays monotone with either.
     """
     gamma, comps = lik.unpack(theta)
-    new = []
-    for k, (fam, X) in enumerate(zip(lik.families, lik.designs)):
-        c = lik.w * tau[:, k]
-        if engine == "statsmodels":
-            new.append(fam.mstep_statsmodels(lik.y, X, c, comps[k]))
-        else:
-            new.append(fam.mstep(lik.y, X, c, comps[k]))
-    if engine == "statsmodels":
-        gamma = lik.membership.fit(tau, lik.w, gamma)
-    else:
-        gamma = lik.membership.mstep(tau, lik.w, gamma)
-    return lik.pack(gamma, new)
+    new = [
+        fam.mstep_statsmodels(lik.y, X, lik.w * tau[:, k], comps[k])
+        for k, (fam, X) in enumerate(zip(lik.families, lik.designs))
+    ]
+    return lik.pack(lik.membership.fit(tau, lik.w, gamma), new)
 
 
 #: Rows used to turn a starting posterior into parameters on large data.
@@ -103,7 +96,7 @@ def run_em(
         return _run_em_fast(lik, theta, maxiter, tol, trace)
     ll, tau, _ = lik.estep(theta)
     for _ in range(maxiter):
-        theta_new = m_step(lik, theta, tau, engine)
+        theta_new = m_step_statsmodels(lik, theta, tau)
         ll_new, tau_new, _ = lik.estep(theta_new)
         if not np.isfinite(ll_new):
             break
