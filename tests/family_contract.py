@@ -1,9 +1,12 @@
 """Shared harness of the component-family contract test (issue 4).
 
 A family joins the contract with one :class:`FamilyCase` entry in
-``tests/test_family_contract.py``: how to simulate one-class data, the
-matching single-class fit by statsmodels/scipy, the scipy.stats log density
-and a few impossible responses. The checks below are family-agnostic:
+``tests/test_family_contract.py`` (or a module of its own): how to simulate
+one-class data, the matching single-class fit by statsmodels/scipy, the
+scipy.stats log density and a few impossible responses. A test module runs
+the checks over its cases with
+``class TestFamilyContract(FamilyContract): cases = CASES``. The checks below
+are family-agnostic:
 
 - ``check_k1``: ``fmm(1, ...)`` equals the reference fit (LL and params);
 - ``check_logdensity``: ``loglike_obs`` equals the scipy.stats density;
@@ -85,6 +88,11 @@ class FamilyCase:
         return model.y, model.design.designs[0]
 
 
+def covariates(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """The covariates of the default formula: ``x1`` standard normal, ``x2`` uniform on (-1, 1)."""
+    return pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.uniform(-1, 1, size=n)})
+
+
 def _central_diff(f: Callable[[np.ndarray], Any], x: np.ndarray, rel: float = 1e-5) -> np.ndarray:
     """Central differences of a scalar or vector function, one column per coordinate."""
     cols = []
@@ -94,6 +102,26 @@ def _central_diff(f: Callable[[np.ndarray], Any], x: np.ndarray, rel: float = 1e
         e[j] = h
         cols.append((np.asarray(f(x + e)) - np.asarray(f(x - e))) / (2.0 * h))
     return np.array(cols).T
+
+
+def mixture_central_diff(lik: MixtureLikelihood, theta: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Central differences with the absolute step ``eps`` of ``lik``'s log likelihood and of its analytic score.
+
+    Returns ``(num_g, num_h)``, to compare with ``lik.score_hessian(theta)``.
+    """
+    eye = np.eye(len(theta))
+    num_g = np.array([(lik.loglike(theta + eps * e) - lik.loglike(theta - eps * e)) / (2 * eps) for e in eye])
+    num_h = np.array(
+        [
+            (
+                lik.score_hessian(theta + eps * e, hessian=False)[1]
+                - lik.score_hessian(theta - eps * e, hessian=False)[1]
+            )
+            / (2 * eps)
+            for e in eye
+        ]
+    )
+    return num_g, num_h
 
 
 def _perturbed(params: np.ndarray, rng: np.random.Generator, scale: float = 0.05) -> np.ndarray:
@@ -192,3 +220,31 @@ def check_bad_response(case: FamilyCase) -> None:
             FMM(1, case.formula, df, family=case.make_family())
         msg = str(err.value)
         assert yname in msg and fam.name in msg, msg
+
+
+class FamilyContract:
+    """The contract tests over ``cases``; a test module subclasses it with its own list.
+
+    ``class TestFamilyContract(FamilyContract): cases = CASES`` runs every
+    check once per case, with the case's id as the test id.
+    """
+
+    cases: list[FamilyCase] = []
+
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        metafunc.parametrize("case", self.cases, ids=[c.id for c in self.cases])
+
+    def test_k1_equals_single_class_reference(self, case):
+        check_k1(case)
+
+    def test_logdensity_equals_scipy(self, case):
+        check_logdensity(case)
+
+    def test_integer_weights_equal_replicated_rows(self, case):
+        check_integer_weights(case)
+
+    def test_analytic_derivatives_equal_numerical(self, case):
+        check_derivatives(case)
+
+    def test_impossible_response_is_a_clear_error(self, case):
+        check_bad_response(case)

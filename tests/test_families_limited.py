@@ -22,14 +22,7 @@ from fmmreg.families.intreg import IntervalRegression
 from fmmreg.families.tobit import Tobit
 from fmmreg.families.truncreg import TruncatedRegression
 from fmmreg.mixture import MixtureLikelihood
-from tests.family_contract import (
-    FamilyCase,
-    check_bad_response,
-    check_derivatives,
-    check_integer_weights,
-    check_k1,
-    check_logdensity,
-)
+from tests.family_contract import FamilyCase, FamilyContract, covariates, mixture_central_diff
 from tests.mixture_reference import assert_matches_reference, load_reference, scipy_maximise
 
 LOWER, UPPER = -0.5, 1.8
@@ -37,10 +30,9 @@ LOWER, UPPER = -0.5, 1.8
 
 # ------------------------------------------------------------------ simulation
 def _latent(rng, n):
-    x1 = rng.normal(size=n)
-    x2 = rng.uniform(-1, 1, size=n)
-    ystar = 0.4 + 0.8 * x1 - 0.5 * x2 + rng.normal(scale=0.9, size=n)
-    return pd.DataFrame({"x1": x1, "x2": x2}), ystar
+    df = covariates(rng, n)
+    ystar = 0.4 + 0.8 * df["x1"].to_numpy() - 0.5 * df["x2"].to_numpy() + rng.normal(scale=0.9, size=n)
+    return df, ystar
 
 
 def sim_tobit(rng, n):
@@ -134,29 +126,8 @@ CASES = [
 ]
 
 
-@pytest.fixture(params=CASES, ids=[c.id for c in CASES])
-def case(request) -> FamilyCase:
-    return request.param
-
-
-def test_k1_equals_scipy_maximum_likelihood(case):
-    check_k1(case)
-
-
-def test_logdensity_equals_scipy(case):
-    check_logdensity(case)
-
-
-def test_integer_weights_equal_replicated_rows(case):
-    check_integer_weights(case)
-
-
-def test_analytic_derivatives_equal_numerical(case):
-    check_derivatives(case)
-
-
-def test_impossible_response_is_a_clear_error(case):
-    check_bad_response(case)
+class TestFamilyContract(FamilyContract):
+    cases = CASES
 
 
 # ------------------------------------------------------ two-class references
@@ -374,19 +345,6 @@ def test_mixture_derivatives_with_censoring_and_membership_covariate():
     assert isinstance(lik, MixtureLikelihood)
     theta = rng.normal(scale=0.3, size=lik.n_params)
     _, g, h = lik.score_hessian(theta)
-    eps = 1e-5
-    num_g = np.array(
-        [(lik.loglike(theta + eps * e) - lik.loglike(theta - eps * e)) / (2 * eps) for e in np.eye(len(theta))]
-    )
-    num_h = np.array(
-        [
-            (
-                lik.score_hessian(theta + eps * e, hessian=False)[1]
-                - lik.score_hessian(theta - eps * e, hessian=False)[1]
-            )
-            / (2 * eps)
-            for e in np.eye(len(theta))
-        ]
-    )
+    num_g, num_h = mixture_central_diff(lik, theta, eps=1e-5)
     np.testing.assert_allclose(g, num_g, atol=1e-5 * (1 + np.abs(g).max()))
     np.testing.assert_allclose(h, num_h, atol=1e-5 * (1 + np.abs(h).max()))

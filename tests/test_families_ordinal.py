@@ -20,14 +20,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 from fmmreg import FMM, fmm, get_family
 from fmmreg.families.mlogit import MultinomialLogit
 from fmmreg.families.ordinal import OrderedFamily, ologit, oprobit
-from tests.family_contract import (
-    FamilyCase,
-    check_bad_response,
-    check_derivatives,
-    check_integer_weights,
-    check_k1,
-    check_logdensity,
-)
+from tests.family_contract import FamilyCase, FamilyContract, covariates
 from tests.mixture_reference import assert_matches_reference, load_reference, scipy_maximise
 
 LEVELS = [0.0, 1.0, 2.0, 3.0]
@@ -35,13 +28,9 @@ CUTS = [-1.0, 0.3, 1.5]
 
 
 # ------------------------------------------------------------------ simulation
-def _covariates(rng, n):
-    return pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.uniform(-1, 1, size=n)})
-
-
 def sim_ordinal(noise):
     def sim(rng, n):
-        df = _covariates(rng, n)
+        df = covariates(rng, n)
         latent = 0.9 * df["x1"] - 0.6 * df["x2"] + noise(rng, n)
         return df.assign(y=np.digitize(latent, CUTS).astype(float))
 
@@ -49,7 +38,7 @@ def sim_ordinal(noise):
 
 
 def sim_mlogit(rng, n):
-    df = _covariates(rng, n)
+    df = covariates(rng, n)
     eta = np.column_stack([np.zeros(n), 0.3 + 0.9 * df["x1"] - 0.4 * df["x2"], -0.2 - 0.7 * df["x1"] + 0.8 * df["x2"]])
     p = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
     y = (rng.random(n)[:, None] > np.cumsum(p, axis=1)).sum(axis=1)
@@ -127,29 +116,8 @@ CASES = [
 ]
 
 
-@pytest.fixture(params=CASES, ids=[c.id for c in CASES])
-def case(request) -> FamilyCase:
-    return request.param
-
-
-def test_k1_equals_statsmodels(case):
-    check_k1(case)
-
-
-def test_logdensity_equals_scipy(case):
-    check_logdensity(case)
-
-
-def test_integer_weights_equal_replicated_rows(case):
-    check_integer_weights(case)
-
-
-def test_analytic_derivatives_equal_numerical(case):
-    check_derivatives(case)
-
-
-def test_impossible_response_is_a_clear_error(case):
-    check_bad_response(case)
+class TestFamilyContract(FamilyContract):
+    cases = CASES
 
 
 # ------------------------------------------------------ two-class references

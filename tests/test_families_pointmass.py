@@ -16,6 +16,7 @@ from statsmodels.discrete.count_model import ZeroInflatedPoisson
 
 from fmmreg import FMM, fmm, get_family
 from fmmreg.families.pointmass import PointMass
+from tests.family_contract import mixture_central_diff
 from tests.mixture_reference import assert_matches_reference, load_reference
 
 
@@ -95,12 +96,7 @@ def test_engine_with_a_zero_parameter_class():
     gamma, comps = lik.unpack(theta)
     assert comps[0].shape == (0,)
     ll, g, h = lik.score_hessian(theta)
-    eps = 1e-6
-    eye = np.eye(len(theta))
-    num_g = np.array([(lik.loglike(theta + eps * e) - lik.loglike(theta - eps * e)) / (2 * eps) for e in eye])
-    num_h = np.array(
-        [(lik.score_hessian(theta + eps * e)[1] - lik.score_hessian(theta - eps * e)[1]) / (2 * eps) for e in eye]
-    )
+    num_g, num_h = mixture_central_diff(lik, theta, eps=1e-6)
     np.testing.assert_allclose(g, num_g, atol=1e-6 * (1 + np.abs(g).max()))
     np.testing.assert_allclose(h, num_h, atol=1e-6 * (1 + np.abs(h).max()))
     assert lik.score_obs(theta).shape == (len(df), 4)

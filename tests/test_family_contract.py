@@ -12,7 +12,6 @@ dispersion) plus a scipy maximisation of the scipy.stats likelihood in
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import statsmodels.api as sm
 from scipy import optimize, stats
 from scipy.special import expit
@@ -21,62 +20,49 @@ from statsmodels.discrete.truncated_model import TruncatedLFPoisson
 from statsmodels.othermod.betareg import BetaModel
 
 from fmmreg.families.glm import glm
-from tests.family_contract import (
-    FamilyCase,
-    check_bad_response,
-    check_derivatives,
-    check_integer_weights,
-    check_k1,
-    check_logdensity,
-)
+from tests.family_contract import FamilyCase, FamilyContract, covariates
 
 _F, _L = sm.families, sm.families.links
 
 
 # ------------------------------------------------------------------ simulation
-def _covariates(rng, n):
-    import pandas as pd
-
-    return pd.DataFrame({"x1": rng.normal(size=n), "x2": rng.uniform(-1, 1, size=n)})
-
-
 def _eta(df, b=(0.4, -0.5), c=0.3):
     return c + b[0] * df["x1"].to_numpy() + b[1] * df["x2"].to_numpy()
 
 
 def sim_bernoulli(cdf):
     def sim(rng, n):
-        df = _covariates(rng, n)
+        df = covariates(rng, n)
         return df.assign(y=(rng.random(n) < cdf(_eta(df, (0.9, -0.6), 0.2))).astype(float))
 
     return sim
 
 
 def sim_binomial(rng, n):
-    df = _covariates(rng, n)
+    df = covariates(rng, n)
     m = rng.integers(1, 13, size=n)
     return df.assign(m=m, s=rng.binomial(m, expit(_eta(df))))
 
 
 def sim_poisson(rng, n):
-    df = _covariates(rng, n)
+    df = covariates(rng, n)
     return df.assign(y=rng.poisson(np.exp(_eta(df))))
 
 
 def sim_nb2(rng, n, alpha=0.6):
-    df = _covariates(rng, n)
+    df = covariates(rng, n)
     mu = np.exp(_eta(df, c=0.8))
     return df.assign(y=rng.negative_binomial(1 / alpha, 1 / (1 + alpha * mu)))
 
 
 def sim_nb1(rng, n, delta=0.8):
-    df = _covariates(rng, n)
+    df = covariates(rng, n)
     mu = np.exp(_eta(df, c=0.8))
     return df.assign(y=rng.negative_binomial(mu / delta, 1 / (1 + delta)))
 
 
 def sim_tpoisson(rng, n):
-    df = _covariates(rng, n)
+    df = covariates(rng, n)
     mu = np.exp(_eta(df))
     y = rng.poisson(mu)
     while np.any(y == 0):
@@ -86,34 +72,34 @@ def sim_tpoisson(rng, n):
 
 
 def sim_gamma(rng, n, shape=2.5):
-    df = _covariates(rng, n)
+    df = covariates(rng, n)
     mu = np.exp(_eta(df, c=0.5))
     return df.assign(y=rng.gamma(shape, mu / shape))
 
 
 def sim_igaussian(rng, n, phi=0.4):
-    df = _covariates(rng, n)
+    df = covariates(rng, n)
     return df.assign(y=rng.wald(np.exp(_eta(df)), 1 / phi))
 
 
 def sim_gaussian_log(rng, n):
-    df = _covariates(rng, n)
+    df = covariates(rng, n)
     return df.assign(y=np.exp(_eta(df, c=1.0)) + rng.normal(scale=0.5, size=n))
 
 
 def sim_gaussian(rng, n):
-    df = _covariates(rng, n)
+    df = covariates(rng, n)
     return df.assign(y=_eta(df) + rng.normal(scale=0.7, size=n))
 
 
 def sim_beta(rng, n, phi=8.0):
-    df = _covariates(rng, n)
+    df = covariates(rng, n)
     mu = expit(_eta(df))
     return df.assign(y=rng.beta(mu * phi, (1 - mu) * phi))
 
 
 def sim_lognormal(rng, n):
-    df = _covariates(rng, n)
+    df = covariates(rng, n)
     return df.assign(y=np.exp(_eta(df) + rng.normal(scale=0.6, size=n)))
 
 
@@ -338,29 +324,6 @@ CASES = [
     FamilyCase("lognormal", "lognormal", sim_lognormal, ols_reference(True), lognormal_density, _POSITIVE_BAD),
 ]
 
-_ids = [c.id for c in CASES]
 
-
-@pytest.fixture(params=CASES, ids=_ids)
-def case(request) -> FamilyCase:
-    return request.param
-
-
-def test_k1_equals_single_class_reference(case):
-    check_k1(case)
-
-
-def test_logdensity_equals_scipy(case):
-    check_logdensity(case)
-
-
-def test_integer_weights_equal_replicated_rows(case):
-    check_integer_weights(case)
-
-
-def test_analytic_derivatives_equal_numerical(case):
-    check_derivatives(case)
-
-
-def test_impossible_response_is_a_clear_error(case):
-    check_bad_response(case)
+class TestFamilyContract(FamilyContract):
+    cases = CASES

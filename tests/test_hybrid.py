@@ -13,6 +13,7 @@ import pytest
 
 from fmmreg import FMM, fmm
 from fmmreg.families import Gaussian, GLMFamily
+from tests.family_contract import mixture_central_diff
 
 STATA_1D_LLF = -4713.1378
 BASE = "lmedexp ~ income + age + I(age**2) + totchr"
@@ -106,12 +107,7 @@ def test_hybrid_score_and_hessian_equal_numerical():
     lik = m._likelihood([0, 1, 2])
     theta = np.random.default_rng(1).normal(scale=0.2, size=lik.n_params)
     _, g, h = lik.score_hessian(theta)
-    eps = 1e-6
-    eye = np.eye(len(theta))
-    num_g = np.array([(lik.loglike(theta + eps * e) - lik.loglike(theta - eps * e)) / (2 * eps) for e in eye])
-    num_h = np.array(
-        [(lik.score_hessian(theta + eps * e)[1] - lik.score_hessian(theta - eps * e)[1]) / (2 * eps) for e in eye]
-    )
+    num_g, num_h = mixture_central_diff(lik, theta, eps=1e-6)
     np.testing.assert_allclose(g, num_g, atol=1e-5 * (1 + np.abs(g).max()))
     np.testing.assert_allclose(h, num_h, atol=1e-5 * (1 + np.abs(h).max()))
 
