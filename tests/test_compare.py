@@ -12,7 +12,7 @@ import fmmreg
 from fmmreg import compare, select_k
 from fmmreg.formatting import stata_g
 from fmmreg.progress import progress_iter
-from tests.sim_mixtures import gaussian_mixture
+from tests.simulate import gaussian_mixture
 from tests.test_exports import _compile, _parse_markdown_tables
 
 FAST = {"n_starts": 6, "n_refine": 2}

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from fmmreg import fmm, select_k  # noqa: E402
 from fmmreg.plots import class_mean_profile, plot_ic  # noqa: E402
-from tests.sim_mixtures import gaussian_mixture  # noqa: E402
+from tests.simulate import gaussian_mixture  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

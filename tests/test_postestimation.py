@@ -12,7 +12,7 @@ from scipy.special import expit
 
 from fmmreg import fmm
 from tests.conftest import EXAMPLE_1B_FORMULA
-from tests.sim_mixtures import gaussian_mixture, poisson_mixture
+from tests.simulate import gaussian_mixture, poisson_mixture
 
 
 @pytest.fixture(scope="module")
