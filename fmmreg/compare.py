@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from fmmreg.estat import info_criteria
-from fmmreg.export import latex_document, latex_escape, latex_tabular, markdown_table, pre_html
+from fmmreg.export import TextReport, latex_document, latex_escape, latex_tabular, markdown_table
 from fmmreg.export import stars as star_marks
 from fmmreg.formatting import display_term, stata_g, thousands
 from fmmreg.progress import progress_iter
@@ -224,8 +224,8 @@ def compare(results, coefs: bool = False, stars: bool = True, se: bool = True) -
 
 
 # ------------------------------------------------------------------ select_k
-@dataclass
-class SelectK:
+@dataclass(repr=False)
+class SelectK(TextReport):
     """Fits for a range of class counts and the best by a criterion.
 
     Attributes
@@ -267,20 +267,12 @@ class SelectK:
 
         return plot_ic(self, criteria=criteria, ax=ax)
 
-    def _repr_html_(self) -> str:
-        return pre_html(self.as_text())
-
     def as_text(self) -> str:
         t = self.table.copy()
         text = t.to_string(float_format=lambda v: f"{v:.3f}")
         lines = [text, f"Best K by {_column(self.criterion)}: {self.best_k}"]
         lines += [f"K={k} failed: {msg}" for k, msg in self.errors.items()]
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.as_text()
-
-    __repr__ = __str__
 
 
 def _column(criterion: str) -> str:

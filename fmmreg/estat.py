@@ -15,7 +15,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit, logit
 
-from fmmreg.export import latex_tabular, markdown_table, pre_html
+from fmmreg.export import TextReport, latex_tabular, markdown_table
 from fmmreg.formatting import abbreviate, stata_fixed, stata_g, thousands
 from fmmreg.predict import mean_gradient
 
@@ -29,9 +29,25 @@ def _title(left: str, nobs: float) -> str:
     return f"{left:<48}Number of obs     = {thousands(nobs):>10}"
 
 
+class _ClassTable(TextReport):
+    """A table with one row per class: Markdown and LaTeX of ``_header()`` and ``_cells()``."""
+
+    def _header(self) -> list[str]:
+        raise NotImplementedError
+
+    def _cells(self) -> list[list[str]]:
+        raise NotImplementedError
+
+    def to_markdown(self) -> str:
+        return markdown_table(self._header(), self._cells())
+
+    def to_latex(self) -> str:
+        return latex_tabular(self._header(), self._cells())
+
+
 # --------------------------------------------------------------- lcprob
-@dataclass
-class LCProb:
+@dataclass(repr=False)
+class LCProb(_ClassTable):
     """Latent class marginal probabilities (``estat lcprob``).
 
     ``frame`` has one row per class and the columns ``margin``, ``se``,
@@ -67,21 +83,9 @@ class LCProb:
     def _cells(self) -> list[list[str]]:
         return [[str(k)] + [stata_g(v) for v in row] for k, row in self.frame.iterrows()]
 
-    def to_markdown(self) -> str:
+    def _header(self) -> list[str]:
         level = int(round(100 * (1 - self.alpha)))
-        return markdown_table(["Class", "Margin", "Std. err.", f"[{level}% conf.", "interval]"], self._cells())
-
-    def to_latex(self) -> str:
-        level = int(round(100 * (1 - self.alpha)))
-        return latex_tabular(["Class", "Margin", "Std. err.", f"[{level}% conf.", "interval]"], self._cells())
-
-    def __str__(self) -> str:
-        return self.as_text()
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        return pre_html(self.as_text())
+        return ["Class", "Margin", "Std. err.", f"[{level}% conf.", "interval]"]
 
 
 def lcprob(res, alpha: float = 0.05) -> LCProb:
@@ -125,8 +129,8 @@ def lcprob(res, alpha: float = 0.05) -> LCProb:
 
 
 # --------------------------------------------------------------- lcmean
-@dataclass
-class LCMean:
+@dataclass(repr=False)
+class LCMean(_ClassTable):
     """Latent class marginal means of the response (``estat lcmean``).
 
     ``frame`` has one row per class and the columns ``margin``, ``se``,
@@ -176,20 +180,6 @@ class LCMean:
         level = int(round(100 * (1 - self.alpha)))
         return ["Class", "Margin", "Std. err.", "z", "P>|z|", f"[{level}% conf.", "interval]"]
 
-    def to_markdown(self) -> str:
-        return markdown_table(self._header(), self._cells())
-
-    def to_latex(self) -> str:
-        return latex_tabular(self._header(), self._cells())
-
-    def __str__(self) -> str:
-        return self.as_text()
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        return pre_html(self.as_text())
-
 
 def lcmean(res, alpha: float = 0.05) -> LCMean:
     """Class-wise sample-average predicted mean of the response, delta method.
@@ -231,8 +221,8 @@ def lcmean(res, alpha: float = 0.05) -> LCMean:
 
 
 # ------------------------------------------------------------------- ic
-@dataclass
-class InfoCriteria:
+@dataclass(repr=False)
+class InfoCriteria(TextReport):
     """Information criteria of one fit (smaller is better, except entropy).
 
     Attributes are the criteria; ``frame`` is a one-row DataFrame and
@@ -313,14 +303,6 @@ class InfoCriteria:
         s = self.series
         return latex_tabular(list(s.index), [[_num(v) for v in s]])
 
-    def __str__(self) -> str:
-        return self.as_text()
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        return pre_html(self.as_text())
-
 
 def _num(v: float) -> str:
     if v is None or not np.isfinite(v):
@@ -379,8 +361,8 @@ def info_criteria(res) -> InfoCriteria:
 
 
 # --------------------------------------------------------------- lrtest
-@dataclass
-class LRTest:
+@dataclass(repr=False)
+class LRTest(TextReport):
     """Likelihood-ratio test of a restricted model nested in a full one."""
 
     chi2: float
@@ -401,14 +383,6 @@ class LRTest:
         if not self.same_k:
             lines.append("Warning: the models have different numbers of classes; this test is invalid for K.")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.as_text()
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        return pre_html(self.as_text())
 
 
 def lrtest(res, other) -> LRTest:

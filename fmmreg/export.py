@@ -121,6 +121,25 @@ def pre_html(text: str) -> str:
     return f'<pre class="fmmreg">{html.escape(text)}</pre>'
 
 
+class TextReport:
+    """Mixin of a report that prints as its ``as_text()``: ``str``, ``repr`` and notebook HTML (``<pre>``).
+
+    A dataclass using it needs ``@dataclass(repr=False)``, else the
+    generated ``__repr__`` replaces the text.
+    """
+
+    def as_text(self) -> str:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return self.as_text()
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        return pre_html(self.as_text())
+
+
 def latex_document(body: str) -> str:
     """Wrap LaTeX in a minimal ``article`` document that ``pdflatex`` compiles."""
     return "\n".join(

@@ -100,19 +100,25 @@ def trigamma_diff_r2(y: np.ndarray, r: float | np.ndarray) -> np.ndarray:
     return _piecewise(y, r, direct, series)
 
 
-def _count_check(family: ComponentFamily, y: np.ndarray, yname: str) -> np.ndarray:
-    y = ComponentFamily.check_endog(family, y, yname)
-    check_single_column(y, yname, family.name)
-    check_nonnegative(y, yname, family.name)
-    return y
-
-
 def _poisson_start(y: np.ndarray, X: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Coefficients of a weighted Poisson fit (a few Newton steps)."""
     return poisson().fit_weighted(y, X, c, maxiter=10)
 
 
-class NegativeBinomial2(ComponentFamily):
+class _NegativeBinomial(ComponentFamily):
+    """What NB2 and NB1 share: a nonnegative count response with mean ``exp(eta)``."""
+
+    def check_endog(self, y, yname):
+        y = super().check_endog(y, yname)
+        check_single_column(y, yname, self.name)
+        check_nonnegative(y, yname, self.name)
+        return y
+
+    def mean_from_index(self, eta, anc):
+        return np.exp(eta[:, 0])
+
+
+class NegativeBinomial2(_NegativeBinomial):
     """Negative binomial with mean dispersion, NB2 (Stata ``nbreg``).
 
     Notes
@@ -144,9 +150,6 @@ class NegativeBinomial2(ComponentFamily):
     stata_model = "nbreg"
     ancillary_names = ("lnalpha",)
 
-    def check_endog(self, y, yname):
-        return _count_check(self, y, yname)
-
     def index_derivatives(self, y, eta, anc, order=2):
         eta = eta[:, 0]
         a = max(float(anc[0]), -700.0)
@@ -171,9 +174,6 @@ class NegativeBinomial2(ComponentFamily):
         d2[:, 1, 1] = r * G + trigamma_diff_r2(y, r) + (mu * mu / r + y) * q * q
         return logf, d1, d2
 
-    def mean_from_index(self, eta, anc):
-        return np.exp(eta[:, 0])
-
     def initial_params(self, y, X, c):
         """Poisson coefficients and the moment estimate of ``alpha``."""
         beta = _poisson_start(y, X, c)
@@ -182,7 +182,7 @@ class NegativeBinomial2(ComponentFamily):
         return np.append(beta, np.log(max(alpha, 0.05)))
 
 
-class NegativeBinomial1(ComponentFamily):
+class NegativeBinomial1(_NegativeBinomial):
     """Negative binomial with constant dispersion, NB1 (Stata ``nbreg, dispersion(constant)``).
 
     Notes
@@ -214,9 +214,6 @@ class NegativeBinomial1(ComponentFamily):
     stata_model = "nbreg, dispersion(constant)"
     ancillary_names = ("lndelta",)
 
-    def check_endog(self, y, yname):
-        return _count_check(self, y, yname)
-
     def index_derivatives(self, y, eta, anc, order=2):
         eta = eta[:, 0]
         d = max(float(anc[0]), -500.0)
@@ -237,9 +234,6 @@ class NegativeBinomial1(ComponentFamily):
         d2[:, 0, 1] = d2[:, 1, 0] = -d2[:, 0, 0] - m * pd
         d2[:, 1, 1] = -d2[:, 0, 1] + m * pd * pd - y * pd * (1.0 - pd)
         return logf, d1, d2
-
-    def mean_from_index(self, eta, anc):
-        return np.exp(eta[:, 0])
 
     def initial_params(self, y, X, c):
         """Poisson coefficients and the moment estimate of ``delta``."""
