@@ -102,8 +102,7 @@ def lcprob(res, alpha: float = 0.05) -> LCProb:
     stays inside (0, 1); like Stata, no z statistic or p-value is shown.
     """
     lik = res.lik
-    gamma, _ = lik.unpack(res.theta)
-    pi = np.exp(lik.membership.log_prior(gamma))
+    pi = res.prior_array
     w = lik.w
     wsum = w.sum()
     Z = lik.membership.Z
@@ -336,7 +335,7 @@ def info_criteria(res) -> InfoCriteria:
       perfect separation, as Mplus and Stata's ``lcstats`` report; undefined
       for ``K = 1``), and ``ICL = BIC + 2 EN``.
     """
-    _, tau, _ = res.lik.estep(res.theta)
+    tau = res.posterior_array
     w = res.lik.w
     n = res.nobs
     p = res.df_model

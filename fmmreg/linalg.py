@@ -91,6 +91,17 @@ def logsumexp_rows(a: np.ndarray) -> np.ndarray:
         return np.log(s) + m
 
 
+def jacobi_scale(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scale a symmetric matrix to unit diagonal: ``a_s = a / (d d')``, ``d = sqrt|diag a|``.
+
+    Coefficients of ``age**2`` and of a constant differ by orders of
+    magnitude; scaled, the condition number reflects the model, not the units.
+    """
+    d = np.sqrt(np.abs(np.diag(a)))
+    d = np.where(d > 0, d, 1.0)
+    return a / d[:, None] / d[None, :], d
+
+
 def solve_negdef(h: np.ndarray, g: np.ndarray, ridge: float = 0.0) -> tuple[np.ndarray, bool]:
     """Solve ``(-h) x = g`` for a Hessian ``h`` that should be negative definite.
 
@@ -100,10 +111,7 @@ def solve_negdef(h: np.ndarray, g: np.ndarray, ridge: float = 0.0) -> tuple[np.n
     diagonal) was positive definite. When it is not, the returned step is a
     Levenberg-damped one that still ascends.
     """
-    a = -h
-    d = np.sqrt(np.abs(np.diag(a)))
-    d = np.where(d > 0, d, 1.0)
-    a_s = a / d[:, None] / d[None, :]
+    a_s, d = jacobi_scale(-h)
     g_s = g / d
     if ridge:
         a_s = a_s + ridge * np.eye(len(g))

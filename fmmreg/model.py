@@ -14,7 +14,7 @@ from fmmreg.engine import check_engine
 from fmmreg.families import ComponentFamily, get_family
 from fmmreg.formula import build_design
 from fmmreg.mixture import MixtureLikelihood
-from fmmreg.relabel import canonical_order, permute_theta, relabel_matrix
+from fmmreg.relabel import canonical_order, check_order, permute_theta, relabel_matrix
 from fmmreg.results import FMMResults
 from fmmreg.starts import StartOptions, multistart
 
@@ -276,8 +276,6 @@ class FMM:
                 raise ValueError(f"order must be 'mean', 'fit' or a list of class labels, got {order!r}")
             perm = canonical_order(lik, theta) if order == "mean" and not self.hybrid else class_map
         else:
-            from fmmreg.relabel import check_order
-
             perm = check_order(order, self.k)
         derivatives = None
         final = found.trace.final
@@ -299,7 +297,7 @@ class FMM:
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        post = res.posterior.to_numpy()
+        post = res.posterior_array
         w = res.lik.w
         eff = w @ post
         for k in range(1, res.k + 1):

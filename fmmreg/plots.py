@@ -40,7 +40,7 @@ def plot_posterior(res, bins: int = 20, modal: bool = False, fig=None):
     matplotlib.figure.Figure
     """
     plt = _pyplot()
-    post = res.posterior.to_numpy()
+    post = res.posterior_array
     w = res.lik.w
     k = res.k
     if fig is None:

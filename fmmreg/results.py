@@ -11,12 +11,14 @@ their estimation scale (``lnsigma``, ...).
 from __future__ import annotations
 
 import warnings
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from fmmreg.engine import FitTrace
+from fmmreg.linalg import jacobi_scale
 from fmmreg.postestimation import PostestimationMixin
 from fmmreg.relabel import check_order, permute_theta
 from fmmreg.summary import Row, Summary, build_summary
@@ -59,10 +61,7 @@ class FMMResults(PostestimationMixin):
 
     # ------------------------------------------------------------------ setup
     def _invert(self, hess: np.ndarray) -> np.ndarray:
-        a = -hess
-        d = np.sqrt(np.abs(np.diag(a)))
-        d = np.where(d > 0, d, 1.0)
-        a_s = a / np.outer(d, d)
+        a_s, d = jacobi_scale(-hess)
         eig = np.linalg.eigvalsh(a_s)
         if eig.min() <= 1e-10 * max(1.0, eig.max()):
             warnings.warn(
@@ -159,24 +158,38 @@ class FMMResults(PostestimationMixin):
     def _class_columns(self) -> pd.Index:
         return pd.Index(range(1, self.k + 1), name="Class")
 
+    @cached_property
+    def posterior_array(self) -> np.ndarray:
+        """Posterior class probabilities (n, K) as a read-only array, computed once per fit."""
+        tau = self.lik.estep(self.theta)[1]
+        tau.setflags(write=False)
+        return tau
+
+    @cached_property
+    def prior_array(self) -> np.ndarray:
+        """Membership-model class probabilities (n, K) as a read-only array, computed once per fit."""
+        gamma, _ = self.lik.unpack(self.theta)
+        pi = np.exp(self.lik.membership.log_prior(gamma))
+        pi.setflags(write=False)
+        return pi
+
     @property
     def posterior(self) -> pd.DataFrame:
         """Posterior class probabilities, rows aligned with the rows used."""
-        _, tau, _ = self.lik.estep(self.theta)
-        return pd.DataFrame(tau, index=self.model.design.index, columns=self._class_columns())
+        return pd.DataFrame(
+            self.posterior_array, index=self.model.design.index, columns=self._class_columns(), copy=True
+        )
 
     @property
     def prior(self) -> pd.DataFrame:
         """Class probabilities from the membership model, per row used."""
-        gamma, _ = self.lik.unpack(self.theta)
-        pi = np.exp(self.lik.membership.log_prior(gamma))
-        return pd.DataFrame(pi, index=self.model.design.index, columns=self._class_columns())
+        return pd.DataFrame(self.prior_array, index=self.model.design.index, columns=self._class_columns(), copy=True)
 
     @property
     def class_shares(self) -> pd.Series:
         """Marginal class probabilities: the (weighted) average prior."""
         w = self.lik.w
-        return pd.Series(w @ self.prior.to_numpy() / w.sum(), index=self._class_columns(), name="share")
+        return pd.Series(w @ self.prior_array / w.sum(), index=self._class_columns(), name="share")
 
     # ----------------------------------------------------------- relabel
     def relabel(self, order) -> FMMResults:

@@ -120,3 +120,14 @@ def test_oim_mapping_through_an_explicit_relabelling():
     assert r.trace.final is not None
     ll, grad, hess = r.lik.score_hessian(r.theta)
     np.testing.assert_allclose(r.hessian, hess, rtol=1e-7, atol=1e-8 * np.abs(hess).max())
+
+
+def test_posterior_and_prior_are_computed_once_and_handed_out_as_copies(res):
+    post = res.posterior
+    post.iloc[0, 0] = -1.0  # the user's frame is theirs to change
+    assert res.posterior.iloc[0, 0] >= 0
+    assert res.posterior_array is res.posterior_array  # cached, not recomputed
+    with pytest.raises(ValueError):
+        res.prior_array[0, 0] = 0.0
+    _, tau, _ = res.lik.estep(res.theta)
+    np.testing.assert_allclose(res.posterior_array, tau)
