@@ -5,13 +5,15 @@
 >>> print(res.summary())                                # doctest: +SKIP
 """
 
-from fmmreg.compare import compare, select_k
+from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
 from fmmreg.families import available_families, get_family
-from fmmreg.model import FMM, ConvergenceWarning, DegenerateClassWarning, fmm
+from fmmreg.model import FMM, fmm
+from fmmreg.postestimation.compare import compare, select_k
 from fmmreg.results import FMMResults
 
 __all__ = [
     "FMM",
+    "FMMError",
     "ConvergenceWarning",
     "DegenerateClassWarning",
     "FMMResults",

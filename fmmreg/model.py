@@ -10,21 +10,14 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from fmmreg.engine import check_engine
+from fmmreg.estimation.engine import check_engine
+from fmmreg.estimation.mixture import MixtureLikelihood
+from fmmreg.estimation.relabel import canonical_order, check_order, permute_theta, relabel_matrix
+from fmmreg.estimation.starts import StartOptions, multistart
+from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning
 from fmmreg.families import ComponentFamily, get_family
 from fmmreg.formula import build_design
-from fmmreg.mixture import MixtureLikelihood
-from fmmreg.relabel import canonical_order, check_order, permute_theta, relabel_matrix
 from fmmreg.results import FMMResults
-from fmmreg.starts import StartOptions, multistart
-
-
-class ConvergenceWarning(UserWarning):
-    """The fit stopped before the gradient of the log likelihood vanished."""
-
-
-class DegenerateClassWarning(UserWarning):
-    """A class is empty, tiny, or has a collapsed scale parameter."""
 
 
 def _formulas_first(k, formula, data):

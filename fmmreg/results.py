@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fmmreg.engine import FitTrace
-from fmmreg.linalg import jacobi_scale
-from fmmreg.postestimation import PostestimationMixin
-from fmmreg.relabel import check_order, permute_theta
-from fmmreg.summary import Row, Summary, build_summary
+from fmmreg.estimation.engine import FitTrace
+from fmmreg.estimation.linalg import jacobi_scale
+from fmmreg.estimation.relabel import check_order, permute_theta
+from fmmreg.postestimation.mixin import PostestimationMixin
+from fmmreg.reporting.summary import Row, Summary, build_summary
 
 
 class FMMResults(PostestimationMixin):
@@ -32,7 +32,7 @@ class FMMResults(PostestimationMixin):
     The covariance is the inverse of the observed information (OIM, Stata's
     default) of the full observed-data log likelihood at the estimate,
     computed from analytic second derivatives (see
-    :class:`fmmreg.mixture.MixtureLikelihood`).
+    :class:`fmmreg.estimation.mixture.MixtureLikelihood`).
     """
 
     def __init__(

@@ -30,8 +30,8 @@ import pandas as pd
 import pytest
 
 from fmmreg import FMM, fmm
+from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.families import ComponentFamily, get_family
-from fmmreg.mixture import MixtureLikelihood
 
 Arrays = tuple[np.ndarray, np.ndarray]
 

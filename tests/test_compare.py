@@ -10,8 +10,8 @@ import pytest
 
 import fmmreg
 from fmmreg import compare, select_k
-from fmmreg.formatting import stata_g
-from fmmreg.progress import progress_iter
+from fmmreg.reporting.formatting import stata_g
+from fmmreg.reporting.progress import progress_iter
 from tests.simulate import gaussian_mixture
 from tests.test_exports import _compile, _parse_markdown_tables
 
@@ -119,14 +119,14 @@ def test_selection_compare_method(selection):
 def test_progress_iter_without_and_with_tqdm(monkeypatch, capsys):
     assert list(progress_iter(range(3))) == [0, 1, 2]
     assert list(progress_iter(range(3), enabled=True, desc="x")) == [0, 1, 2]
-    monkeypatch.setattr(fmmreg.progress, "tqdm_available", lambda: False)
+    monkeypatch.setattr(fmmreg.reporting.progress, "tqdm_available", lambda: False)
     assert list(progress_iter(range(3), enabled=True)) == [0, 1, 2]
 
 
 def test_select_k_progress_same_result(three_class, monkeypatch):
     pytest.importorskip("tqdm")
     a = select_k("y ~ x", three_class.iloc[:200], k=[1, 2], progress=True, **FAST)
-    monkeypatch.setattr(fmmreg.progress, "tqdm_available", lambda: False)
+    monkeypatch.setattr(fmmreg.reporting.progress, "tqdm_available", lambda: False)
     b = select_k("y ~ x", three_class.iloc[:200], k=[1, 2], progress=True, **FAST)
     np.testing.assert_allclose(a.table.to_numpy(), b.table.to_numpy())
 

@@ -9,9 +9,9 @@ import statsmodels.api as sm
 from scipy.optimize import approx_fprime
 
 from fmmreg import FMM
-from fmmreg.engine import FitTrace, fit_from, run_em, theta_from_posterior
+from fmmreg.estimation.engine import FitTrace, fit_from, run_em, theta_from_posterior
+from fmmreg.estimation.membership import Membership
 from fmmreg.families import get_family
-from fmmreg.membership import Membership
 
 
 def _mixture_data(family: str, n: int = 600, seed: int = 1) -> pd.DataFrame:

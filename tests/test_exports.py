@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fmmreg.formatting import display_term, stata_g
+from fmmreg.reporting.formatting import display_term, stata_g
 from tests.fixtures.golden.make_golden import fit
 
 GOLDEN = Path(__file__).resolve().parent / "fixtures" / "golden"
@@ -171,7 +171,7 @@ def _compile(tex: str, tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex not installed")
 def test_latex_compiles(golden_fit, tmp_path):
-    from fmmreg.export import latex_document
+    from fmmreg.reporting.export import latex_document
 
     body = "\n\n".join(
         [
@@ -185,7 +185,7 @@ def test_latex_compiles(golden_fit, tmp_path):
 
 
 def test_latex_escape():
-    from fmmreg.export import latex_escape
+    from fmmreg.reporting.export import latex_escape
 
     assert latex_escape("a_b & 50% #1 {x} ~^\\") == (
         r"a\_b \& 50\% \#1 \{x\} \textasciitilde{}\textasciicircum{}\textbackslash{}"

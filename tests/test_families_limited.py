@@ -17,11 +17,11 @@ import pytest
 from scipy import stats
 
 from fmmreg import FMM, fmm, get_family
-from fmmreg.engine import run_em, theta_from_posterior
+from fmmreg.estimation.engine import run_em, theta_from_posterior
+from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.families.intreg import IntervalRegression
 from fmmreg.families.tobit import Tobit
 from fmmreg.families.truncreg import TruncatedRegression
-from fmmreg.mixture import MixtureLikelihood
 from tests.family_contract import FamilyCase, FamilyContract, covariates, mixture_central_diff
 from tests.mixture_reference import assert_matches_reference, load_reference, scipy_maximise
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fmmreg.linalg import CROSS_BLOCK, logsumexp_rows, matmul_columns, solve_negdef, weighted_cross
+from fmmreg.estimation.linalg import CROSS_BLOCK, logsumexp_rows, matmul_columns, solve_negdef, weighted_cross
 
 
 def test_blocked_weighted_cross_equals_dense():
@@ -44,7 +44,7 @@ def test_blocked_score_and_hessian_equal_the_dense_evaluation():
     import pandas as pd
 
     from fmmreg import FMM
-    from fmmreg.mixture import HESSIAN_BLOCK
+    from fmmreg.estimation.mixture import HESSIAN_BLOCK
 
     rng = np.random.default_rng(3)
     n = 2 * HESSIAN_BLOCK + 777

@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from fmmreg import fmm, select_k  # noqa: E402
-from fmmreg.plots import class_mean_profile, plot_ic  # noqa: E402
+from fmmreg.reporting.plots import class_mean_profile, plot_ic  # noqa: E402
 from tests.simulate import gaussian_mixture  # noqa: E402
 
 

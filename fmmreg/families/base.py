@@ -22,7 +22,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.special import gammaln
 
-from fmmreg.linalg import Design, matmul_columns, solve_negdef, weighted_cross, weighted_sum
+from fmmreg.estimation.linalg import Design, matmul_columns, solve_negdef, weighted_cross, weighted_sum
 
 _LOG_FACTORIAL_CACHE: list[tuple[np.ndarray, np.ndarray]] = []
 

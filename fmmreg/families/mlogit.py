@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from fmmreg.estimation.linalg import logsumexp_rows
 from fmmreg.families.base import ComponentFamily
 from fmmreg.families.ordinal import category_levels, level_label
-from fmmreg.linalg import logsumexp_rows
 
 
 class MultinomialLogit(ComponentFamily):

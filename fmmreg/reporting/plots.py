@@ -63,7 +63,7 @@ def plot_posterior(res, bins: int = 20, modal: bool = False, fig=None):
 
 
 def _variables(spec) -> set[str]:
-    from fmmreg.predict import _variables as variables
+    from fmmreg.postestimation.predict import _variables as variables
 
     return variables(spec)
 
@@ -164,7 +164,7 @@ def plot_class_means(
 
 
 def _ic_table(obj) -> pd.DataFrame:
-    from fmmreg.estat import info_criteria
+    from fmmreg.postestimation.estat import info_criteria
 
     if hasattr(obj, "table") and isinstance(obj.table, pd.DataFrame):
         return obj.table

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fmmreg.export import latex_document, latex_escape, latex_tabular, markdown_table
-from fmmreg.formatting import abbreviate, display_term, stata_fixed, stata_g, thousands
+from fmmreg.reporting.export import latex_document, latex_escape, latex_tabular, markdown_table
+from fmmreg.reporting.formatting import abbreviate, display_term, stata_fixed, stata_g, thousands
 
 RULE = "-" * 78
 MID = "-" * 13 + "+" + "-" * 64

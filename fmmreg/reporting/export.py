@@ -1,7 +1,7 @@
 """Plain table writers shared by every report: Markdown, LaTeX, significance stars.
 
 The writers take rows of already formatted strings, so numbers are formatted
-once (in :mod:`fmmreg.formatting`) and look the same in text, HTML, LaTeX and
+once (in :mod:`fmmreg.reporting.formatting`) and look the same in text, HTML, LaTeX and
 Markdown. The LaTeX uses only the base ``tabular`` environment (``\\hline``
 rules, no ``booktabs``), so it compiles with a minimal TeX installation.
 """

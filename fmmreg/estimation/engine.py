@@ -1,6 +1,6 @@
 """EM followed by Newton on the full likelihood, for one starting point.
 
-The engine sees a :class:`~fmmreg.mixture.MixtureLikelihood` only (arrays, no
+The engine sees a :class:`~fmmreg.estimation.mixture.MixtureLikelihood` only (arrays, no
 pandas, no formulas).
 """
 
@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fmmreg.linalg import solve_negdef
-from fmmreg.mixture import MixtureLikelihood
+from fmmreg.estimation.linalg import solve_negdef
+from fmmreg.estimation.mixture import MixtureLikelihood
 
 ENGINES = ("fast", "statsmodels")
 

@@ -22,10 +22,10 @@ import numpy as np
 import pandas as pd
 
 from fmmreg import formula as _formula
+from fmmreg.estimation.linalg import logsumexp_rows, weighted_sum
+from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.families import Gaussian, GLMFamily
 from fmmreg.formula import _as_float, _matrix, _parse, encode_new
-from fmmreg.linalg import logsumexp_rows, weighted_sum
-from fmmreg.mixture import MixtureLikelihood
 
 KINDS = ("mu", "eta", "classpr", "classposteriorpr", "density", "scores")
 _NEEDS = {

@@ -15,9 +15,9 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit, logit
 
-from fmmreg.export import TextReport, latex_tabular, markdown_table
-from fmmreg.formatting import abbreviate, stata_fixed, stata_g, thousands
-from fmmreg.predict import mean_gradient
+from fmmreg.postestimation.predict import mean_gradient
+from fmmreg.reporting.export import TextReport, latex_tabular, markdown_table
+from fmmreg.reporting.formatting import abbreviate, stata_fixed, stata_g, thousands
 
 RULE62 = "-" * 62
 MID62 = "-" * 13 + "+" + "-" * 48

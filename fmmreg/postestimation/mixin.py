@@ -1,8 +1,8 @@
 """Postestimation methods of a fitted mixture, mixed into :class:`fmmreg.FMMResults`.
 
 The mixin holds thin, documented entry points; the work is done in
-:mod:`fmmreg.estat` (``estat lcprob/lcmean/ic``, ``lrtest``),
-:mod:`fmmreg.predict` and :mod:`fmmreg.plots`.
+:mod:`fmmreg.postestimation.estat` (``estat lcprob/lcmean/ic``, ``lrtest``),
+:mod:`fmmreg.postestimation.predict` and :mod:`fmmreg.reporting.plots`.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fmmreg import estat
-from fmmreg import predict as _predict
+from fmmreg.postestimation import estat
+from fmmreg.postestimation import predict as _predict
 
 
 class PostestimationMixin:
@@ -180,17 +180,17 @@ class PostestimationMixin:
     def plot_posterior(self, bins: int = 20, modal: bool = False, fig=None):
         """Histograms of the posterior class probabilities, one panel per class.
 
-        See :func:`fmmreg.plots.plot_posterior`. Returns the Figure.
+        See :func:`fmmreg.reporting.plots.plot_posterior`. Returns the Figure.
         """
-        from fmmreg.plots import plot_posterior
+        from fmmreg.reporting.plots import plot_posterior
 
         return plot_posterior(self, bins=bins, modal=modal, fig=fig)
 
     def plot_class_means(self, x: str, data: pd.DataFrame, at: dict | None = None, ax=None, **kwargs):
         """Fitted class means against covariate ``x``, other covariates held fixed.
 
-        See :func:`fmmreg.plots.plot_class_means`. Returns the Axes.
+        See :func:`fmmreg.reporting.plots.plot_class_means`. Returns the Axes.
         """
-        from fmmreg.plots import plot_class_means
+        from fmmreg.reporting.plots import plot_class_means
 
         return plot_class_means(self, x, data, at=at, ax=ax, **kwargs)

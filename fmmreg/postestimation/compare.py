@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from fmmreg.estat import info_criteria
-from fmmreg.export import TextReport, latex_document, latex_escape, latex_tabular, markdown_table
-from fmmreg.export import stars as star_marks
-from fmmreg.formatting import display_term, stata_g, thousands
-from fmmreg.progress import progress_iter
+from fmmreg.postestimation.estat import info_criteria
+from fmmreg.reporting.export import TextReport, latex_document, latex_escape, latex_tabular, markdown_table
+from fmmreg.reporting.export import stars as star_marks
+from fmmreg.reporting.formatting import display_term, stata_g, thousands
+from fmmreg.reporting.progress import progress_iter
 
 CRITERIA = ("aic", "bic", "caic", "sabic", "aicc", "icl")
 
@@ -262,8 +262,8 @@ class SelectK(TextReport):
         return compare({f"K={k}": r for k, r in self.results.items()}, **kwargs)
 
     def plot(self, criteria: Sequence[str] = ("aic", "bic"), ax=None):
-        """Information criteria against K; see :func:`fmmreg.plots.plot_ic`."""
-        from fmmreg.plots import plot_ic
+        """Information criteria against K; see :func:`fmmreg.reporting.plots.plot_ic`."""
+        from fmmreg.reporting.plots import plot_ic
 
         return plot_ic(self, criteria=criteria, ax=ax)
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fmmreg.estimation.linalg import Design, logsumexp_rows, weighted_cross, weighted_sum
+from fmmreg.estimation.membership import Membership
 from fmmreg.families.base import ComponentFamily
-from fmmreg.linalg import Design, logsumexp_rows, weighted_cross, weighted_sum
-from fmmreg.membership import Membership
 
 #: Rows per block of the blocked score and Hessian evaluation.
 HESSIAN_BLOCK = 16_384

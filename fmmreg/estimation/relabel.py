@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fmmreg.mixture import MixtureLikelihood
+from fmmreg.estimation.mixture import MixtureLikelihood
 
 
 def permute_theta(lik: MixtureLikelihood, theta: np.ndarray, order: list[int]) -> np.ndarray:

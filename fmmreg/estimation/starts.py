@@ -24,9 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fmmreg.engine import FitTrace, fit_from, run_em, theta_from_posterior
-from fmmreg.mixture import MixtureLikelihood
-from fmmreg.progress import progress_iter
+from fmmreg.estimation.engine import FitTrace, fit_from, run_em, theta_from_posterior
+from fmmreg.estimation.mixture import MixtureLikelihood
+from fmmreg.reporting.progress import progress_iter
 
 START_KINDS = ("quantile", "kmeans", "partition", "random")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fmmreg.linalg import logsumexp_rows, matmul_columns, solve_negdef, weighted_cross
+from fmmreg.estimation.linalg import logsumexp_rows, matmul_columns, solve_negdef, weighted_cross
 
 
 class Membership:

@@ -1,0 +1,21 @@
+"""The package's own exceptions and warnings.
+
+Every data or model-specification problem found by fmmreg is raised as
+:class:`FMMError` (a ``ValueError``), with a message that names the variable,
+class or option at fault and what to do; numerical trouble during estimation
+is reported with the warnings below.
+"""
+
+from __future__ import annotations
+
+
+class FMMError(ValueError):
+    """A problem with the data, the model or an option, explained in the message."""
+
+
+class ConvergenceWarning(UserWarning):
+    """The fit stopped before the gradient of the log likelihood vanished."""
+
+
+class DegenerateClassWarning(UserWarning):
+    """A class is empty, tiny, or has a collapsed scale parameter."""

@@ -1,0 +1,1 @@
+"""Postestimation: predictions, Stata's ``estat`` tables, tests and model comparison."""

@@ -1,0 +1,1 @@
+"""Reporting: Stata-style text, HTML, Markdown and LaTeX tables, number formatting, plots."""
