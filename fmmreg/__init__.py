@@ -5,7 +5,7 @@
 >>> print(res.summary())                                # doctest: +SKIP
 """
 
-from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
+from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError, LocalMaximumWarning
 from fmmreg.families import available_families, get_family
 from fmmreg.model import FMM, fmm
 from fmmreg.postestimation.compare import compare, select_k
@@ -17,6 +17,7 @@ __all__ = [
     "ConvergenceWarning",
     "DegenerateClassWarning",
     "FMMResults",
+    "LocalMaximumWarning",
     "available_families",
     "compare",
     "fmm",

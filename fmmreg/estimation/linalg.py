@@ -120,7 +120,13 @@ def solve_negdef(h: np.ndarray, g: np.ndarray, ridge: float = 0.0) -> tuple[np.n
         x = np.linalg.solve(chol.T, np.linalg.solve(chol, g_s))
         return x / d, True
     except np.linalg.LinAlgError:
+        pass
+    try:
         w, v = np.linalg.eigh(a_s)
-        shift = max(1e-8, -w.min() + 1e-3 * max(1.0, abs(w).max()))
-        x = v @ ((v.T @ g_s) / (w + shift))
-        return x / d, False
+    except np.linalg.LinAlgError:
+        # LAPACK gives up on a badly scaled or non-finite matrix: steepest ascent
+        # on the scaled problem, which the caller's line search shortens as needed
+        return np.where(np.isfinite(g_s), g_s, 0.0) / d, False
+    shift = max(1e-8, -w.min() + 1e-3 * max(1.0, abs(w).max()))
+    x = v @ ((v.T @ g_s) / (w + shift))
+    return x / d, False

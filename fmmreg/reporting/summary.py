@@ -285,4 +285,5 @@ def build_summary(res, alpha: float = 0.05) -> Summary:
     notes.append(res.starts_note())
     if not res.converged:
         notes.append("Warning: convergence not achieved.")
+    notes.extend(f"Warning: {msg}" for msg in getattr(res, "warnings", []) if "did not converge" not in msg)
     return Summary(header, blocks, footer, notes, alpha)
