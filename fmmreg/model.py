@@ -211,7 +211,7 @@ class FMM:
         *,
         engine: str = "fast",
         startvalues: str = "auto",
-        draws: int = 20,
+        draws: int = 10,
         emopts: dict | None = None,
         maxiter: int = 100,
         tol: float = 1e-10,
@@ -245,7 +245,7 @@ class FMM:
             ``"classid"`` / ``"classpr"`` (your own class ids (n,) or posterior
             probabilities (n, K) given as ``start_posterior``).
         draws : int
-            Starts per batch (Stata's ``draws()``; default 20).
+            Starts per batch (Stata's ``draws()``; default 10).
         emopts : dict, optional
             Short EM runs of the starts (Stata's ``emopts()``):
             ``{"iterate": 20, "tolerance": 1e-10}`` (relative LL change).

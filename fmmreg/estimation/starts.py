@@ -74,10 +74,11 @@ class StartOptions:
     """Tuning of the start search (see the module docstring and the README)."""
 
     startvalues: str = "auto"
-    draws: int = 20
+    draws: int = 10
     max_draws: int = 100
     replicate: int = 2
-    refine: int = 4
+    unseen: float = 0.2
+    refine: int = 10
     em_iter: int = 20
     em_tol: float = 1e-10
     subsample: int = 10_000
@@ -171,6 +172,18 @@ def random_posterior(kind: str, resid: np.ndarray, k: int, rng: np.random.Genera
     if kind == "randompr":
         return rng.dirichlet(np.ones(k), size=n)
     raise ValueError(f"unknown posterior start kind {kind!r}")
+
+
+def class_residual(lik: MixtureLikelihood, theta: np.ndarray, k: int) -> np.ndarray:
+    """Response residual of class ``k`` (the generalised residual for multi-column responses)."""
+    _, comps = lik.unpack(theta)
+    fam, X, y = lik.families[k], lik.designs[k], lik.y
+    if y.ndim == 1:
+        r = y - fam.mean(X, comps[k])
+    else:
+        eta, anc = fam.indices(X, comps[k])
+        r = fam.index_derivatives(y, eta, anc, order=1)[1][:, 0]
+    return np.where(np.isfinite(r), r, 0.0)
 
 
 def _spread(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -305,17 +318,19 @@ class StartSearch:
         key = np.argmax(tau, axis=1).astype(np.int8).tobytes() if kind in ("kmeans", "quantile") else None
         return theta_from_posterior(lik, tau), key
 
-    def _short_run(self, cand: Candidate) -> None:
+    def _short_run(self, cand: Candidate, theta0: np.ndarray | None = None) -> None:
+        """Short EM run of a start (drawn here unless ``theta0`` is given)."""
         lik, opts = self.lik, self.opts
         try:
             with np.errstate(all="ignore"):
-                theta0, key = self._start_theta(cand.kind)
-                if key is not None:
-                    if key in self._seen_starts:
-                        cand.status, cand.same_as = "duplicate", self._seen_starts[key]
-                        cand.reason = f"the same starting partition as start {cand.same_as}"
-                        return
-                    self._seen_starts[key] = len(self.cands)
+                if theta0 is None:
+                    theta0, key = self._start_theta(cand.kind)
+                    if key is not None:
+                        if key in self._seen_starts:
+                            cand.status, cand.same_as = "duplicate", self._seen_starts[key]
+                            cand.reason = f"the same starting partition as start {cand.same_as}"
+                            return
+                        self._seen_starts[key] = len(self.cands)
                 theta, ll, tau = run_em(lik, theta0, maxiter=opts.em_iter, tol=opts.em_tol, engine=self.engine)
         except START_ERRORS as exc:
             cand.status, cand.reason = "failed", f"{type(exc).__name__}: {exc}"
@@ -367,23 +382,27 @@ class StartSearch:
                     break
 
     def run_batch(self, size: int, batch: int) -> None:
+        """Draw ``size`` starts, run them short, refine the best distinct short runs."""
         first = batch == 0 and self.opts.startvalues == "auto"
-        new = []
         for j in range(size):
-            kind = "quantile" if first and j == 0 else self._next_kind()
-            cand = Candidate(kind, batch)
+            cand = Candidate("quantile" if first and j == 0 else self._next_kind(), batch)
             self._short_run(cand)
-            if self.callback is not None:
-                self.callback("start")
-            self.cands.append(cand)
-            new.append(cand)
+            self._add(cand)
+        self._refine_best(self.opts.refine)
+
+    def _add(self, cand: Candidate) -> None:
+        if self.callback is not None:
+            self.callback("start")
+        self.cands.append(cand)
+
+    def _refine_best(self, count: int) -> None:
+        """Refine the ``count`` best short runs with distinct log likelihoods not matched yet."""
         self._match_same()
-        pending = sorted(
-            (c for c in self.cands if c.status == "short"), key=lambda c: -c.llf_short
-        )  # best short runs first, from this batch and earlier ones
+        # best short runs first, from this batch and earlier ones
+        pending = sorted((c for c in self.cands if c.status == "short"), key=lambda c: -c.llf_short)
         chosen: list[Candidate] = []
         for c in pending:
-            if len(chosen) >= self.opts.refine:
+            if len(chosen) >= count:
                 break
             if any(_rel_close(c.llf_short, o.llf_short, SAME_SHORT_RTOL) for o in chosen):
                 continue
@@ -392,7 +411,69 @@ class StartSearch:
             self._refine(c)
         self._match_same()
 
+    def run_moves(self, source: int, batch: int, budget: int) -> int:
+        """Split-merge moves (SMEM) from a converged solution; returns the starts used.
+
+        For every pair of classes ``(i, j)`` and every third class ``k``:
+        merge ``i`` and ``j`` into slot ``i`` and split ``k`` into slots ``k``
+        and ``j`` by the sign of its own residuals -- a maximum that put two
+        classes where one belongs and one where two belong is one move away
+        from the better one (Ueda et al. 2000). Moves run short like other
+        starts; the best distinct ones are refined.
+        """
+        lik = self.lik
+        if lik.k < 3:
+            return 0
+        theta = self.cands[source].theta
+        with np.errstate(all="ignore"):
+            tau = lik.estep(theta)[1]
+            resid = [class_residual(lik, theta, k) for k in range(lik.k)]
+        used = 0
+        for i in range(lik.k):
+            for j in range(i + 1, lik.k):
+                for k in range(lik.k):
+                    if k in (i, j) or used >= budget:
+                        continue
+                    new = tau.copy()
+                    new[:, i] = tau[:, i] + tau[:, j]
+                    upper = resid[k] > np.median(resid[k][tau[:, k] > 0.5]) if np.any(tau[:, k] > 0.5) else resid[k] > 0
+                    new[:, j] = tau[:, k] * upper
+                    new[:, k] = tau[:, k] * ~upper
+                    new = 0.95 * new + 0.05 / lik.k
+                    cand = Candidate("smem", batch, reason=f"from start {source}: merge {i + 1}+{j + 1}, split {k + 1}")
+                    try:
+                        with np.errstate(all="ignore"):
+                            theta0 = theta_from_posterior(lik, new)
+                    except START_ERRORS as exc:
+                        cand.status, cand.reason = "failed", f"{type(exc).__name__}: {exc}"
+                    else:
+                        self._short_run(cand, theta0)
+                        if cand.status == "short":
+                            cand.reason = ""
+                    self._add(cand)
+                    used += 1
+        self._refine_best(used)
+        return used
+
     # -------------------------------------------------------------- outcome
+    def unseen_mass(self) -> float:
+        """Good-Turing estimate of the chance that one more start finds a new maximum.
+
+        ``n1 / N``: the share of refined starts whose maximum no other start
+        reached (Finch, Mendell & Thode 1989 use it to judge whether a
+        multi-start search has seen the global maximum).
+        """
+        counts = Counter()
+        n = 0
+        for i, c in enumerate(self.cands):
+            if c.status in ("refined", "same"):
+                n += 1
+                root = c.same_as if c.status == "same" else i
+                counts[round(self.cands[root].llf / (1.0 + abs(self.cands[root].llf)), 6)] += 1
+        if not n:
+            return 1.0
+        return sum(1 for v in counts.values() if v == 1) / n
+
     def best(self) -> tuple[int | None, int]:
         """Index of the best non-degenerate refined start and how many starts reached it."""
         ok = [i for i, c in enumerate(self.cands) if c.status == "refined" and not c.degenerate]
@@ -410,6 +491,7 @@ class StartSearch:
     def run(self) -> None:
         opts = self.opts
         batch = 0
+        moved_from: set[int] = set()
         while True:
             size = min(max(1, opts.draws), opts.max_draws - len(self.cands))
             if size <= 0:
@@ -417,7 +499,13 @@ class StartSearch:
             self.run_batch(size, batch)
             batch += 1
             b, hits = self.best()
-            if hits >= opts.replicate:
+            # split-merge moves from each new best maximum, until they find nothing better
+            while b is not None and b not in moved_from and opts.startvalues == "auto":
+                moved_from.add(b)
+                if not self.run_moves(b, batch, opts.max_draws - len(self.cands)):
+                    break
+                b, hits = self.best()
+            if hits >= opts.replicate and self.unseen_mass() <= opts.unseen:
                 break
             if b is None and batch >= GIVE_UP_BATCHES:
                 # every start so far collapsed, failed or ended degenerate: more of
