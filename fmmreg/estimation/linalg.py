@@ -113,6 +113,10 @@ def solve_negdef(h: np.ndarray, g: np.ndarray, ridge: float = 0.0) -> tuple[np.n
     """
     a_s, d = jacobi_scale(-h)
     g_s = g / d
+    if not (np.all(np.isfinite(a_s)) and np.all(np.isfinite(g_s))):
+        # overflowing derivatives (a class at the edge of the parameter space):
+        # LAPACK would return NaN or fail; steepest ascent on the finite part instead
+        return np.where(np.isfinite(g_s), g_s, 0.0) / d, False
     if ridge:
         a_s = a_s + ridge * np.eye(len(g))
     try:
