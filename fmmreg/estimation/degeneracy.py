@@ -138,9 +138,14 @@ def solution_findings(
     converged: bool,
     sd_y: float,
     rule: DegeneracyRule = DEFAULT_RULE,
+    tau: np.ndarray | None = None,
 ) -> list[Finding]:
-    """All parts of the rule at a refined solution (``hess`` from the converged fit)."""
-    ll, tau, _ = lik.estep(theta)
+    """All parts of the rule at a refined solution (``hess`` from the converged fit).
+
+    ``tau``, the posterior at ``theta``, is computed when not given.
+    """
+    if tau is None:
+        tau = lik.estep(theta)[1]
     out = class_findings(lik, theta, tau, sd_y, rule)
     if not converged:
         out.append(Finding("not converged", None, np.nan, "Newton did not converge"))

@@ -644,7 +644,8 @@ def _single(lik, theta, kind, options, engine, callback) -> SearchResult:
         raise FMMError(f"the fit from the {kind} start reached a non-finite log likelihood; check the data")
     hess = trace.final[3] if trace.final is not None else None
     with np.errstate(all="ignore"):
-        found = solution_findings(lik, theta, hess, trace.converged, response_sd(lik), options.rule)
+        tau = lik.estep(theta)[1]
+        found = solution_findings(lik, theta, hess, trace.converged, response_sd(lik), options.rule, tau)
     if lik.k == 1:
         found = [f for f in found if f.kind not in ("size", "scale")]
     table = pd.DataFrame(
@@ -661,7 +662,7 @@ def _single(lik, theta, kind, options, engine, callback) -> SearchResult:
             }
         ]
     ).rename_axis("start")
-    shares = (1.0,) if lik.k == 1 else tuple(np.round(np.sort(lik.w @ lik.estep(theta)[1] / lik.w.sum())[::-1], 4))
+    shares = tuple(np.round(np.sort(lik.w @ tau / lik.w.sum())[::-1], 4))
     maxima = pd.DataFrame(
         [{"llf": ll, "n_starts": 1, "degenerate": bool(found), "reason": table.reason[0], "shares": shares}]
     )
