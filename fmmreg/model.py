@@ -281,8 +281,9 @@ class FMM:
             BLAS threads during the fit (default 1, fastest for the engine's
             small products); ``None`` leaves the BLAS setting alone.
         n_starts, n_refine, short_iter : int, optional
-            Deprecated names of ``draws``, the number of short runs refined per
-            batch, and ``emopts={"iterate": ...}``.
+            Deprecated: ``n_starts=N`` is ``draws=N, max_draws=N`` (N starts in
+            all), ``n_refine`` the number of short runs refined per batch,
+            ``short_iter`` is ``emopts={"iterate": ...}``.
         """
         engine = check_engine(engine)
         opts = start_options(
@@ -340,8 +341,13 @@ def start_options(
     """Check the start options (Stata's names) and map the deprecated ones."""
     opts = StartOptions()
     if n_starts is not None:
-        warnings.warn("n_starts= is deprecated; use draws=", DeprecationWarning, stacklevel=4)
-        draws = n_starts
+        warnings.warn(
+            "n_starts= is deprecated; use draws= (starts per batch) and max_draws= (starts in all)",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        # the old meaning: this many starts in all
+        draws = max_draws = n_starts
     if n_refine is not None:
         warnings.warn(
             "n_refine= is deprecated; the search refines until the best is replicated", DeprecationWarning, stacklevel=4

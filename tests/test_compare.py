@@ -15,7 +15,7 @@ from fmmreg.reporting.progress import progress_iter
 from tests.simulate import gaussian_mixture
 from tests.test_exports import _compile, _parse_markdown_tables
 
-FAST = {"draws": 6}
+FAST = {"draws": 6, "max_draws": 6}
 
 
 @pytest.fixture(scope="module")

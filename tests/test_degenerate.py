@@ -335,7 +335,7 @@ def test_bad_start_options_raise_fmmerror(two_lines, options, fragment):
 def test_deprecated_names_still_work(two_lines):
     with pytest.warns(DeprecationWarning, match="draws="):
         old = fmm(2, "y ~ x", data=two_lines, n_starts=6, short_iter=10)
-    new = fmm(2, "y ~ x", data=two_lines, draws=6, emopts={"iterate": 10})
+    new = fmm(2, "y ~ x", data=two_lines, draws=6, max_draws=6, emopts={"iterate": 10})
     pd.testing.assert_series_equal(old.params, new.params)
 
 
