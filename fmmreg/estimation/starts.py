@@ -609,7 +609,9 @@ def multistart(
     search = StartSearch(search_lik, options, rng, engine, callback)
     search.run()
     b, hits = search.best()
-    capped = hits < options.replicate
+    # not replicated before the cap; a search without any non-degenerate maximum
+    # is reported as degenerate instead (DegenerateClassWarning)
+    capped = b is not None and hits < options.replicate
     if b is None:
         finite = [i for i, c in enumerate(search.cands) if c.status == "refined"]
         if not finite:
