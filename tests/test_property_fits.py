@@ -4,7 +4,7 @@ For random data (n 6-200, K 1-3; gaussian, poisson, logit, nbreg; flavours:
 a real mixture, pure noise, tied values, extreme values, an all-equal
 column) every fit returns a finite log likelihood at least the one-class
 log likelihood (minus 1e-6), or raises :class:`fmmreg.FMMError`; no other
-exception escapes and no example takes 10 s.
+exception escapes and no example takes 10 s of CPU time.
 
 The search budget is reduced (``draws=3, max_draws=6``) to keep 300 examples
 within the CI budget: the property is about the engine's robustness, which
@@ -77,7 +77,7 @@ def make_data(seed: int, n: int, family: str, flavour: str) -> pd.DataFrame:
 def test_fit_returns_a_finite_maximum_or_raises_fmmerror(seed, n, k, family, flavour):
     df = make_data(seed, n, family, flavour)
     formula = "y ~ x + c" if flavour == "constant_column" else "y ~ x"
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU seconds: wall time on a shared CI machine measures the neighbours
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -94,4 +94,4 @@ def test_fit_returns_a_finite_maximum_or_raises_fmmerror(seed, n, k, family, fla
             return
     assert np.isfinite(res.llf)
     assert res.llf >= ref.llf - 1e-6, (res.llf, ref.llf)
-    assert time.perf_counter() - t0 < 10.0
+    assert time.process_time() - t0 < 10.0

@@ -43,7 +43,7 @@ def main() -> None:
         best = ex["best_llf"]
         maxima = ex["maxima"]
         hits = next((m["n_starts"] for m in maxima if not m["degenerate"] and m["llf"] == best), 0)
-        higher_deg = [m for m in maxima if m["degenerate"] and m["llf"] > best]
+        higher_deg = [m for m in maxima if m["degenerate"] and m["llf"] > best + 1e-6 * abs(best)]
         nxt = next((m for m in maxima if not m["degenerate"] and m["llf"] < best - 1e-6 * abs(best)), None)
         deg = f"{len(higher_deg)} (top {higher_deg[0]['llf']:.4f})" if higher_deg else "0"
         row = (
