@@ -85,11 +85,17 @@ def fit_messages(res, options=None) -> tuple[list[tuple[type, str]], bool]:
         n = len(search.table)
         hits = search.n_replicated
         want = options.replicate if options is not None else 2
+        if hits < want:
+            why = f"reached from {hits} of {n} starts (wanted {want})"
+        else:
+            why = (
+                f"reached from {hits} of {n} starts, but {search.unseen:.0%} of the refined starts found a "
+                "maximum no other start found (a better one may be unseen)"
+            )
         out.append(
             (
                 LocalMaximumWarning,
-                f"the best log likelihood {search.maxima.llf.iloc[0] if search.degenerate else res.llf:.4f} was "
-                f"reached from {hits} of {n} starts (wanted {want}; the search stopped at max_draws={n}): "
+                f"the best log likelihood {res.llf:.4f} was {why}; the search stopped at max_draws={n}: "
                 "it may be a local maximum; raise max_draws= or draws=",
             )
         )

@@ -21,8 +21,10 @@ Mixture likelihoods have local maxima, and with scale families spurious ones
    likelihood (1e-9 relative) as a refined one reached the same point and is
    counted with it;
 5. stops when the best *non-degenerate* maximum has been reached by
-   ``replicate`` distinct starts, or when ``max_draws`` starts have been
-   drawn (then the best is reported as not replicated).
+   ``replicate`` distinct starts and the Good-Turing estimate of the chance
+   that one more start finds a new maximum is at most ``unseen``, or when
+   ``max_draws`` starts have been drawn (then the result says the search
+   was stopped before that: LocalMaximumWarning).
 
 Any numerical failure inside one start (non-finite likelihood, LinAlgError,
 overflow) discards that start with its reason; only when no start gives a
@@ -273,6 +275,8 @@ class SearchResult:
     degenerate: bool
     findings: list[Finding]
     subsample: int | None = None
+    #: Good-Turing estimate of the chance that one more start finds a new maximum.
+    unseen: float = np.nan
 
 
 def _rel_close(a: float, b: float, rtol: float) -> bool:
@@ -611,7 +615,8 @@ def multistart(
     b, hits = search.best()
     # not replicated before the cap; a search without any non-degenerate maximum
     # is reported as degenerate instead (DegenerateClassWarning)
-    capped = b is not None and hits < options.replicate
+    unseen = search.unseen_mass()
+    capped = b is not None and (hits < options.replicate or unseen > options.unseen)
     if b is None:
         finite = [i for i, c in enumerate(search.cands) if c.status == "refined"]
         if not finite:
@@ -630,8 +635,11 @@ def multistart(
             capped,
             chosen.degenerate,
             chosen.findings,
+            unseen=unseen,
         )
-    return _polish_full(lik, search, b, hits, capped, options, engine, callback)
+    out = _polish_full(lik, search, b, hits, capped, options, engine, callback)
+    out.unseen = unseen
+    return out
 
 
 def _single(lik, theta, kind, options, engine, callback) -> SearchResult:
