@@ -79,14 +79,30 @@ def test_compare_stars_and_se_cells(selection):
     header, rows, _ = cmp.table()
     assert header == ["", "Model 1", "Model 2"]
     labels = [r[0] for r in rows]
-    i = labels.index("3.y: x")
+    i = labels.index("3.y") + 1  # equation header, then its terms indented
+    assert labels[i] == "  x" and rows[i - 1][1:] == ["", ""]
     b, se, p = res.params[("3.y", "x")], res.bse[("3.y", "x")], res.pvalues[("3.y", "x")]
     expected = stata_g(b) + ("***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "")
     assert rows[i][2] == expected and rows[i][1] == ""
     assert rows[i + 1] == ["", "", f"({stata_g(se)})"]
     plain = compare([res], coefs=True, stars=False, se=False).table()[1]
     assert [r[0] for r in plain].count("") == 0
+    assert [r[0] for r in plain][:4] == ["2.Class", "  _cons", "3.Class", "  _cons"]
     assert all("*" not in c for r in plain for c in r[1:])
+
+
+def test_compare_shows_factor_variables_like_the_summary():
+    df = gaussian_mixture(n=300, seed=2, k=2)
+    a = fmmreg.fmm(2, "y ~ x + C(g)", data=df, class_formula="~ z", **FAST)
+    b = fmmreg.fmm(2, "y ~ x", data=df, class_formula="~ z", **FAST)
+    header, rows, _ = compare({"with g": a, "without": b}, coefs=True, se=False).table()
+    labels = [r[0] for r in rows]
+    i = labels.index("1.y")
+    assert labels[i : i + 7] == ["1.y", "  x", "  g", "    b", "    c", "  _cons", "  /lnsigma"]
+    assert rows[i + 2][1:] == ["", ""]  # the factor's header row has no numbers
+    assert rows[i + 3][1].rstrip("*") == stata_g(a.params[("1.y", "C(g)[T.b]")]) and rows[i + 3][2] == ""
+    html = compare({"with g": a}, coefs=True).as_html()
+    assert "<style>" in html and 'class="lab left"' in html
 
 
 def test_compare_markdown_and_latex(selection, tmp_path):
