@@ -213,9 +213,15 @@ class FMMResults(PostestimationMixin):
         ``"health[T.poor]"`` -> ``TermLabel("health", "poor")``; the intercept
         is ``_cons``; ancillary and unknown names are their own variable.
         """
+        labels = self.model.design.term_labels
         if term == "Intercept":
             return TermLabel("_cons")
-        return self.model.design.term_labels.get(term, TermLabel(term))
+        if term not in labels and ":" in term:
+            # a multi-equation family names its coefficients "<equation>:<term>" (mlogit outcomes)
+            _, rest = term.split(":", 1)
+            if rest == "Intercept" or rest in labels:
+                return self.term_label(rest)
+        return labels.get(term, TermLabel(term))
 
     def _ancillary_rows(self, k: int, term: str, b: float, se: float, alpha: float) -> list[Row]:
         fam = self.families[k - 1]

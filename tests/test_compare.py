@@ -83,8 +83,9 @@ def test_compare_stars_and_se_cells(selection):
     assert labels[i] == "  x" and rows[i - 1][1:] == ["", ""]
     b, se, p = res.params[("3.y", "x")], res.bse[("3.y", "x")], res.pvalues[("3.y", "x")]
     expected = stata_g(b) + ("***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "")
-    assert rows[i][2] == expected and rows[i][1] == ""
-    assert rows[i + 1] == ["", "", f"({stata_g(se)})"]
+    assert rows[i][2].rstrip() == expected and rows[i][1] == ""
+    assert len(rows[i][2]) == len(stata_g(b)) + 3  # stars padded: numbers stay aligned
+    assert rows[i + 1] == ["", "", f"({stata_g(se)})  "]
     plain = compare([res], coefs=True, stars=False, se=False).table()[1]
     assert [r[0] for r in plain].count("") == 0
     assert [r[0] for r in plain][:4] == ["2.Class", "  _cons", "3.Class", "  _cons"]
@@ -100,7 +101,7 @@ def test_compare_shows_factor_variables_like_the_summary():
     i = labels.index("1.y")
     assert labels[i : i + 7] == ["1.y", "  x", "  g", "    b", "    c", "  _cons", "  /lnsigma"]
     assert rows[i + 2][1:] == ["", ""]  # the factor's header row has no numbers
-    assert rows[i + 3][1].rstrip("*") == stata_g(a.params[("1.y", "C(g)[T.b]")]) and rows[i + 3][2] == ""
+    assert rows[i + 3][1].rstrip("* ") == stata_g(a.params[("1.y", "C(g)[T.b]")]) and rows[i + 3][2] == ""
     html = compare({"with g": a}, coefs=True).as_html()
     assert "<style>" in html and 'class="lab left"' in html
 

@@ -89,6 +89,43 @@ def test_zero_inflated_nb_golden_fit_is_statsmodels_zinb(zinb_fit, zinb_data):
     np.testing.assert_allclose(np.exp(b[("2.y", "lnalpha")]), ref.params["alpha"], rtol=1e-4)
 
 
+def test_mlogit_class_prints_one_block_per_outcome_with_the_base():
+    from fmmreg import fmm
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=600)
+    eta = np.column_stack([np.zeros(600), 0.5 + 0.8 * x, -0.3 - 0.5 * x])
+    prob = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
+    y = (rng.random(600)[:, None] > prob.cumsum(axis=1)).sum(axis=1) + 1
+    res = fmm(1, "y ~ x", data=pd.DataFrame({"y": y, "x": x}), family="mlogit")
+    assert res.families[0].levels[res.families[0].base_index] == 2  # the most frequent outcome, as Stata
+    lines = res.summary().as_text().splitlines()
+    heads = [line for line in lines if line[:1].isdigit() and "|" in line]
+    assert heads == ["1.y          |", "2.y          |  (base outcome)", "3.y          |"]
+    i = lines.index("1.y          |")
+    assert lines[i + 1].startswith("           x |") and lines[i + 2].startswith("       _cons |")
+    assert lines[i + 3].startswith("-------------+") and lines[i + 5].startswith("-------------+")
+    row = [float(v) for v in lines[i + 1].split("|")[1].split()[:2]]
+    np.testing.assert_allclose(row, [res.params[("1.y", "1:x")], res.bse[("1.y", "1:x")]], rtol=1e-6)
+    tidy = res.to_frame()
+    assert list(tidy["variable"]) == ["x", "_cons", "x", "_cons"] and list(tidy["term"])[0] == "1:x"
+
+
+def test_long_labels_are_abbreviated_distinctly_within_a_table():
+    from fmmreg import fmm
+    from fmmreg.reporting.formatting import abbreviate, unique_abbreviations
+
+    assert abbreviate("displacement", 8) == "displa~t" and abbreviate("var(e.lmedexp)") == "var(e.lme~p)"
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"income_of_household1": rng.normal(size=300), "income_of_household2": rng.normal(size=300)})
+    df["y"] = 1 + df["income_of_household1"] - df["income_of_household2"] + rng.normal(size=300)
+    text = fmm(1, "y ~ income_of_household1 + income_of_household2", data=df).summary().as_text()
+    labels = [line.split("|")[0].strip() for line in text.splitlines() if "income" in line]
+    assert labels == ["income_of_~1", "income_of_~2"]
+    short = unique_abbreviations(["np.log(income_a1)", "np.log(income_b1)", "x"])
+    assert len(set(short.values())) == 3 and all(len(v) <= 12 for v in short.values())
+
+
 def test_estat_text_matches_golden(golden_fit):
     expected = (GOLDEN / "estat_sim2.txt").read_text()
     got = "\n".join([str(golden_fit.lcprob()), str(golden_fit.lcmean()), str(golden_fit.ic())]) + "\n"

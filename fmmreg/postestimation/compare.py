@@ -150,14 +150,16 @@ class Comparison:
                     continue
                 key = (eq, terms[i])
                 b, s, p = self.params.loc[key], self.bse.loc[key], self.pvalues.loc[key]
+                # stars padded to three characters keep the numbers aligned on their last digit
                 cells = [
-                    "" if not np.isfinite(b[n]) else stata_g(b[n]) + (star_marks(p[n]) if self.stars else "")
+                    "" if not np.isfinite(b[n]) else stata_g(b[n]) + (f"{star_marks(p[n]):<3}" if self.stars else "")
                     for n in names
                 ]
                 rows.append([indent + label] + cells)
                 kinds.append(kind)
                 if self.se:
-                    rows.append([""] + ["" if not np.isfinite(s[n]) else f"({stata_g(s[n])})" for n in names])
+                    pad = "  " if self.stars else ""
+                    rows.append([""] + ["" if not np.isfinite(s[n]) else f"({stata_g(s[n])}){pad}" for n in names])
                     kinds.append("se")
         return rows, kinds
 

@@ -35,9 +35,13 @@ div.fmmreg table.fmmreg-table th, div.fmmreg table.fmmreg-table td {
 }
 div.fmmreg table.fmmreg-table thead th { border-bottom: 1px solid #000; }
 div.fmmreg table.fmmreg-table th.lab {
-  text-align: right; padding: 0 1ch 0 0; border-right: 1px solid #000;
+  text-align: right; padding: 0 1ch 0 0; border-right: 1px solid #000; min-width: 12ch; width: 12ch;
 }
-div.fmmreg table.fmmreg-table tr.eq th.lab, div.fmmreg table.fmmreg-table tr.base th.lab,
+div.fmmreg table.fmmreg-table td.num { min-width: 9ch; }
+div.fmmreg table.fmmreg-coef td.num, div.fmmreg table.fmmreg-coef thead th { width: 10ch; }
+div.fmmreg table.fmmreg-coef td.num.zp, div.fmmreg table.fmmreg-coef thead th.zp { width: 7ch; min-width: 6ch; }
+div.fmmreg table.fmmreg-table tr.blank th { height: 1.35em; }
+div.fmmreg table.fmmreg-table tr.header th.lab, div.fmmreg table.fmmreg-table tr.base th.lab,
 div.fmmreg table.fmmreg-table tr.anc th.lab, div.fmmreg table.fmmreg-table th.lab.left { text-align: left; }
 div.fmmreg table.fmmreg-table tr.level th.lab { padding-right: 2ch; }
 div.fmmreg table.fmmreg-table tr.ruled > th, div.fmmreg table.fmmreg-table tr.ruled > td {

@@ -150,12 +150,14 @@ class Summary:
         return self.as_text()
 
     # ---------------------------------------------------------------- html
-    def _html_block(self, block: Block) -> str:
+    def _html_block(self, block: Block, label_width: int) -> str:
         esc = h.esc
         level = int(round(100 * (1 - self.alpha)))
         out = ['<table class="fmmreg-table fmmreg-coef">']
         out.append(
-            '<thead><tr><th class="lab"></th><th>Coefficient</th><th>Std. err.</th><th>z</th><th>P&gt;|z|</th>'
+            f'<thead><tr><th class="lab" style="width: {label_width}ch"></th><th>Coefficient</th><th>Std. err.</th>'
+            '<th class="zp">z</th>'
+            '<th class="zp">P&gt;|z|</th>'
             f'<th colspan="2">[{level}% conf. interval]</th></tr></thead>'
         )
         out.append("<tbody>")
@@ -180,7 +182,8 @@ class Summary:
             else:
                 cells = [stata_g(r.coef), stata_g(r.se), stata_fixed(r.z, 2), stata_fixed(r.p, 3)]
                 cells += [stata_g(r.lo), stata_g(r.hi)]
-                out.append(tr + lab + "".join(f'<td class="num">{esc(c)}</td>' for c in cells) + "</tr>")
+                tds = [f'<td class="num{" zp" if j in (2, 3) else ""}">{esc(c)}</td>' for j, c in enumerate(cells)]
+                out.append(tr + lab + "".join(tds) + "</tr>")
         out += ["</tbody>", "</table>"]
         return "\n".join(out)
 
@@ -188,10 +191,12 @@ class Summary:
         """Self-contained HTML (embedded stylesheet) laid out like Stata's table."""
         out = h.open_report("summary")
         out.append(h.header_table(self.header))
+        # one label width for every table, so the columns line up from table to table as in Stata
+        width = max([12] + [len(r.label) + (1 if r.kind == "level" else 0) for b in self.blocks for r in b.rows])
         for block in self.blocks:
             if block.title_lines:
                 out.append('<div class="fmmreg-title">' + h.esc("\n".join(block.title_lines)) + "</div>")
-            out.append(self._html_block(block))
+            out.append(self._html_block(block, width))
         header, rows = self._footer_cells()
         out.append(h.simple_table(header, rows).replace("fmmreg-table", "fmmreg-table fmmreg-shares", 1))
         for note in self.notes:
