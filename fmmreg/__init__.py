@@ -5,6 +5,7 @@
 >>> print(res.summary())                                # doctest: +SKIP
 """
 
+from fmmreg import datasets
 from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
 from fmmreg.families import available_families, get_family
 from fmmreg.model import FMM, fmm
@@ -19,6 +20,7 @@ __all__ = [
     "FMMResults",
     "available_families",
     "compare",
+    "datasets",
     "fmm",
     "get_family",
     "select_k",
