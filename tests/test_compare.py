@@ -6,10 +6,12 @@ import shutil
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import fmmreg
 from fmmreg import compare, select_k
+from fmmreg.postestimation.compare import SelectK
 from fmmreg.reporting.formatting import stata_g
 from fmmreg.reporting.progress import progress_iter
 from tests.simulate import gaussian_mixture
@@ -42,6 +44,18 @@ def test_select_k_picks_three_by_bic(selection):
     bic = selection.table["BIC"]
     assert bic[3] < bic[2] < bic[1] and bic[3] < bic[4]
     assert "Best K by BIC: 3" in str(selection)
+
+
+def test_select_k_warns_when_the_best_k_is_at_the_edge(three_class, selection):
+    assert selection.edge_note is None  # best K = 3 inside 1..4
+    with pytest.warns(UserWarning, match=r"best K by BIC \(3\) is the largest K tried.*k=range\(1, 6\)"):
+        short = select_k("y ~ x", three_class, k=[1, 2, 3], **FAST)
+    assert "Note: the best K by BIC (3) is the largest" in str(short)
+    with pytest.warns(UserWarning, match=r"smallest K tried.*k=range\(1, 5\)"):
+        select_k("y ~ x", three_class, k=[3, 4], **FAST)
+    # K = 1 at the lower edge is a real answer, not a warning
+    table = pd.DataFrame({"BIC": [10.0, 12.0, 15.0]}, index=pd.Index([1, 2, 3], name="K"))
+    assert SelectK({}, table).edge_note is None
 
 
 def test_select_k_other_criterion_and_bad_input(selection, three_class):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import statsmodels.api as sm
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families.base import ComponentFamily
 from fmmreg.families.betareg import BetaRegression
 from fmmreg.families.gaussian import Gaussian
@@ -61,7 +62,7 @@ def _negative_binomial(spec) -> ComponentFamily:
     """
     if isinstance(spec.link, sm.families.links.Log):
         return NegativeBinomial2()
-    raise ValueError(
+    raise FMMError(
         f"statsmodels' NegativeBinomial family with the {type(spec.link).__name__} link fixes alpha "
         f"(alpha={spec.alpha:g}) instead of estimating it; use family='nbreg' (log link, alpha estimated "
         "by ML as Stata's nbreg), or fmmreg.families.glm('nbinomial', link=..., alpha=...) to fix alpha on purpose"

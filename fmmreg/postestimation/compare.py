@@ -299,6 +299,29 @@ class SelectK(TextReport):
         """The fit with the best (smallest) criterion."""
         return self.results[self.best_k]
 
+    @property
+    def edge_note(self) -> str | None:
+        """A warning text when the best K is the largest (or, above 1, the smallest) K tried, else ``None``.
+
+        The criterion may still fall beyond the range: the "best" K is then
+        only the best of those tried.
+        """
+        ks = sorted(self.table.index)
+        if len(ks) < 2:
+            return None
+        best, name = self.best_k, _column(self.criterion)
+        if best == ks[-1]:
+            return (
+                f"the best K by {name} ({best}) is the largest K tried: {name} may fall further with more "
+                f"classes; try k=range({ks[0]}, {best + 3})"
+            )
+        if best == ks[0] and best > 1:
+            return (
+                f"the best K by {name} ({best}) is the smallest K tried: {name} may be lower with fewer "
+                f"classes; try k=range(1, {ks[-1] + 1})"
+            )
+        return None
+
     def compare(self, **kwargs) -> Comparison:
         """Side-by-side :class:`Comparison` of the fits (``K=1``, ``K=2``, ...)."""
         return compare({f"K={k}": r for k, r in self.results.items()}, **kwargs)
@@ -313,6 +336,8 @@ class SelectK(TextReport):
         t = self.table.copy()
         text = t.to_string(float_format=lambda v: f"{v:.3f}")
         lines = [text, f"Best K by {_column(self.criterion)}: {self.best_k}"]
+        if self.edge_note:
+            lines.append(f"Note: {self.edge_note}.")
         lines += [f"K={k} failed: {msg}" for k, msg in self.errors.items()]
         return "\n".join(lines)
 
@@ -350,6 +375,12 @@ def select_k(
     -------
     SelectK
         ``.table`` of criteria by K, ``.best_k``, ``.best``, ``.results``.
+
+    Warns
+    -----
+    UserWarning
+        When the best K is the largest K tried (or the smallest, when that is
+        above 1): the criterion may improve beyond the range, so widen it.
 
     Notes
     -----
@@ -392,4 +423,7 @@ def select_k(
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("K")
     if table.empty:
         raise ValueError(f"every fit failed: {errors}")
-    return SelectK(results, table, criterion, errors)
+    selection = SelectK(results, table, criterion, errors)
+    if selection.edge_note:
+        warnings.warn(f"select_k: {selection.edge_note}", UserWarning, stacklevel=2)
+    return selection
