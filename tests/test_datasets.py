@@ -58,3 +58,19 @@ def test_load_returns_a_new_frame_and_unknown_names_fail_clearly():
     with pytest.raises(FMMError, match="no data set named 'nosuch'.*nmes1988"):
         datasets.load("nosuch")
     assert json.loads((datasets.HERE / "swisslabor.json").read_text())["rows"] == 872
+
+
+def test_readme_examples_load_the_shipped_data():
+    """Every README example gets its data from fmmreg.datasets, so it runs outside the checkout too."""
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    for block in blocks:
+        compile(block, "README.md", "exec")
+        assert "read_csv" not in block
+    code = "\n".join(blocks)
+    for name in set(re.findall(r"data=(\w+)", code)):
+        assert re.search(rf"^{name} = datasets\.load\(", code, re.M), f"README: {name} does not come from datasets.load"
