@@ -15,6 +15,7 @@ print a one-line error and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -169,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
             return fit_command(args)
         if args.command == "datasets":
             return datasets_command(args)
+    except BrokenPipeError:  # the reader went away (``fmmreg datasets | head``): nothing to report
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - keeps Python from complaining at exit
+        return 0
     except (FMMError, ValueError, TypeError, FileNotFoundError, OSError) as exc:
         # a data or option problem: one line naming it, no traceback
         print(f"fmmreg: error: {exc}", file=sys.stderr)

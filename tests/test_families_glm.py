@@ -177,6 +177,7 @@ def test_gamma_tight_class_is_exact(shape):
     np.testing.assert_allclose(d2[:, 1, 1], (up[1][:, 1] - dn[1][:, 1]) / (2 * h), atol=1e-6, rtol=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:Negative binomial dispersion parameter alpha not set")
 def test_statsmodels_negative_binomial_family_estimates_alpha_like_nbreg():
     """sm.families.NegativeBinomial() fixes alpha in a GLM; fmmreg estimates it by ML (Stata's nbreg)."""
     import statsmodels.api as sm
