@@ -236,6 +236,9 @@ def test_exposure_equals_log_offset_and_statsmodels(exposure_data):
     np.testing.assert_allclose(ratio, 2.0, rtol=1e-12)
     np.testing.assert_allclose(a.predict(new, nooffset=True) * new["t"].to_numpy()[:, None], a.predict(new))
     np.testing.assert_allclose(a.predict(), a.predict(df))
+    # the literal statsmodels M-step (GLM with offset) finds the same maximum
+    ref_engine = fmm(2, "y ~ x", data=df, family="poisson", exposure="t", engine="statsmodels", start=a.params)
+    np.testing.assert_allclose(ref_engine.params, a.params, atol=1e-7)
     with pytest.raises(FMMError, match="newdata lacks column 't'"):
         a.predict(new.drop(columns="t"))
     with pytest.raises(FMMError, match="given as an array"):
@@ -332,3 +335,45 @@ def test_eform_rows_are_exp_of_coefficients_and_endpoints(gauss3):
     assert "my ratio" in str(res.summary(eform="my ratio"))
     with pytest.raises(FMMError, match="one of eform=, irr=, or_="):
         res.summary(eform=True, irr=True)
+
+
+def _contract_cases():
+    from tests.test_families_limited import CASES as limited
+    from tests.test_families_ordinal import CASES as ordinal
+    from tests.test_family_contract import CASES as core
+
+    return core + limited + ordinal
+
+
+@pytest.mark.parametrize("case", _contract_cases(), ids=lambda c: c.id)
+def test_offset_is_absorbed_by_its_coefficient(case):
+    """Every family: an offset ``0.3 x1`` moves the coefficient of ``x1`` by -0.3 and nothing else.
+
+    Starting values, EM, Newton and the likelihood all see the offset, or the
+    two fits would differ elsewhere.
+    """
+    data = case.simulate(np.random.default_rng(case.seed), case.n)
+    offset = 0.3 * data["x1"].to_numpy()
+    plain = fmm(1, case.formula, data=data, family=case.make_family())
+    fam = plain.families[0]
+    if not fam.accepts_offset:
+        with pytest.raises(FMMError, match="linear indices"):
+            fmm(1, case.formula, data=data, family=case.make_family(), offset=offset)
+        return
+    shifted = fmm(1, case.formula, data=data, family=case.make_family(), offset=offset)
+    expected = plain.params.copy()
+    expected[(plain.component_equation(1), "x1")] -= 0.3
+    np.testing.assert_allclose(shifted.params, expected, atol=case.params_tol)
+    assert shifted.llf == pytest.approx(plain.llf, abs=case.llf_tol)
+
+
+def test_offset_in_a_two_class_gaussian_mixture():
+    """The closed-form M-step (weighted least squares) with an offset: absorbed by each class's slope."""
+    data = gaussian_mixture(n=400, seed=1, k=2)
+    plain = fmm(2, "y ~ x", data=data, class_formula="~ z", n_starts=6)
+    shifted = fmm(2, "y ~ x", data=data, class_formula="~ z", offset=0.3 * data["x"], n_starts=6)
+    expected = plain.params.copy()
+    for k in (1, 2):
+        expected[(plain.component_equation(k), "x")] -= 0.3
+    np.testing.assert_allclose(shifted.params, expected, atol=1e-6)
+    assert shifted.llf == pytest.approx(plain.llf, abs=1e-8)
