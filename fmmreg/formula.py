@@ -45,6 +45,8 @@ class Design:
     n_dropped: int
     formulas: list[str] = field(default_factory=list)
     class_formula: str | None = None
+    #: positions (0-based) in the input data of the rows used, aligned with ``index``
+    rows: np.ndarray | None = None
 
 
 def _intercept_last(names: list[str]) -> list[int]:
@@ -187,12 +189,14 @@ def build_design(
         finite &= np.isfinite(X).all(axis=1)
     finite &= np.isfinite(Z).all(axis=1)
     index = sub.index
+    rows = np.flatnonzero(keep)
     if not finite.all():
         y = y[finite]
         xs = {f: (X[finite], names, spec) for f, (X, names, spec) in xs.items()}
         Z = Z[finite]
         w = None if w is None else w[finite]
         index = index[finite]
+        rows = rows[finite]
     if w is not None and np.any(w < 0):
         raise ValueError("weights must be non-negative")
 
@@ -219,6 +223,7 @@ def build_design(
         n_dropped=int(len(data) - len(index)),
         formulas=list(formulas),
         class_formula=class_formula,
+        rows=rows,
     )
 
 

@@ -107,6 +107,8 @@ class FMM:
         #: one formula or family per class: classes keep the order the user listed
         self.hybrid = isinstance(formula, (list, tuple)) or isinstance(family, (list, tuple))
         self.families: list[ComponentFamily] = [get_family(f) for f in fam_specs]
+        #: the user's DataFrame (a reference, never modified): margins and the bootstrap read its rows
+        self.data = data
         self.design = build_design(formulas, data, class_formula, weights, self.families)
         self.y = self._check_response()
         self._check_designs()
