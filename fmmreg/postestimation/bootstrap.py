@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 from scipy.optimize import linear_sum_assignment
+from threadpoolctl import threadpool_limits
 
 from fmmreg.estimation.relabel import permute_theta
 from fmmreg.exceptions import FMMError
@@ -77,17 +78,27 @@ def replicate_model(model, class_map: list[int], rows: np.ndarray | None = None,
     return rep
 
 
-def refit(model, start: np.ndarray | None = None, **fit_options):
-    """``model.fit`` with its warnings silenced; ``None`` if it fails or does not converge."""
+def refit(model, start: np.ndarray | None = None, converged_only: bool = True, **fit_options):
+    """``model.fit`` with its warnings silenced; ``None`` if it fails (or, by default, does not converge).
+
+    The caller sets the BLAS threads once for all replicates (see
+    :func:`one_blas_thread`); each fit leaves them alone.
+    """
+    fit_options.setdefault("blas_threads", None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             res = model.fit(start=start, order="fit", **fit_options)
         except (ValueError, RuntimeError, np.linalg.LinAlgError, FloatingPointError):
             return None
-    if not res.converged or not np.isfinite(res.llf):
+    if (converged_only and not res.converged) or not np.isfinite(res.llf):
         return None
     return res
+
+
+def one_blas_thread():
+    """One BLAS thread around a loop of fits (as :meth:`FMM.fit` does per fit, set once: it costs ~20 ms)."""
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _compatible(res) -> np.ndarray:
@@ -307,17 +318,17 @@ def bootstrap(
     theta0 = np.asarray(res.theta, dtype=float)
     out = np.full((int(reps), len(theta0)), np.nan)
     failed = relabelled = 0
-    for r in progress_iter(range(int(reps)), progress, total=int(reps), desc="bootstrap"):
-        w = resample_weights(w0, codes, rng)
-        rows = np.flatnonzero(w > 0)
-        model = replicate_model(res.model, res.class_map, rows, w[rows])
-        fit = refit(model, start=theta0)
-        if fit is None:
-            failed += 1
-            continue
-        theta, order = match_classes(res, fit.theta)
-        relabelled += order != list(range(res.k))
-        out[r] = theta
+    with one_blas_thread():
+        for r in progress_iter(range(int(reps)), progress, total=int(reps), desc="bootstrap"):
+            w = resample_weights(w0, codes, rng)
+            rows = np.flatnonzero(w > 0)
+            fit = refit(replicate_model(res.model, res.class_map, rows, w[rows]), start=theta0)
+            if fit is None:
+                failed += 1
+                continue
+            theta, order = match_classes(res, fit.theta)
+            relabelled += order != list(range(res.k))
+            out[r] = theta
     name = cluster if isinstance(cluster, str) else ("(given labels)" if cluster is not None else None)
     reps_frame = pd.DataFrame(out, columns=res.params.index)
     if failed > reps // 2:

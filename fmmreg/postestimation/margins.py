@@ -65,6 +65,8 @@ KINDS = ("mu", "classpr")
 STENCIL = ((-2.0, 1.0 / 12.0), (-1.0, -8.0 / 12.0), (1.0, 8.0 / 12.0), (2.0, -1.0 / 12.0))
 #: Step of the derivative, in standard deviations of the variable.
 RELATIVE_STEP = 1e-3
+#: Rows per formulaic call when several moved copies of the sample are encoded together.
+STACK_ROWS = 200_000
 _PERCENTILE = re.compile(r"^p(\d{1,2}(\.\d+)?)$")
 
 
@@ -192,9 +194,16 @@ def _show(v) -> str:
 
 
 def _weighted_quantile(x: np.ndarray, w: np.ndarray, q: float) -> float:
+    """Stata's (``summarize, detail``) percentile: the first sorted ``x_i`` with cumulative
+    weight above ``q W``, the mean of ``x_i`` and ``x_{i+1}`` when it equals ``q W`` exactly."""
     order = np.argsort(x, kind="stable")
-    cw = np.cumsum(w[order])
-    return float(x[order][np.searchsorted(cw, q * cw[-1], side="left").clip(0, len(x) - 1)])
+    xs, cw = x[order], np.cumsum(w[order])
+    target = q * cw[-1]
+    i = int(np.searchsorted(cw, target, side="left"))
+    i = min(i, len(xs) - 1)
+    if np.isclose(cw[i], target, rtol=1e-12, atol=0.0) and i + 1 < len(xs):
+        return float(0.5 * (xs[i] + xs[i + 1]))
+    return float(xs[i])
 
 
 @dataclass
@@ -390,42 +399,89 @@ class _Evaluator:
         values = {**scen.means, **scen.fixed, **override}
         return base.assign(**values) if values else base
 
-    def _encode(self, frame: pd.DataFrame, parts: set[str], what: str) -> tuple[list | None, np.ndarray | None]:
-        enc = encode_newdata(self.res, frame, parts)
-        if enc.missing is not None and enc.missing.any():
-            raise FMMError(
-                f"the formulas are not defined at {what} for {int(enc.missing.sum())} row(s) "
-                "(a transform such as log or sqrt left its domain); choose other at= values"
-            )
-        return enc.designs, enc.Z
+    def _encode(self, frames: list[pd.DataFrame], parts: set[str], what: str) -> list[tuple]:
+        """``(designs, Z)`` of each frame; frames are stacked into few formulaic calls.
+
+        formulaic's cost is mostly per call (~50 ms), so the stencil points or
+        factor levels of one effect are encoded together, in batches of at
+        most :data:`STACK_ROWS` rows.
+        """
+        out: list[tuple] = []
+        batch: list[pd.DataFrame] = []
+
+        def flush():
+            if not batch:
+                return
+            stacked = pd.concat(batch, ignore_index=True) if len(batch) > 1 else batch[0]
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                enc = encode_newdata(self.res, stacked, parts)
+            if enc.missing is not None and enc.missing.any():
+                raise FMMError(
+                    f"the formulas are not defined at {what} for some rows "
+                    "(a transform such as log or sqrt left its domain); choose other at= values"
+                )
+            start = 0
+            for f in batch:
+                stop = start + len(f)
+                designs = None if enc.designs is None else _split_designs(enc.designs, start, stop)
+                out.append((designs, None if enc.Z is None else enc.Z[start:stop]))
+                start = stop
+            batch.clear()
+
+        rows = 0
+        for f in frames:
+            if batch and rows + len(f) > STACK_ROWS:
+                flush()
+                rows = 0
+            batch.append(f)
+            rows += len(f)
+        flush()
+        return out
 
     def arrays(
-        self, scen: Scenario, override: Mapping[str, object], parts: set[str], base: _Arrays | None, what: str
-    ) -> _Arrays:
-        """Designs and membership design of a scenario; parts not in ``parts`` come from ``base``."""
-        mixed = {k: v for k, v in scen.proportions.items() if k not in override}
-        frame = self._frame(scen, override)
-        if not mixed:
-            designs, Z = self._encode(frame, parts, what)
-        else:
-            # the design is multilinear in the indicators of distinct factors, so the
-            # proportion-weighted average of encoded rows is the design at the means
-            designs, Z = None, None
+        self,
+        scen: Scenario,
+        overrides: list[Mapping[str, object]],
+        parts: set[str],
+        base: _Arrays | None,
+        what: str,
+    ) -> list[_Arrays]:
+        """Designs and membership design of a scenario under each override.
+
+        Parts not in ``parts`` come from ``base``. Factors at their means
+        (``atmeans``) enter through the proportion-weighted average of the
+        rows encoded at each level combination: the design is multilinear in
+        the indicators of distinct factors, so this is the design at the
+        means.
+        """
+        pieces: list[tuple[int, float, pd.DataFrame]] = []
+        for i, override in enumerate(overrides):
+            frame = self._frame(scen, override)
+            mixed = {k: v for k, v in scen.proportions.items() if k not in override}
+            if not mixed:
+                pieces.append((i, 1.0, frame))
+                continue
             for combo in itertools.product(*[list(p.items()) for p in mixed.values()]):
                 weight = float(np.prod([p for _, p in combo]))
-                if weight == 0.0:
-                    continue
-                d_c, z_c = self._encode(frame.assign(**{n: lv for n, (lv, _) in zip(mixed, combo)}), parts, what)
-                if d_c is not None:
-                    scaled = [weight * x for x in d_c]
-                    designs = scaled if designs is None else [a + x for a, x in zip(designs, scaled)]
-                if z_c is not None:
-                    Z = weight * z_c if Z is None else Z + weight * z_c
-        if base is not None:
-            designs = base.designs if designs is None else designs
-            Z = base.Z if Z is None else Z
+                if weight > 0.0:
+                    pieces.append((i, weight, frame.assign(**{n: lv for n, (lv, _) in zip(mixed, combo)})))
+        encoded = self._encode([f for _, _, f in pieces], parts, what)
+        designs: list = [None] * len(overrides)
+        Zs: list = [None] * len(overrides)
+        for (i, weight, _), (d_c, z_c) in zip(pieces, encoded):
+            if d_c is not None:
+                scaled = d_c if weight == 1.0 else [weight * x for x in d_c]
+                designs[i] = scaled if designs[i] is None else [a + x for a, x in zip(designs[i], scaled)]
+            if z_c is not None:
+                Zs[i] = weight * z_c if Zs[i] is None else Zs[i] + weight * z_c
         w = np.ones(1) if scen.atmeans else self.sample.w
-        return _Arrays(designs, Z, w)
+        out = []
+        for d_i, z_i in zip(designs, Zs):
+            if base is not None:
+                d_i = base.designs if d_i is None else d_i
+                z_i = base.Z if z_i is None else z_i
+            out.append(_Arrays(d_i, z_i, w))
+        return out
 
     # ----------------------------------------------------------- margins
     def evaluate(self, arr: _Arrays) -> tuple[np.ndarray, np.ndarray]:
@@ -468,6 +524,12 @@ class _Evaluator:
         fam = self.lik.families[k]
         parts = [weighted_sum(D, c * dmu[:, e]) for e, D in enumerate(fam.designs(X))]
         return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _split_designs(designs: list[np.ndarray], start: int, stop: int) -> list[np.ndarray]:
+    """Row slices of the class designs, keeping shared arrays shared."""
+    cache: dict[int, np.ndarray] = {}
+    return [cache.setdefault(id(X), X[start:stop]) for X in designs]
 
 
 # ------------------------------------------------------------------ results
@@ -637,8 +699,8 @@ def margins(
     values, jacs, index = [], [], []
     wrt_labels: list[str] = []
     for scen in scenarios:
-        base = ev.arrays(scen, {}, {"x", "z"}, None, "the at values")
-        if sample.in_sample and not scen.atmeans and not scen.fixed and data is None:
+        base = ev.arrays(scen, [{}], {"x", "z"}, None, "the at values")[0]
+        if sample.in_sample and not scen.atmeans and not scen.fixed:
             _check_in_sample(res, base)
         if not wrt:
             v, j = ev.evaluate(base)
@@ -650,11 +712,13 @@ def margins(
             var = sample.variables[name]
             parts = {p for p, used in (("x", var.in_x), ("z", var.in_z)) if used}
             if var.factor:
-                ref = ev.evaluate(ev.arrays(scen, {name: var.base}, parts, base, f"{name} = {var.base}"))
-                for lv in var.levels:
-                    if lv == var.base:
-                        continue
-                    v, j = ev.evaluate(ev.arrays(scen, {name: lv}, parts, base, f"{name} = {lv}"))
+                others = [lv for lv in var.levels if lv != var.base]
+                moved = ev.arrays(
+                    scen, [{name: lv} for lv in [var.base, *others]], parts, base, f"the levels of {name}"
+                )
+                ref = ev.evaluate(moved[0])
+                for lv, arr in zip(others, moved[1:]):
+                    v, j = ev.evaluate(arr)
                     values.append(v - ref[0])
                     jacs.append(j - ref[1])
                     index += [(t.label, scen.number, name, str(lv)) for t in targets]
@@ -664,9 +728,10 @@ def margins(
             h = sample.step(name)
             point = scen.fixed.get(name, scen.means.get(name))
             center = sample.frame[name].to_numpy(dtype=float) if point is None else float(point)
+            moved = ev.arrays(scen, [{name: center + t * h} for t, _ in STENCIL], parts, base, f"{name} +- 2h")
             v_acc, j_acc = 0.0, 0.0
-            for t, c in STENCIL:
-                v, j = ev.evaluate(ev.arrays(scen, {name: center + t * h}, parts, base, f"{name} +- {abs(t)}h"))
+            for (_, c), arr in zip(STENCIL, moved):
+                v, j = ev.evaluate(arr)
                 v_acc = v_acc + c * v
                 j_acc = j_acc + c * j
             values.append(v_acc / h)
