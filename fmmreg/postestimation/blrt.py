@@ -11,13 +11,15 @@ observed statistic is compared with the simulated ones.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from fmmreg.estimation.starts import StartOptions, multistart
 from fmmreg.exceptions import FMMError
 from fmmreg.families.base import draw_categories
-from fmmreg.postestimation.bootstrap import one_blas_thread, refit, replicate_model
+from fmmreg.postestimation.bootstrap import one_blas_thread, replicate_model
 from fmmreg.reporting.export import TextReport
 from fmmreg.reporting.formatting import thousands
 from fmmreg.reporting.progress import progress_iter
@@ -121,14 +123,27 @@ def _expanded_rows(res) -> np.ndarray | None:
 def _best_llf(model, start: np.ndarray | None, seed: int, n_starts: int, n_refine: int) -> float:
     """Best log likelihood of ``model`` over a fit from ``start`` and, for K > 1, a start search.
 
-    A fit that stops on the boundary (a class emptied, as the larger model
-    often does on data from the smaller one) still counts: its log
-    likelihood is what the LR statistic needs.
+    Only the maximised log likelihood matters here, so the engine's
+    multi-start search is called directly (no covariance: a fit that empties
+    a class, as the larger model often does on data from the smaller one,
+    has a singular information matrix but a valid log likelihood).
     """
-    fits = [] if start is None else [refit(model, start=start, converged_only=False)]
-    if model.k > 1:
-        fits.append(refit(model, converged_only=False, n_starts=n_starts, n_refine=n_refine, random_state=seed))
-    return max((f.llf for f in fits if f is not None), default=np.nan)
+    lik = model._likelihood(list(range(model.k)))
+    options = StartOptions(n_starts=n_starts, n_refine=n_refine)
+    tries = ([{"start_theta": np.asarray(start, dtype=float)}] if start is not None else []) + (
+        [{}] if model.k > 1 else []
+    )
+    best = -np.inf
+    for kwargs in tries:
+        try:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                found = multistart(lik, options, np.random.default_rng(seed), **kwargs)
+        except (ValueError, RuntimeError, np.linalg.LinAlgError, FloatingPointError):
+            continue
+        if np.isfinite(found.llf):
+            best = max(best, float(found.llf))
+    return best if np.isfinite(best) else np.nan
 
 
 def blrt(

@@ -527,4 +527,4 @@ def format_restriction(r: np.ndarray, q: float, index: pd.MultiIndex) -> str:
     text = ""
     for k, (sign, term) in enumerate(parts):
         text += (f"- {term}" if sign == "-" else term) if k == 0 else f" {sign} {term}"
-    return f"{text} = {q:.10g}"
+    return f"{text} = {float(q) + 0.0:.10g}"  # + 0.0: no "-0"

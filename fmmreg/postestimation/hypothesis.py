@@ -126,8 +126,8 @@ class WaldTestResults(TextReport):
             lines.append(f"       Constraint {k} dropped")
         lines += [
             "",
-            f"{'chi2(':>17}{self.df:>3}) = {self.statistic:>8.2f}",
-            f"{'Prob > chi2':>20} = {self.pvalue:>10.4f}",
+            f"{'chi2(':>16}{self.df:>3}) = {self.statistic:>7.2f}",
+            f"{'Prob > chi2':>20} = {self.pvalue:>9.4f}",
         ]
         return "\n".join(lines)
 

@@ -586,7 +586,10 @@ class Margins(TextReport):
     def _expression(self) -> str:
         if self.kind == "classpr":
             return "Expression: Pr(class k), latent class probability"
-        return f"Expression: E({self.yname} | class k); marginal: sum_k Pr(class k) E({self.yname} | class k)"
+        text = f"Expression: E({self.yname} | class k)"
+        if "marginal" in self.frame.index.get_level_values("class"):
+            text += f"; marginal: sum_k Pr(class k) E({self.yname} | class k)"
+        return text
 
     def _rows(self) -> list[CoefRow]:
         rows: list[CoefRow] = []
