@@ -132,6 +132,15 @@ def test_blrt_rejects_only_with_two_classes(two_classes):
     assert "Bootstrap likelihood-ratio test" in str(test) and "of 1 against 2 classes" in str(test)
 
 
+def test_blrt_reproducible_with_progress_bar():
+    data = _counts(True, n=100)
+    r1 = fmm(1, "y ~ 1", data=data, family="poisson")
+    r2 = fmm(2, "y ~ 1", data=data, family="poisson", n_starts=3)
+    a = blrt(r1, r2, reps=2, random_state=3, n_starts=2, n_refine=1, progress=True)
+    b = blrt(r1, r2, reps=2, random_state=3, n_starts=2, n_refine=1)
+    np.testing.assert_array_equal(a.lr_boot, b.lr_boot)
+
+
 def test_blrt_errors():
     data = _counts(True)
     r1 = fmm(1, "y ~ 1", data=data, family="poisson")
