@@ -8,6 +8,7 @@
 from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
 from fmmreg.families import available_families, get_family
 from fmmreg.model import FMM, fmm
+from fmmreg.postestimation.blrt import blrt
 from fmmreg.postestimation.compare import compare, select_k
 from fmmreg.results import FMMResults
 
@@ -18,6 +19,7 @@ __all__ = [
     "DegenerateClassWarning",
     "FMMResults",
     "available_families",
+    "blrt",
     "compare",
     "fmm",
     "get_family",

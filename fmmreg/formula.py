@@ -50,7 +50,7 @@ class Design:
     class_formula: str | None = None
     #: extra per-row variables (offsets, exposures) of the rows used, by key
     extra: dict[str, np.ndarray] = field(default_factory=dict)
-    #: positions (0-based) of the rows used in the input data
+    #: positions (0-based) in the input data of the rows used, aligned with ``index``
     rows: np.ndarray | None = None
 
 

@@ -138,7 +138,8 @@ class FMM:
             formulas, data, class_formula, self.weight_spec.source, self.families, extra=extra_columns(offset_specs)
         )
         check_weights(self.weight_spec, self.design.weights)
-        #: the user's data (never modified), for cluster= columns given at fit time
+        #: the user's DataFrame (a reference, never modified): cluster= columns given at fit
+        #: time, margins and the bootstrap read its rows
         self.data = data
         self.y = self._check_response()
         self.offset_specs = check_offset_families(offset_specs, self.families)

@@ -49,6 +49,13 @@ def log_factorial(y: np.ndarray) -> np.ndarray:
     return value
 
 
+def draw_categories(rng: np.random.Generator, prob: np.ndarray) -> np.ndarray:
+    """One 0-based category per row of the probabilities ``prob`` (n, J)."""
+    cum = np.cumsum(prob, axis=1)
+    u = rng.random(prob.shape[0]) * cum[:, -1]
+    return np.minimum((u[:, None] >= cum).sum(axis=1), prob.shape[1] - 1)
+
+
 @dataclass
 class IndexState:
     """A class's parameters with their linear predictors and log densities.
@@ -134,6 +141,33 @@ class ComponentFamily(abc.ABC):
     @abc.abstractmethod
     def mean_from_index(self, eta: np.ndarray, anc: np.ndarray) -> np.ndarray:
         """Expected response ``E[y | x]`` given the indices."""
+
+    def rvs(
+        self, eta: np.ndarray, anc: np.ndarray, rng: np.random.Generator, y: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Random responses given the indices, one per row (parametric bootstrap, :func:`fmmreg.blrt`).
+
+        Parameters
+        ----------
+        eta : ndarray, shape (n, n_linear)
+            Linear predictors.
+        anc : ndarray, shape (n_ancillary,)
+            Ancillary parameters on their estimation scale.
+        rng : numpy.random.Generator
+            Source of randomness.
+        y : ndarray, optional
+            Observed responses of the same rows, for families whose draw
+            needs more than the indices (the trials of a binomial response).
+
+        Returns
+        -------
+        ndarray
+            Draws shaped like the family's response.
+        """
+        raise NotImplementedError(
+            f"family {self.name!r} has no random draw (rvs) yet, so a parametric bootstrap (fmmreg.blrt) "
+            "cannot simulate from it"
+        )
 
     def check_endog(self, y: np.ndarray, yname: str) -> np.ndarray:
         """Validate the response and return it as float array.

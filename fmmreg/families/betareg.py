@@ -74,6 +74,10 @@ class BetaRegression(ComponentFamily):
     def mean_from_index(self, eta, anc):
         return expit(eta[:, 0])
 
+    def rvs(self, eta, anc, rng, y=None):
+        mu, phi = expit(eta[:, 0]), np.exp(anc[0])
+        return rng.beta(mu * phi, (1.0 - mu) * phi)
+
     def initial_params(self, y, X, c):
         """Weighted least squares of ``logit(y)`` and a moment estimate of ``phi``."""
         z = logit(y) - self._offset_or_zero()

@@ -59,6 +59,9 @@ class Gaussian(ComponentFamily):
     def mean_from_index(self, eta, anc):
         return eta[:, 0]
 
+    def rvs(self, eta, anc, rng, y=None):
+        return eta[:, 0] + np.exp(anc[0]) * rng.standard_normal(eta.shape[0])
+
     def ancillary_display(self, term, yname):
         # Stata reports var(e.y) = exp(2 lnsigma), delta-method SE, CI from lnsigma's
         return (f"var(e.{yname})", lambda a: np.exp(2.0 * a), lambda a: 2.0 * np.exp(2.0 * a))

@@ -344,6 +344,33 @@ class GLMFamily(ComponentFamily):
     def mean_from_index(self, eta, anc):
         return self.sm_family.link.inverse(eta[:, 0])
 
+    def rvs(self, eta, anc, rng, y=None):
+        """Draws from the family at the mean ``g^{-1}(eta)``.
+
+        A binomial response with trials (two columns) keeps each row's
+        number of trials from ``y`` and returns ``(successes, failures)``.
+        """
+        fam = self.sm_family
+        mu = self.mean_from_index(eta, anc)
+        phi = float(np.exp(anc[0])) if self.dispersion else 1.0
+        if isinstance(fam, _F.Binomial):
+            if y is not None and np.ndim(y) == 2:
+                m = np.asarray(y, dtype=float).sum(axis=1)
+                s = rng.binomial(m.astype(np.int64), mu).astype(float)
+                return np.column_stack([s, m - s])
+            return (rng.random(len(mu)) < mu).astype(float)
+        if isinstance(fam, _F.Poisson):
+            return rng.poisson(mu).astype(float)
+        if isinstance(fam, _F.NegativeBinomial):
+            r = 1.0 / fam.alpha
+            return rng.negative_binomial(r, r / (r + mu)).astype(float)
+        if isinstance(fam, _F.Gaussian):
+            return mu + np.sqrt(phi) * rng.standard_normal(len(mu))
+        if isinstance(fam, _F.Gamma):
+            return rng.gamma(1.0 / phi, mu * phi)
+        # inverse Gaussian: Var y = phi mu^3, i.e. shape lambda = 1/phi
+        return rng.wald(mu, 1.0 / phi)
+
     # ---------------------------------------------------------------- fitting
     def initial_params(self, y, X, c):
         """One IRLS step from ``mu0 = (y + ybar)/2`` (the GLM textbook start).

@@ -118,6 +118,17 @@ class _NegativeBinomial(ComponentFamily):
         return np.exp(eta[:, 0])
 
 
+def _gamma_poisson(rng: np.random.Generator, size: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Negative binomial draws with the given size and mean (Poisson once the size is huge)."""
+    size = np.broadcast_to(np.asarray(size, dtype=float), mu.shape)
+    out = rng.poisson(mu).astype(float)
+    finite = size < 1e12
+    if finite.any():
+        s = size[finite]
+        out[finite] = rng.negative_binomial(s, s / (s + mu[finite]))
+    return out
+
+
 class NegativeBinomial2(_NegativeBinomial):
     """Negative binomial with mean dispersion, NB2 (Stata ``nbreg``).
 
@@ -173,6 +184,10 @@ class NegativeBinomial2(_NegativeBinomial):
         d2[:, 0, 1] = d2[:, 1, 0] = -p * d1[:, 0]
         d2[:, 1, 1] = r * G + trigamma_diff_r2(y, r) + (mu * mu / r + y) * q * q
         return logf, d1, d2
+
+    def rvs(self, eta, anc, rng, y=None):
+        """Gamma-Poisson draws with size ``r = 1/alpha``."""
+        return _gamma_poisson(rng, np.exp(-max(float(anc[0]), -700.0)), np.exp(eta[:, 0]))
 
     def initial_params(self, y, X, c):
         """Poisson coefficients and the moment estimate of ``alpha``."""
@@ -234,6 +249,11 @@ class NegativeBinomial1(_NegativeBinomial):
         d2[:, 0, 1] = d2[:, 1, 0] = -d2[:, 0, 0] - m * pd
         d2[:, 1, 1] = -d2[:, 0, 1] + m * pd * pd - y * pd * (1.0 - pd)
         return logf, d1, d2
+
+    def rvs(self, eta, anc, rng, y=None):
+        """Negative binomial draws with size ``mu/delta``."""
+        mu = np.exp(eta[:, 0])
+        return _gamma_poisson(rng, mu / np.exp(max(float(anc[0]), -500.0)), mu)
 
     def initial_params(self, y, X, c):
         """Poisson coefficients and the moment estimate of ``delta``."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy import stats
 
 from fmmreg.families._intervals import interval_normal, normal_interval_mean
 from fmmreg.families.base import ComponentFamily
@@ -132,6 +133,11 @@ class TruncatedRegression(ComponentFamily):
 
     def mean_from_index(self, eta, anc):
         return normal_interval_mean(self.lower, self.upper, eta[:, 0], float(anc[0]))
+
+    def rvs(self, eta, anc, rng, y=None):
+        """Normal draws restricted to ``(lower, upper)`` (``scipy.stats.truncnorm``)."""
+        e, s = eta[:, 0], float(np.exp(anc[0]))
+        return stats.truncnorm.rvs((self.lower - e) / s, (self.upper - e) / s, loc=e, scale=s, random_state=rng)
 
     def ancillary_display(self, term, yname):
         return (f"var(e.{yname})", lambda a: np.exp(2.0 * a), lambda a: 2.0 * np.exp(2.0 * a))
