@@ -9,6 +9,7 @@ from fmmreg import datasets
 from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
 from fmmreg.families import available_families, get_family
 from fmmreg.model import FMM, fmm
+from fmmreg.postestimation.blrt import blrt
 from fmmreg.postestimation.compare import compare, select_k
 from fmmreg.results import FMMResults
 
@@ -19,6 +20,7 @@ __all__ = [
     "DegenerateClassWarning",
     "FMMResults",
     "available_families",
+    "blrt",
     "compare",
     "datasets",
     "fmm",

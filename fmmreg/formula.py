@@ -11,11 +11,14 @@ interactions, transforms).
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from formulaic import Formula, model_matrix
+
+from fmmreg.exceptions import FMMError
 
 INTERCEPT = "Intercept"
 
@@ -61,6 +64,10 @@ class Design:
     n_dropped: int
     formulas: list[str] = field(default_factory=list)
     class_formula: str | None = None
+    #: extra per-row variables (offsets, exposures) of the rows used, by key
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    #: positions (0-based) in the input data of the rows used, aligned with ``index``
+    rows: np.ndarray | None = None
     #: design column name -> :class:`TermLabel`, for every formula's columns
     term_labels: dict[str, TermLabel] = field(default_factory=dict)
 
@@ -133,9 +140,18 @@ def _intercept_last(names: list[str]) -> list[int]:
     return order + [i for i, n in enumerate(names) if n == INTERCEPT]
 
 
+_OFFSET_TERM = re.compile(r"\boffset\s*\(")
+
+
 def _parse(formula: str, what: str, needs_lhs: bool) -> Formula:
     if not isinstance(formula, str):
         raise TypeError(f"{what} must be a string formula such as 'y ~ x1 + x2', got {type(formula).__name__}")
+    if _OFFSET_TERM.search(formula):
+        # formulaic has no offset() term (its coefficient would be estimated)
+        raise FMMError(
+            f"{what} {formula!r} has an offset(...) term, which formulas cannot express; remove it and pass "
+            "offset='column' (or exposure='column' for log(column)) to fmm()/FMM()"
+        )
     try:
         f = Formula(formula)
     except Exception as exc:  # formulaic raises several parser errors
@@ -167,6 +183,7 @@ def build_design(
     class_formula: str | None = None,
     weights: str | np.ndarray | pd.Series | None = None,
     families: list | None = None,
+    extra: dict[str, object] | None = None,
 ) -> Design:
     """Encode the component formulas (one per class) and the class formula.
 
@@ -185,7 +202,12 @@ def build_design(
         design without the intercept column; when every family has
         ``response_missing_ok`` the response's own missing values do not
         drop a row.
+    extra : dict, optional
+        Further per-row variables (offsets, exposures) by key: a column name
+        of ``data`` or an array of length n. Rows where one is missing are
+        dropped with the rest; ``Design.extra`` holds their values (float).
     """
+    extra = dict(extra or {})
     intercepts = [getattr(f, "intercept", True) for f in families] if families else [True] * len(formulas)
     missing_y_ok = bool(families) and all(getattr(f, "response_missing_ok", False) for f in families)
     if not isinstance(data, pd.DataFrame):
@@ -207,6 +229,7 @@ def build_design(
     if isinstance(weights, str):
         wcol = weights
         required.add(weights)
+    required |= {v for v in extra.values() if isinstance(v, str)}
     missing = sorted(v for v in required if v not in data.columns)
     if missing:
         raise ValueError(
@@ -219,6 +242,15 @@ def build_design(
             raise ValueError(f"weights must have one value per row of data ({len(data)}), got shape {w_all.shape}")
     else:
         w_all = None
+    extra_all = {}
+    for key, v in extra.items():
+        if not isinstance(v, str):
+            arr = np.asarray(v, dtype=float)
+            if arr.shape != (len(data),):
+                raise FMMError(
+                    f"{key.split(':')[0]} must have one value per row of data ({len(data)}), got {arr.shape}"
+                )
+            extra_all[key] = arr
 
     lhs_vars: set[str] = set()
     for p in parsed.values():
@@ -226,7 +258,9 @@ def build_design(
     listwise = sorted(required - lhs_vars) if missing_y_ok else sorted(required)
     keep = data[listwise].notna().all(axis=1).to_numpy()
     if w_all is not None:
-        keep &= np.isfinite(w_all)
+        keep = keep & np.isfinite(w_all)  # to_numpy() may be read-only (copy-on-write)
+    for arr in extra_all.values():
+        keep = keep & np.isfinite(arr)
     sub = data.loc[keep]
     if len(sub) == 0:
         raise ValueError("no complete rows: every row has a missing value in some variable of the model")
@@ -258,6 +292,10 @@ def build_design(
         w = w_all[keep]
     else:
         w = None
+    ex = {
+        key: extra_all[key][keep] if key in extra_all else _as_float(sub[v], f"column {v!r}")
+        for key, v in extra.items()
+    }
 
     if missing_y_ok:
         finite = np.ones(len(y), dtype=bool)
@@ -267,14 +305,16 @@ def build_design(
         finite &= np.isfinite(X).all(axis=1)
     finite &= np.isfinite(Z).all(axis=1)
     index = sub.index
+    rows = np.flatnonzero(keep)
     if not finite.all():
         y = y[finite]
         xs = {f: (X[finite], names, spec) for f, (X, names, spec) in xs.items()}
         Z = Z[finite]
         w = None if w is None else w[finite]
+        ex = {key: v[finite] for key, v in ex.items()}
         index = index[finite]
-    if w is not None and np.any(w < 0):
-        raise ValueError("weights must be non-negative")
+        rows = rows[finite]
+    # the weights' own checks depend on their kind (fmmreg.weighting)
 
     # one array object per distinct (formula, intercept) pair: the engine and
     # the Hessian reuse it
@@ -299,6 +339,8 @@ def build_design(
         n_dropped=int(len(data) - len(index)),
         formulas=list(formulas),
         class_formula=class_formula,
+        extra=ex,
+        rows=rows,
         term_labels={k: v for spec in [*(x[2] for x in xs.values()), zspec] for k, v in term_labels(spec).items()},
     )
 

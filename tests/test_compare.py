@@ -154,6 +154,7 @@ def test_progress_iter_without_and_with_tqdm(monkeypatch, capsys):
     assert list(progress_iter(range(3), enabled=True)) == [0, 1, 2]
 
 
+@pytest.mark.filterwarnings("ignore:select_k. the best K")
 def test_select_k_progress_same_result(three_class, monkeypatch):
     pytest.importorskip("tqdm")
     a = select_k("y ~ x", three_class.iloc[:200], k=[1, 2], progress=True, **FAST)
@@ -162,6 +163,7 @@ def test_select_k_progress_same_result(three_class, monkeypatch):
     np.testing.assert_allclose(a.table.to_numpy(), b.table.to_numpy())
 
 
+@pytest.mark.filterwarnings("ignore:select_k. the best K")
 def test_select_k_records_failures(three_class, monkeypatch):
     import fmmreg.model
 

@@ -109,7 +109,7 @@ def test_summary_html_is_self_contained_and_stata_shaped(zinb):
     labels = [(r[0]["class"].split()[0], r[1][0][2]) for r in coef_tables[2][2:]]
     i = labels.index(("var", "region"))
     assert labels[i + 1 : i + 3] == [("level", "south"), ("level", "west")]
-    assert ("coef", "/lnalpha") in labels and ("coef", "alpha") in labels
+    assert ("aux", "/lnalpha") in labels and ("aux", "alpha") in labels
     pointmass = [(r[1][0][2], r[1][1][2], r[1][2][2]) for r in coef_tables[1][2:] if len(r[1]) > 2]
     assert pointmass == [("_cons", "0", "(constrained)")]
     shares = next(t for t in tree.tables if "fmmreg-shares" in t[0])

@@ -353,6 +353,33 @@ class GLMFamily(ComponentFamily):
     def mean_from_index(self, eta, anc):
         return self.sm_family.link.inverse(eta[:, 0])
 
+    def rvs(self, eta, anc, rng, y=None):
+        """Draws from the family at the mean ``g^{-1}(eta)``.
+
+        A binomial response with trials (two columns) keeps each row's
+        number of trials from ``y`` and returns ``(successes, failures)``.
+        """
+        fam = self.sm_family
+        mu = self.mean_from_index(eta, anc)
+        phi = float(np.exp(anc[0])) if self.dispersion else 1.0
+        if isinstance(fam, _F.Binomial):
+            if y is not None and np.ndim(y) == 2:
+                m = np.asarray(y, dtype=float).sum(axis=1)
+                s = rng.binomial(m.astype(np.int64), mu).astype(float)
+                return np.column_stack([s, m - s])
+            return (rng.random(len(mu)) < mu).astype(float)
+        if isinstance(fam, _F.Poisson):
+            return rng.poisson(mu).astype(float)
+        if isinstance(fam, _F.NegativeBinomial):
+            r = 1.0 / fam.alpha
+            return rng.negative_binomial(r, r / (r + mu)).astype(float)
+        if isinstance(fam, _F.Gaussian):
+            return mu + np.sqrt(phi) * rng.standard_normal(len(mu))
+        if isinstance(fam, _F.Gamma):
+            return rng.gamma(1.0 / phi, mu * phi)
+        # inverse Gaussian: Var y = phi mu^3, i.e. shape lambda = 1/phi
+        return rng.wald(mu, 1.0 / phi)
+
     # ---------------------------------------------------------------- fitting
     def initial_params(self, y, X, c):
         """One IRLS step from ``mu0 = (y + ybar)/2`` (the GLM textbook start).
@@ -378,10 +405,11 @@ class GLMFamily(ComponentFamily):
         m1 = link.inverse_deriv(eta0)
         wts = prior * m1 * m1 / self.sm_family.variance(mu0)
         xtx = (X.T * wts) @ X
-        beta = np.linalg.lstsq(xtx, X.T @ (wts * eta0), rcond=None)[0]
+        offset = self._offset_or_zero()
+        beta = np.linalg.lstsq(xtx, X.T @ (wts * (eta0 - offset)), rcond=None)[0]
         if not self.dispersion:
             return beta
-        mu = link.inverse(X @ beta)
+        mu = link.inverse(X @ beta + offset)
         pearson = float(c @ ((y - mu) ** 2 / self.sm_family.variance(mu))) / float(c.sum())
         if not np.isfinite(pearson) or pearson <= 0:
             pearson = 1.0
@@ -389,7 +417,7 @@ class GLMFamily(ComponentFamily):
 
     def _lnphi_ml(self, y, X, c, beta, lnphi):
         """ML ``ln phi`` given the coefficients: Newton on a concave 1-D problem."""
-        eta = (X @ beta)[:, None]
+        eta = (X @ beta + self._offset_or_zero())[:, None]
         for _ in range(100):
             _, d1, d2 = self.index_derivatives(y, eta, np.array([lnphi]), order=2)
             g, h = float(c @ d1[:, 1]), float(c @ d2[:, 1, 1])
@@ -406,7 +434,7 @@ class GLMFamily(ComponentFamily):
             # a link outside its family's domain (gamma with the inverse link)
             # is the user's explicit choice: no warning in every M-step
             warnings.simplefilter("ignore", DomainWarning)
-            model = sm.GLM(y, X, family=self.sm_family, freq_weights=c)
+            model = sm.GLM(y, X, family=self.sm_family, freq_weights=c, offset=self.offset)
         res = model.fit(start_params=beta[:, 0], tol=1e-12, maxiter=100)
         beta = np.asarray(res.params, dtype=float)
         if not self.dispersion:

@@ -50,6 +50,9 @@ class LogNormal(Gaussian):
     def mean_from_index(self, eta, anc):
         return np.exp(eta[:, 0] + 0.5 * np.exp(2.0 * anc[0]))
 
+    def rvs(self, eta, anc, rng, y=None):
+        return np.exp(super().rvs(eta, anc, rng, y))
+
     def ancillary_display(self, term, yname):
         label, f, df = super().ancillary_display(term, yname)
         return f"var(e.ln{yname})", f, df

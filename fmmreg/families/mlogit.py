@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fmmreg.estimation.linalg import logsumexp_rows
-from fmmreg.families.base import ComponentFamily
+from fmmreg.families.base import ComponentFamily, draw_categories
 from fmmreg.families.ordinal import category_levels, level_label
 
 
@@ -133,6 +133,9 @@ class MultinomialLogit(ComponentFamily):
         """Outcome probabilities, shape (n, J), columns in the order of ``levels``."""
         full = self._full_eta(eta)
         return np.exp(full - logsumexp_rows(full)[:, None])
+
+    def rvs(self, eta, anc, rng, y=None):
+        return self.levels[draw_categories(rng, self.probabilities(eta, anc))]
 
     def mean_from_index(self, eta, anc):
         return self.probabilities(eta, anc) @ self.levels

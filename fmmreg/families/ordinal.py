@@ -8,7 +8,7 @@ import numpy as np
 from scipy.special import expit, log_ndtr, logit, ndtr, ndtri
 
 from fmmreg.families._intervals import log_diff_cdf, normal_logpdf
-from fmmreg.families.base import ComponentFamily
+from fmmreg.families.base import ComponentFamily, draw_categories
 
 #: More distinct values than this is almost surely a continuous response.
 MAX_CATEGORIES = 50
@@ -216,6 +216,9 @@ class OrderedFamily(ComponentFamily):
         cum = self._cdf(np.asarray(anc, dtype=float)[None, :] - eta[:, [0]])
         cum = np.column_stack([np.zeros(len(cum)), cum, np.ones(len(cum))])
         return np.diff(cum, axis=1)
+
+    def rvs(self, eta, anc, rng, y=None):
+        return self.levels[draw_categories(rng, self.probabilities(eta, anc))]
 
     def mean_from_index(self, eta, anc):
         return self.probabilities(eta, anc) @ self.levels

@@ -80,6 +80,9 @@ class PointMass(ComponentFamily):
     def mean_from_index(self, eta, anc):
         return np.full(eta.shape[0], self.value)
 
+    def rvs(self, eta, anc, rng, y=None):
+        return np.full(eta.shape[0], self.value)
+
     def initial_params(self, y, X, c):
         return np.zeros(0)
 

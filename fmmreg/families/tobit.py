@@ -139,10 +139,16 @@ class Tobit(ComponentFamily):
             out = out + hi * (1.0 - pb)
         return out
 
+    def rvs(self, eta, anc, rng, y=None):
+        """The latent normal response, censored at the limits."""
+        lo, hi = self.limits
+        latent = eta[:, 0] + np.exp(anc[0]) * rng.standard_normal(eta.shape[0])
+        return np.clip(latent, lo, hi)
+
     def ancillary_display(self, term, yname):
         return (f"var(e.{yname})", lambda a: np.exp(2.0 * a), lambda a: 2.0 * np.exp(2.0 * a))
 
     # ---------------------------------------------------------------- fitting
     def initial_params(self, y, X, c):
         """Least squares on the observed values, censored ones included."""
-        return Gaussian().fit_weighted(np.asarray(y, dtype=float), X, c)
+        return Gaussian().with_offset(self.offset).fit_weighted(np.asarray(y, dtype=float), X, c)

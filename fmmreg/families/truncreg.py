@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy import stats
 
 from fmmreg.families._intervals import interval_normal, normal_interval_mean
 from fmmreg.families.base import ComponentFamily
@@ -113,22 +114,30 @@ class TruncatedRegression(ComponentFamily):
         keep = self._inside(y)
         if keep.all():
             return super().weighted_objective(y, X, c, params, order)
-        return super().weighted_objective(y[keep], X[keep], np.asarray(c)[keep], params, order)
+        # the offset follows the rows kept
+        inner = super(TruncatedRegression, self.rows(keep))
+        return inner.weighted_objective(y[keep], X[keep], np.asarray(c)[keep], params, order)
 
     def mstep(self, y, X, c, params):
         keep = self._inside(y)
         if keep.all():
             return super().mstep(y, X, c, params)
-        return super().mstep(y[keep], X[keep], np.asarray(c)[keep], params)
+        return super(TruncatedRegression, self.rows(keep)).mstep(y[keep], X[keep], np.asarray(c)[keep], params)
 
     def fit_weighted(self, y, X, c, start=None, tol=1e-12, maxiter=200):
         keep = self._inside(y)
         if keep.all():
             return super().fit_weighted(y, X, c, start, tol, maxiter)
-        return super().fit_weighted(y[keep], X[keep], np.asarray(c)[keep], start, tol, maxiter)
+        inner = super(TruncatedRegression, self.rows(keep))
+        return inner.fit_weighted(y[keep], X[keep], np.asarray(c)[keep], start, tol, maxiter)
 
     def mean_from_index(self, eta, anc):
         return normal_interval_mean(self.lower, self.upper, eta[:, 0], float(anc[0]))
+
+    def rvs(self, eta, anc, rng, y=None):
+        """Normal draws restricted to ``(lower, upper)`` (``scipy.stats.truncnorm``)."""
+        e, s = eta[:, 0], float(np.exp(anc[0]))
+        return stats.truncnorm.rvs((self.lower - e) / s, (self.upper - e) / s, loc=e, scale=s, random_state=rng)
 
     def ancillary_display(self, term, yname):
         return (f"var(e.{yname})", lambda a: np.exp(2.0 * a), lambda a: 2.0 * np.exp(2.0 * a))
@@ -138,4 +147,4 @@ class TruncatedRegression(ComponentFamily):
         """Least squares on the rows inside the limits."""
         y = np.asarray(y, dtype=float)
         inside = (y > self.lower) & (y < self.upper)
-        return Gaussian().fit_weighted(np.where(inside, y, 0.0), X, c * inside)
+        return Gaussian().with_offset(self.offset).fit_weighted(np.where(inside, y, 0.0), X, c * inside)

@@ -25,17 +25,19 @@ from scipy import stats
 from fmmreg.reporting import html as h
 from fmmreg.reporting.export import latex_document, latex_escape, latex_tabular, markdown_table
 from fmmreg.reporting.formatting import stata_fixed, stata_g, thousands, unique_abbreviations
+from fmmreg.reporting.inference import TableColumns, eform_row, eform_title, loglik_label, table_columns
 
 RULE = "-" * 78
 MID = "-" * 13 + "+" + "-" * 64
 
 #: Row kinds: how a row's label is placed and whether it has numbers.
-#: ``coef`` right-aligned label with numbers; ``level`` a factor level (one
-#: column further in); ``anc`` left-aligned label with numbers (``var(e.y)``);
-#: ``header`` an equation name; ``var`` a factor variable's name; ``base``
-#: ``(base outcome)``; ``blank`` an empty row; ``rule`` a separator.
-ROW_KINDS = ("coef", "level", "anc", "header", "var", "base", "blank", "rule")
-_NUMERIC = ("coef", "level", "anc")
+#: ``coef`` a coefficient, right-aligned label; ``level`` a factor level (one
+#: column further in); ``anc`` an ancillary parameter with a left-aligned
+#: label (``var(e.y)``), ``aux`` one with a right-aligned label (``/lnalpha``,
+#: ``alpha``, ``/cut1``); ``header`` an equation name; ``var`` a factor
+#: variable's name; ``base`` ``(base outcome)``; ``blank`` an empty row;
+#: ``rule`` a separator. ``eform`` transforms ``coef`` and ``level`` rows only.
+ROW_KINDS = ("coef", "level", "anc", "aux", "header", "var", "base", "blank", "rule")
 
 
 @dataclass
@@ -74,16 +76,14 @@ class Summary:
     footer: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     alpha: float = 0.05
+    #: column titles and the cluster note, as Stata prints them (see :mod:`fmmreg.reporting.inference`)
+    columns: TableColumns = field(default_factory=TableColumns)
 
     # ---------------------------------------------------------------- text
     def _table_head(self) -> list[str]:
         level = int(round(100 * (1 - self.alpha)))
         ci = f"[{level}% conf. interval]"
-        return [
-            RULE,
-            f"{'':13}| Coefficient  Std. err.      z    P>|z|     {ci}",
-            MID,
-        ]
+        return [RULE] + self.columns.text_head(ci) + [MID]
 
     @staticmethod
     def _labels(rows: Sequence[Row]) -> dict[tuple[str, int], str]:
@@ -127,11 +127,13 @@ class Summary:
         lines.append(f"{first[0]:<48}{first[1]}")
         for left, right in rest:
             lines.append(f"{left:<48}{right}".rstrip())
-        for block in self.blocks:
+        for i, block in enumerate(self.blocks):
             lines.append("")
             lines.extend(block.title_lines)
             if block.title_lines:
                 lines.append("")
+            if i == 0 and self.columns.note:
+                lines.append(f"{self.columns.note:>78}")
             lines.extend(self._table_head())
             labels = self._labels(block.rows)
             for r in block.rows:
@@ -155,8 +157,8 @@ class Summary:
         level = int(round(100 * (1 - self.alpha)))
         out = ['<table class="fmmreg-table fmmreg-coef">']
         out.append(
-            f'<thead><tr><th class="lab" style="width: {label_width}ch"></th><th>Coefficient</th><th>Std. err.</th>'
-            '<th class="zp">z</th>'
+            f'<thead><tr><th class="lab" style="width: {label_width}ch"></th><th>{esc(self.columns.coef)}</th>'
+            f'<th>{esc(self.columns.se)}</th><th class="zp">z</th>'
             '<th class="zp">P&gt;|z|</th>'
             f'<th colspan="2">[{level}% conf. interval]</th></tr></thead>'
         )
@@ -191,6 +193,8 @@ class Summary:
         """Self-contained HTML (embedded stylesheet) laid out like Stata's table."""
         out = h.open_report("summary")
         out.append(h.header_table(self.header))
+        if self.columns.note:
+            out.append(f'<p class="fmmreg-note">{h.esc(self.columns.note)}</p>')
         # one label width for every table, so the columns line up from table to table as in Stata
         width = max([12] + [len(r.label) + (1 if r.kind == "level" else 0) for b in self.blocks for r in b.rows])
         for block in self.blocks:
@@ -210,7 +214,7 @@ class Summary:
     # ------------------------------------------------- markdown and latex
     def _columns(self) -> list[str]:
         level = int(round(100 * (1 - self.alpha)))
-        return ["", "Coefficient", "Std. err.", "z", "P>|z|", f"[{level}% conf.", "interval]"]
+        return ["", self.columns.coef, self.columns.se, "z", "P>|z|", f"[{level}% conf.", "interval]"]
 
     @staticmethod
     def _cells(r: Row) -> list[str]:
@@ -236,6 +240,7 @@ class Summary:
         """GitHub-flavoured Markdown: header lines, one pipe table per block, notes."""
         out = [f"**{self.header[0][0]}**  ", " ".join(self.header[0][1].split()) + "  "]
         out += [" ".join(f"{a} {b}".split()) + "  " for a, b in self.header[1:]]
+        out += [self.columns.note + "  "] if self.columns.note else []
         for block in self.blocks:
             out.append("")
             if block.title_lines:
@@ -268,6 +273,8 @@ class Summary:
         compiles with ``pdflatex``.
         """
         out = [" \\\\\n".join(latex_escape(f"{a} {b}".strip()) for a, b in self.header) + " \\\\"]
+        if self.columns.note:
+            out.append(latex_escape(self.columns.note) + " \\\\")
         for block in self.blocks:
             out.append("")
             if block.title_lines:
@@ -381,19 +388,24 @@ def _class_rows(res, k: int, alpha: float) -> list[Row]:
     anc_rows = []
     for i in range(fam.n_linear * p, len(names)):
         anc_rows.extend(res._ancillary_rows(k, names[i], b[i], se[i], alpha))
-    anc_rows += [Row(lab, v, note="(constrained)") for lab, v in fam.fixed_ancillaries.items()]
+    anc_rows += [Row(lab, v, kind="aux", note="(constrained)") for lab, v in fam.fixed_ancillaries.items()]
     if anc_rows:
         rows.append(Row("", kind="rule"))
         rows.extend(anc_rows)
     return rows
 
 
-def build_summary(res, alpha: float = 0.05) -> Summary:
-    """Assemble the summary of an :class:`~fmmreg.results.FMMResults`."""
+def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool = False, or_: bool = False) -> Summary:
+    """Assemble the summary of an :class:`~fmmreg.results.FMMResults`.
+
+    ``eform``/``irr``/``or_`` show ``exp(b)`` for the coefficient rows (see
+    :meth:`FMMResults.summary`); the VCE type sets the column titles.
+    """
     params, bse = res.params, res.bse
+    title = eform_title(eform, irr, or_)
     header = [
         ("Finite mixture model", f"Number of obs     = {thousands(res.nobs):>10}"),
-        (f"Log likelihood = {res.llf:.4f}", ""),
+        (f"{loglik_label(res)} = {res.llf:.4f}", ""),
     ]
     blocks = []
     rows = [Row("1.Class", kind="base"), Row("", kind="rule")]
@@ -425,4 +437,10 @@ def build_summary(res, alpha: float = 0.05) -> Summary:
     notes.append(res.starts_note())
     if not res.converged:
         notes.append("Warning: convergence not achieved.")
-    return Summary(header, blocks, footer, notes, alpha)
+    if title is not None:
+        # exp(b) for coefficient rows and factor levels; ancillary rows and fixed values stay, as in Stata
+        blocks = [
+            Block(b.title_lines, [eform_row(r) if r.kind in ("coef", "level") and not r.note else r for r in b.rows])
+            for b in blocks
+        ]
+    return Summary(header, blocks, footer, notes, alpha, table_columns(res, title))
