@@ -5,7 +5,7 @@
 >>> print(res.summary())                                # doctest: +SKIP
 """
 
-from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
+from fmmreg.exceptions import ConvergenceWarning, DataWarning, DegenerateClassWarning, FMMError
 from fmmreg.families import available_families, get_family
 from fmmreg.model import FMM, fmm
 from fmmreg.postestimation.compare import compare, select_k
@@ -15,6 +15,7 @@ __all__ = [
     "FMM",
     "FMMError",
     "ConvergenceWarning",
+    "DataWarning",
     "DegenerateClassWarning",
     "FMMResults",
     "available_families",

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit, logit
 
+from fmmreg.exceptions import FMMError
 from fmmreg.postestimation.predict import mean_gradient
 from fmmreg.reporting.export import TextReport, latex_tabular, markdown_table
 from fmmreg.reporting.formatting import abbreviate, stata_fixed, stata_g, thousands
@@ -401,14 +402,14 @@ def lrtest(res, other) -> LRTest:
     information criteria (:func:`fmmreg.select_k`) instead.
     """
     if abs(res.nobs - other.nobs) > 1e-9 * max(1.0, res.nobs) or len(res.lik.y) != len(other.lik.y):
-        raise ValueError(
+        raise FMMError(
             f"the two fits use different samples ({res.nobs:g} and {other.nobs:g} observations); "
             "a likelihood-ratio test needs the same observations"
         )
     full, restr = (res, other) if res.df_model >= other.df_model else (other, res)
     df = full.df_model - restr.df_model
     if df == 0:
-        raise ValueError("the two fits have the same number of parameters: they are not nested")
+        raise FMMError("the two fits have the same number of parameters: they are not nested")
     same_k = full.k == restr.k
     if not same_k:
         warnings.warn(
