@@ -114,10 +114,11 @@ def check_text_column(col: pd.Series, name: str, role: str, labels_ok: bool = Tr
             if numeric.any():
                 what += f" ({int(counts.sum())} of {len(values)} rows; the others are numbers)"
         else:
-            what = f"it holds numbers stored as text (e.g. {_show(uniq[:3])})"
+            what = f"it holds numbers stored as text or objects (e.g. {_show(uniq[:3])})"
         use_c = f" or use C({name}) for a categorical variable" if role.endswith(("regressor", "variable")) else ""
+        kind = "is text" if any(isinstance(v, str) for v in uniq) else "has dtype object"
         raise FMMError(
-            f"column {name!r} ({role}) is text; {what} — convert it "
+            f"column {name!r} ({role}) {kind}; {what} — convert it "
             f"(df[{name!r}] = pd.to_numeric(df[{name!r}], errors='coerce') makes them missing){use_c}"
         )
     n_levels, n = len(uniq), len(values)

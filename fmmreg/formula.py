@@ -88,7 +88,7 @@ def _parse(formula: str, what: str, needs_lhs: bool) -> Formula:
     try:
         f = Formula(formula)
     except Exception as exc:  # formulaic raises several parser errors
-        raise FMMError(f"could not parse {what} {formula!r}: {exc}") from None
+        raise FMMError(f"could not parse {what} {formula!r}: {_plain(exc)}") from None
     has_lhs = hasattr(f, "lhs")
     if needs_lhs and not has_lhs:
         raise FMMError(f"{what} {formula!r} has no response; write it as 'y ~ x1 + x2'")
@@ -112,7 +112,7 @@ def _matrix(spec_or_formula, data: pd.DataFrame, what: str = "formula", text_col
         return spec_or_formula.get_model_matrix(data, na_action="ignore")
     except Exception as exc:  # formulaic, pandas and numpy raise many types for bad data
         hint = _text_hint(set(getattr(spec_or_formula, "required_variables", ())), set(text_columns))
-        raise FMMError(f"could not encode the {what} on the data: {type(exc).__name__}: {exc}{hint}") from None
+        raise FMMError(f"could not encode the {what} on the data: {type(exc).__name__}: {_plain(exc)}{hint}") from None
 
 
 def _as_float(mm, what: str) -> np.ndarray:
@@ -120,6 +120,14 @@ def _as_float(mm, what: str) -> np.ndarray:
         return np.asarray(mm, dtype=float)
     except (TypeError, ValueError) as exc:
         raise FMMError(f"{what} could not be converted to numbers: {exc}") from None
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _plain(exc: Exception) -> str:
+    """An exception's message without the terminal colour codes formulaic puts in it."""
+    return _ANSI.sub("", str(exc))
 
 
 # ------------------------------------------------------------ column roles
@@ -347,9 +355,15 @@ def build_design(
                 f"response {yvar!r} is categorical; family {families[0].name if families else ''!r} needs "
                 f"numbers: convert it (e.g. df[{yvar!r}].cat.codes for outcome codes)"
             )
-    for v in sorted(lhs_vars - {yvar}):
-        if is_text(sub[v]) and ("response", "expression") not in roles.get(v, ()):
-            check_text_column(sub[v], v, "response", labels_ok=False)
+    for v, hows in _column_roles(first.lhs, lhs_vars - {yvar}).items():
+        if not is_text(sub[v]) or hows == {"expression"}:  # I(status == "yes") ~ x reads text legitimately
+            continue
+        if binary and "categorical" in hows:
+            raise FMMError(
+                f"write the response {v!r} without C(): family {families[0].name!r} codes a text or categorical "
+                f"response itself (the event is the second level), as in '{v} ~ x'"
+            )
+        check_text_column(sub[v], v, "response", labels_ok=False)
     if wcol is not None and is_text(sub[wcol]):
         check_text_column(sub[wcol], wcol, "weights", labels_ok=False)
     if changes:
@@ -453,7 +467,7 @@ def encode_new(spec, data: pd.DataFrame, names: list[str], what: str) -> np.ndar
     try:
         mm = spec.get_model_matrix(data, na_action="ignore")
     except Exception as exc:
-        raise FMMError(f"could not encode new data for the {what}: {exc}") from None
+        raise FMMError(f"could not encode new data for the {what}: {_plain(exc)}") from None
     frame = pd.DataFrame(np.asarray(mm, dtype=float), columns=list(mm.model_spec.column_names))
     return frame[names].to_numpy()
 
