@@ -181,16 +181,16 @@ class BinaryCoding:
 
     def encode(self, col: pd.Series) -> np.ndarray:
         """0/1 (NaN where missing); a value outside the two outcomes is an error."""
-        missing = col.isna().to_numpy()
-        values = col.astype(object).to_numpy()
-        known = np.array([v in self.levels for v in values]) | missing
+        values = col.astype(object)
+        missing = values.isna().to_numpy()
+        known = values.isin(list(self.levels)).to_numpy() | missing
         if not known.all():
-            extra = pd.unique(pd.Series(values[~known], dtype=object))
+            extra = pd.unique(values[~known])
             raise FMMError(
                 f"response {self.column!r} has value(s) {_show(extra[:5])} outside its two outcomes "
                 f"{_show(self.levels)}"
             )
-        out = np.where(values == self.event, 1.0, 0.0)
+        out = (values == self.event).to_numpy(dtype=float)
         out[missing] = np.nan
         return out
 

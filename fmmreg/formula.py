@@ -250,6 +250,91 @@ def _warn_many_levels(specs, n: int) -> None:
                 )
 
 
+def _checked_columns(
+    sub: pd.DataFrame, parsed: dict, cf, lhs_vars: set[str], wcol: str | None, families, missing_y_ok: bool
+) -> tuple[pd.DataFrame, BinaryCoding | None]:
+    """The checks of :mod:`fmmreg.datacheck` on the rows used, before encoding.
+
+    Returns the working frame (a new one when a column had to be recoded:
+    a binary response coded 0/1, string dtypes as ``object``) and the coding
+    of the response.
+    """
+    binary = bool(families) and all(getattr(f, "binary", False) for f in families)
+    family = families[0].name if families else "gaussian"
+    required = set(sub.columns)
+    first = next(iter(parsed.values()))
+    roles: dict[str, set[tuple[str, str]]] = {}
+    for terms, place in [(p.rhs, "regressor") for p in parsed.values()] + (
+        [] if cf is None else [(cf, "class formula variable")]
+    ):
+        for c, hows in _column_roles(terms, required).items():
+            roles.setdefault(c, set()).update((place, how) for how in hows)
+    what = {c: sorted(roles[c])[0][0] for c in roles} | {v: "response" for v in lhs_vars}
+    if wcol is not None:
+        what[wcol] = "weights"
+    check_infinite(sub, sorted(required - lhs_vars) if missing_y_ok else sorted(required), what)
+    changes = _check_columns(sub, roles)
+    coding = None
+    yvar = _lookup_response(first.lhs)
+    if yvar is not None:
+        col = sub[yvar]
+        categorical = isinstance(col.dtype, pd.CategoricalDtype)
+        if binary and (is_text(col) or is_boolean(col) or categorical):
+            coding = binary_coding(col, yvar, family)
+            changes[yvar] = pd.Series(coding.encode(col), index=sub.index)
+        elif is_text(col):
+            check_text_column(col, yvar, "response", labels_ok=False)
+        elif categorical:
+            raise FMMError(
+                f"response {yvar!r} is categorical; family {family!r} needs numbers: convert it "
+                f"(e.g. df[{yvar!r}].cat.codes for outcome codes)"
+            )
+    for v, hows in _column_roles(first.lhs, lhs_vars - {yvar}).items():
+        if not is_text(sub[v]) or hows == {"expression"}:  # I(status == "yes") ~ x reads text legitimately
+            continue
+        if binary and "categorical" in hows:
+            raise FMMError(
+                f"write the response {v!r} without C(): family {family!r} codes a text or categorical "
+                f"response itself (the event is the second level), as in '{v} ~ x'"
+            )
+        check_text_column(sub[v], v, "response", labels_ok=False)
+    if wcol is not None and is_text(sub[wcol]):
+        check_text_column(sub[wcol], wcol, "weights", labels_ok=False)
+    return (sub.assign(**changes) if changes else sub), coding
+
+
+def _finite_rows(y: np.ndarray, yname: str, designs: list, missing_y_ok: bool) -> np.ndarray | None:
+    """Rows where every encoded value is finite, or None when all are.
+
+    Raw ``±inf`` was refused before encoding, so a non-finite value here
+    comes from a transform (``np.log(0)``): such rows are dropped like
+    missing values, as Stata does, with a :class:`DataWarning` naming the terms.
+    """
+    finite = np.ones(len(y), dtype=bool)
+    culprits: list[str] = []
+    if not missing_y_ok:
+        ok = np.isfinite(y) if y.ndim == 1 else np.isfinite(y).all(axis=1)
+        if not ok.all():
+            culprits.append(f"the response {yname!r}")
+        finite &= ok
+    for X, names in designs:
+        ok = np.isfinite(X)
+        culprits += [names[j] for j in np.flatnonzero(~ok.all(axis=0))]
+        finite &= ok.all(axis=1)
+    if finite.all():
+        return None
+    terms = ", ".join(dict.fromkeys(culprits))
+    if not finite.any():
+        raise FMMError(f"no usable rows: {terms} is not finite in every row (e.g. the log of 0)")
+    warnings.warn(
+        f"{int((~finite).sum())} row(s) dropped because {terms} is not finite there (e.g. the log of 0); "
+        "they count as missing, as in Stata",
+        DataWarning,
+        stacklevel=user_stacklevel(),
+    )
+    return finite
+
+
 def build_design(
     formulas: list[str],
     data: pd.DataFrame,
@@ -284,7 +369,6 @@ def build_design(
     """
     intercepts = [getattr(f, "intercept", True) for f in families] if families else [True] * len(formulas)
     missing_y_ok = bool(families) and all(getattr(f, "response_missing_ok", False) for f in families)
-    binary = bool(families) and all(getattr(f, "binary", False) for f in families)
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     parsed = {f: _parse(f, "formula", True) for f in dict.fromkeys(formulas)}
@@ -327,47 +411,7 @@ def build_design(
             f"(missing: {worst or 'weights'}); drop or fill those variables"
         )
 
-    # roles of the columns, then the checks that must happen before encoding
-    first = next(iter(parsed.values()))
-    roles: dict[str, set[tuple[str, str]]] = {}
-    for terms, place in [(p.rhs, "regressor") for p in parsed.values()] + (
-        [] if cf is None else [(cf, "class formula variable")]
-    ):
-        for c, hows in _column_roles(terms, required).items():
-            roles.setdefault(c, set()).update((place, how) for how in hows)
-    what = {c: sorted(roles[c])[0][0] for c in roles} | {v: "response" for v in lhs_vars}
-    if wcol is not None:
-        what[wcol] = "weights"
-    check_infinite(sub, sorted(required - lhs_vars) if missing_y_ok else sorted(required), what)
-    changes = _check_columns(sub, roles)
-    coding = None
-    yvar = _lookup_response(first.lhs)
-    if yvar is not None:
-        col = sub[yvar]
-        categorical = isinstance(col.dtype, pd.CategoricalDtype)
-        if binary and (is_text(col) or is_boolean(col) or categorical):
-            coding = binary_coding(col, yvar, families[0].name)
-            changes[yvar] = pd.Series(coding.encode(col), index=sub.index)
-        elif is_text(col):
-            check_text_column(col, yvar, "response", labels_ok=False)
-        elif categorical:
-            raise FMMError(
-                f"response {yvar!r} is categorical; family {families[0].name if families else ''!r} needs "
-                f"numbers: convert it (e.g. df[{yvar!r}].cat.codes for outcome codes)"
-            )
-    for v, hows in _column_roles(first.lhs, lhs_vars - {yvar}).items():
-        if not is_text(sub[v]) or hows == {"expression"}:  # I(status == "yes") ~ x reads text legitimately
-            continue
-        if binary and "categorical" in hows:
-            raise FMMError(
-                f"write the response {v!r} without C(): family {families[0].name!r} codes a text or categorical "
-                f"response itself (the event is the second level), as in '{v} ~ x'"
-            )
-        check_text_column(sub[v], v, "response", labels_ok=False)
-    if wcol is not None and is_text(sub[wcol]):
-        check_text_column(sub[wcol], wcol, "weights", labels_ok=False)
-    if changes:
-        sub = sub.assign(**changes)
+    sub, coding = _checked_columns(sub, parsed, cf, lhs_vars, wcol, families, missing_y_ok)
     text_columns = frozenset(c for c in required if is_text(data[c]))
 
     y = None
@@ -397,27 +441,9 @@ def build_design(
     else:
         w = None
 
-    # rows where a transform is not finite (np.log(0)) are dropped like missing
-    # values, as Stata does, with a warning naming the terms
-    finite = np.ones(len(y), dtype=bool)
-    culprits: list[str] = []
-    if not missing_y_ok:
-        fin = np.isfinite(y) if y.ndim == 1 else np.isfinite(y).all(axis=1)
-        if not fin.all():
-            culprits.append(f"the response {yname!r}")
-        finite &= fin
-    for X, names, _ in list(xs.values()) + [(Z, znames, None)]:
-        ok = np.isfinite(X)
-        culprits += [names[j] for j in np.flatnonzero(~ok.all(axis=0))]
-        finite &= ok.all(axis=1)
+    finite = _finite_rows(y, yname, [(X, names) for X, names, _ in xs.values()] + [(Z, znames)], missing_y_ok)
     index = sub.index
-    if not finite.all():
-        warnings.warn(
-            f"{int((~finite).sum())} row(s) dropped because {', '.join(dict.fromkeys(culprits))} is not finite "
-            "there (e.g. the log of 0); they count as missing, as in Stata",
-            DataWarning,
-            stacklevel=user_stacklevel(),
-        )
+    if finite is not None:
         y = y[finite]
         xs = {f: (X[finite], names, spec) for f, (X, names, spec) in xs.items()}
         Z = Z[finite]
