@@ -212,6 +212,7 @@ ERRORS = [
     ("duplicated-column", _dup_x, lambda d: fmm(1, "y ~ x", data=d), r"'x' \(2 times\).*more than once"),
     ("missing-column", _same, lambda d: fmm(1, "y ~ incom", data=d), r"'incom' not found"),
     ("no-complete-rows", _with(x=np.nan), lambda d: fmm(1, "y ~ x", data=d), r"no complete rows.*'x' \(60 of 60\)"),
+    ("no-usable-rows", _with(x=0.0), lambda d: fmm(1, "y ~ np.log(x)", data=d), r"no usable rows: np\.log\(x\)"),
     ("constant-response", _with(y=2.5), lambda d: fmm(2, "y ~ x", data=d), r"'y' is constant \(every value is 2\.5\)"),
     (
         "all-zero-counts",
@@ -273,7 +274,7 @@ ERRORS = [
 @pytest.mark.parametrize("make, call, match", [c[1:] for c in ERRORS], ids=[c[0] for c in ERRORS])
 def test_bad_input_raises_fmmerror_naming_the_culprit(make, call, match):
     df = make(BASE)
-    with pytest.raises(FMMError, match=match) as info:
+    with np.errstate(divide="ignore"), pytest.raises(FMMError, match=match) as info:
         _unchanged_after(df, call)
     # the package's own message, no formulaic/numpy traceback chained to it, no terminal colour codes
     assert info.value.__cause__ is None and "\x1b" not in str(info.value)

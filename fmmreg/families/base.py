@@ -141,7 +141,7 @@ class ComponentFamily(abc.ABC):
 
         Raises
         ------
-        ValueError
+        FMMError
             Naming the variable and the family when ``y`` is impossible.
         """
         y = np.asarray(y, dtype=float)
