@@ -102,8 +102,8 @@ def check_text_column(col: pd.Series, name: str, role: str, labels_ok: bool = Tr
         Whether a column of labels may be a categorical variable (a
         regressor, a binary response); else any text is an error.
     """
-    values = col.dropna().astype(object)
-    uniq = pd.unique(values)
+    values = col.dropna()
+    uniq = np.asarray(pd.unique(values), dtype=object)
     numeric = _reads_as_number(pd.Series(uniq, dtype=object))
     if numeric.any() or not labels_ok:
         not_numbers = uniq[~numeric]
@@ -181,16 +181,15 @@ class BinaryCoding:
 
     def encode(self, col: pd.Series) -> np.ndarray:
         """0/1 (NaN where missing); a value outside the two outcomes is an error."""
-        values = col.astype(object)
-        missing = values.isna().to_numpy()
-        known = values.isin(list(self.levels)).to_numpy() | missing
+        missing = col.isna().to_numpy()
+        known = col.isin(list(self.levels)).to_numpy() | missing
         if not known.all():
-            extra = pd.unique(values[~known])
+            extra = pd.unique(col[~known].astype(object))
             raise FMMError(
                 f"response {self.column!r} has value(s) {_show(extra[:5])} outside its two outcomes "
                 f"{_show(self.levels)}"
             )
-        out = (values == self.event).to_numpy(dtype=float)
+        out = (col == self.event).to_numpy(dtype=float, na_value=np.nan)
         out[missing] = np.nan
         return out
 
@@ -209,7 +208,7 @@ def binary_coding(col: pd.Series, name: str, family: str) -> BinaryCoding:
         present = set(values.unique())
         levels = [c for c in col.cat.categories if c in present]
     else:
-        levels = sorted(pd.unique(values.astype(object)), key=str)
+        levels = sorted(np.asarray(pd.unique(values), dtype=object), key=str)
     if len(levels) > 2:
         raise FMMError(
             f"response {name!r} has {len(levels)} outcomes ({_show(levels[:6])}{' ...' if len(levels) > 6 else ''}); "

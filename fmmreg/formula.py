@@ -25,6 +25,7 @@ import pandas as pd
 from formulaic import Formula, model_matrix
 
 from fmmreg.datacheck import (
+    MIN_ROWS_PER_LEVEL,
     BinaryCoding,
     binary_coding,
     check_duplicate_columns,
@@ -216,8 +217,9 @@ def _weights_array(weights, n: int) -> np.ndarray | None:
 def _check_columns(sub: pd.DataFrame, roles: dict[str, set[tuple[str, str]]]) -> dict[str, pd.Series]:
     """Text columns used bare must be categorical; returns the columns to replace in the working frame.
 
-    A text column of any string dtype becomes ``object``: formulaic reads
-    pandas' ``string`` dtype as numbers, ``object`` as categorical.
+    A column of pandas' ``string`` dtype (missing value ``pd.NA``) becomes
+    ``object``: formulaic reads that dtype as numbers, ``object`` and
+    pandas 3's default ``str`` as categorical.
     """
     changes = {}
     for c, uses in roles.items():
@@ -227,7 +229,7 @@ def _check_columns(sub: pd.DataFrame, roles: dict[str, set[tuple[str, str]]]) ->
         bare = sorted(place for place, how in uses if how == "bare")
         if bare:
             check_text_column(col, c, bare[0])
-        if col.dtype != object:
+        if isinstance(col.dtype, pd.StringDtype) and getattr(col.dtype, "na_value", pd.NA) is pd.NA:
             changes[c] = col.astype(object)
     return changes
 
@@ -242,8 +244,8 @@ def _warn_many_levels(specs, n: int) -> None:
             if many_levels(levels, n) and str(factor) not in seen:
                 seen.add(str(factor))
                 warnings.warn(
-                    f"{str(factor)!r} is categorical with {levels} levels in {n} rows (fewer than "
-                    f"{n // levels + 1} rows per level): every class estimates {levels - 1} coefficients for it; "
+                    f"{str(factor)!r} is categorical with {levels} levels in {n} rows ({n / levels:.1f} rows per "
+                    f"level, fewer than {MIN_ROWS_PER_LEVEL}): every class estimates {levels - 1} coefficients for it; "
                     "check that it is meant to be categorical, or merge rare levels",
                     DataWarning,
                     stacklevel=user_stacklevel(),
