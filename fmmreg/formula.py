@@ -70,6 +70,10 @@ class Design:
     #: how a boolean / text / categorical response of a binary family was coded 0/1
     #: (``coding.label`` is ``"insurance = yes"``); None for a numeric response
     response_coding: BinaryCoding | None = None
+    #: extra per-row variables (offsets, exposures) of the rows used, by key
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    #: positions (0-based) of the rows used in the input data
+    rows: np.ndarray | None = None
 
     @property
     def event(self) -> str | None:
@@ -83,9 +87,18 @@ def _intercept_last(names: list[str]) -> list[int]:
     return order + [i for i, n in enumerate(names) if n == INTERCEPT]
 
 
+_OFFSET_TERM = re.compile(r"\boffset\s*\(")
+
+
 def _parse(formula: str, what: str, needs_lhs: bool) -> Formula:
     if not isinstance(formula, str):
         raise TypeError(f"{what} must be a string formula such as 'y ~ x1 + x2', got {type(formula).__name__}")
+    if _OFFSET_TERM.search(formula):
+        # formulaic has no offset() term (its coefficient would be estimated)
+        raise FMMError(
+            f"{what} {formula!r} has an offset(...) term, which formulas cannot express; remove it and pass "
+            "offset='column' (or exposure='column' for log(column)) to fmm()/FMM()"
+        )
     try:
         f = Formula(formula)
     except Exception as exc:  # formulaic raises several parser errors
@@ -193,25 +206,28 @@ def _lookup_response(lhs) -> str | None:
     return None
 
 
-def _weights_array(weights, n: int) -> np.ndarray | None:
-    """Weights given as an array: a writable float copy, NaN = missing, ``±inf`` an error."""
-    if weights is None or isinstance(weights, str):
-        return None
+def _row_values(values, n: int, what: str) -> np.ndarray:
+    """Per-row values given as an array (weights, an offset): a writable float copy.
+
+    NaN is a missing value (its row is dropped); ``±inf`` is an error.
+    """
     try:
-        if isinstance(weights, (pd.Series, pd.Index)):
-            w = weights.to_numpy(dtype=float, na_value=np.nan).copy()
+        if isinstance(values, (pd.Series, pd.Index)):
+            arr = values.to_numpy(dtype=float, na_value=np.nan).copy()
         else:
-            w = np.array(weights, dtype=float)  # a copy: pandas 3 hands out read-only views
+            arr = np.array(values, dtype=float)  # a copy: pandas 3 hands out read-only views
     except (TypeError, ValueError) as exc:
-        raise FMMError(f"weights could not be read as numbers: {exc}") from None
-    if w.shape != (n,):
-        raise FMMError(f"weights must have one value per row of data ({n}), got shape {w.shape}")
-    if np.isinf(w).any():
+        raise FMMError(f"{what} could not be read as numbers: {exc}") from None
+    if arr.shape != (n,):
+        raise FMMError(f"{what} must have one value per row of data ({n}), got shape {arr.shape}")
+    inf = np.isinf(arr)
+    if inf.any():
         raise FMMError(
-            f"weights have {int(np.isinf(w).sum())} infinite value(s) (first at position "
-            f"{int(np.flatnonzero(np.isinf(w))[0])}); fix them, or set them to NaN to drop those rows"
+            f"{what} given as an array holds {int(inf.sum())} infinite value(s) (first at position "
+            f"{int(np.flatnonzero(inf)[0])}); "
+            "fix them, or set them to NaN to drop those rows"
         )
-    return w
+    return arr
 
 
 def _check_columns(sub: pd.DataFrame, roles: dict[str, set[tuple[str, str]]]) -> dict[str, pd.Series]:
@@ -253,7 +269,14 @@ def _warn_many_levels(specs, n: int) -> None:
 
 
 def _checked_columns(
-    sub: pd.DataFrame, parsed: dict, cf, lhs_vars: set[str], wcol: str | None, families, missing_y_ok: bool
+    sub: pd.DataFrame,
+    parsed: dict,
+    cf,
+    lhs_vars: set[str],
+    wcol: str | None,
+    families,
+    missing_y_ok: bool,
+    other_roles: dict[str, str],
 ) -> tuple[pd.DataFrame, BinaryCoding | None]:
     """The checks of :mod:`fmmreg.datacheck` on the rows used, before encoding.
 
@@ -271,7 +294,7 @@ def _checked_columns(
     ):
         for c, hows in _column_roles(terms, required).items():
             roles.setdefault(c, set()).update((place, how) for how in hows)
-    what = {c: sorted(roles[c])[0][0] for c in roles} | {v: "response" for v in lhs_vars}
+    what = other_roles | {c: sorted(roles[c])[0][0] for c in roles} | {v: "response" for v in lhs_vars}
     if wcol is not None:
         what[wcol] = "weights"
     check_infinite(sub, sorted(required - lhs_vars) if missing_y_ok else sorted(required), what)
@@ -343,6 +366,7 @@ def build_design(
     class_formula: str | None = None,
     weights: str | np.ndarray | pd.Series | None = None,
     families: list | None = None,
+    extra: dict[str, object] | None = None,
 ) -> Design:
     """Encode the component formulas (one per class) and the class formula.
 
@@ -362,6 +386,10 @@ def build_design(
         ``response_missing_ok`` the response's own missing values do not
         drop a row; when every family is ``binary`` a boolean, text or
         categorical response is coded 0/1 (:func:`fmmreg.datacheck.binary_coding`).
+    extra : dict, optional
+        Further per-row variables (offsets, exposures) by key: a column name
+        of ``data`` or an array of length n. Rows where one is missing are
+        dropped with the rest; ``Design.extra`` holds their values (float).
 
     Raises
     ------
@@ -369,6 +397,7 @@ def build_design(
         For any problem with the formulas or the data (see
         :mod:`fmmreg.datacheck` for the rules), naming the column.
     """
+    extra = dict(extra or {})
     intercepts = [getattr(f, "intercept", True) for f in families] if families else [True] * len(formulas)
     missing_y_ok = bool(families) and all(getattr(f, "response_missing_ok", False) for f in families)
     if not isinstance(data, pd.DataFrame):
@@ -388,6 +417,7 @@ def build_design(
     if isinstance(weights, str):
         wcol = weights
         required.add(weights)
+    required |= {v for v in extra.values() if isinstance(v, str)}
     missing = sorted(v for v in required if v not in data.columns)
     if missing:
         raise FMMError(
@@ -395,7 +425,11 @@ def build_design(
             f"available columns: {', '.join(map(str, data.columns[:20]))}{' ...' if data.shape[1] > 20 else ''}"
         )
     check_duplicate_columns(data, required)
-    w_all = _weights_array(weights, len(data))
+    w_all = None if weights is None or isinstance(weights, str) else _row_values(weights, len(data), "weights")
+    extra_all = {
+        key: _row_values(v, len(data), key.split(":")[0]) for key, v in extra.items() if not isinstance(v, str)
+    }
+    other_roles = {v: key.split(":")[0] for key, v in extra.items() if isinstance(v, str)}  # offset, exposure
 
     lhs_vars: set[str] = set()
     for p in parsed.values():
@@ -404,6 +438,8 @@ def build_design(
     keep = data[listwise].notna().all(axis=1).to_numpy()
     if w_all is not None:
         keep = keep & ~np.isnan(w_all)  # not in place: the mask may be a read-only view (pandas 3)
+    for arr in extra_all.values():
+        keep = keep & ~np.isnan(arr)
     sub = data.loc[keep, sorted(required)]
     if len(sub) == 0:
         counts = data[listwise].isna().sum().sort_values(ascending=False)
@@ -413,7 +449,7 @@ def build_design(
             f"(missing: {worst or 'weights'}); drop or fill those variables"
         )
 
-    sub, coding = _checked_columns(sub, parsed, cf, lhs_vars, wcol, families, missing_y_ok)
+    sub, coding = _checked_columns(sub, parsed, cf, lhs_vars, wcol, families, missing_y_ok, other_roles)
     text_columns = frozenset(c for c in required if is_text(data[c]))
 
     y = None
@@ -442,26 +478,23 @@ def build_design(
         w = w_all[keep]
     else:
         w = None
+    ex = {
+        key: extra_all[key][keep] if key in extra_all else _as_float(sub[v], f"column {v!r}")
+        for key, v in extra.items()
+    }
 
     finite = _finite_rows(y, yname, [(X, names) for X, names, _ in xs.values()] + [(Z, znames)], missing_y_ok)
     index = sub.index
+    rows = np.flatnonzero(keep)
     if finite is not None:
         y = y[finite]
         xs = {f: (X[finite], names, spec) for f, (X, names, spec) in xs.items()}
         Z = Z[finite]
         w = None if w is None else w[finite]
+        ex = {key: v[finite] for key, v in ex.items()}
         index = index[finite]
-    if w is not None:
-        wname = f"weights column {wcol!r}" if wcol is not None else "weights"
-        if np.any(w < 0):
-            raise FMMError(
-                f"{wname} must be non-negative; {int((w < 0).sum())} are negative (minimum {float(w.min()):g})"
-            )
-        if not np.any(w > 0):
-            raise FMMError(
-                f"every value of the {wname} is 0 in the {len(w)} rows used: there is nothing to estimate; "
-                "check the weights"
-            )
+        rows = rows[finite]
+    # the weights' own checks depend on their kind (fmmreg.weighting)
 
     # one array object per distinct (formula, intercept) pair: the engine and
     # the Hessian reuse it
@@ -487,6 +520,8 @@ def build_design(
         formulas=list(formulas),
         class_formula=class_formula,
         response_coding=coding,
+        extra=ex,
+        rows=rows,
     )
 
 

@@ -17,7 +17,10 @@ from fmmreg.estimation.starts import StartOptions, multistart
 from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
 from fmmreg.families import ComponentFamily, get_family
 from fmmreg.formula import build_design
+from fmmreg.offsets import check_offset_families, extra_columns, offset_arrays, resolve_offsets
+from fmmreg.postestimation.vce import resolve_vce
 from fmmreg.results import FMMResults
+from fmmreg.weighting import check_weights, resolve_weights
 
 
 def _formulas_first(k, formula, data):
@@ -86,7 +89,23 @@ class FMM:
         ``"~ z1 + z2"``: class membership is a multinomial logit on these
         (base class 1, as in Stata). ``None`` gives constant class shares.
     weights : str or array, optional
-        Frequency weights (Stata ``fweight``): a column of ``data`` or an array.
+        Alias of ``fweights`` (kept for compatibility): must hold integers.
+    fweights, pweights, iweights : str or array, optional
+        Stata's frequency, sampling and importance weights: a column of
+        ``data`` or one value per row of ``data``; at most one kind. Point
+        estimates do not depend on the kind; ``nobs``, the standard errors
+        and the information criteria do (see :mod:`fmmreg.weighting`):
+        ``fweights`` must be integers (``nobs = sum w``, same results as
+        replicated rows); ``pweights`` imply ``vce="robust"`` (or cluster)
+        and a pseudolikelihood, ``nobs`` = rows; ``iweights`` are not
+        checked, ``nobs = sum w``.
+    offset, exposure : str, array or list, optional
+        Stata's ``offset(o)`` and ``exposure(t)``: ``o`` (or ``log t``) is
+        added to the first linear index of every class with one (Poisson, NB,
+        GLM, logit/probit, regress, ...). A column of ``data``, an array (one
+        value per row of ``data``), or a list with one entry per class
+        (``None`` for a class without). Exposures must be positive.
+        Predictions on new data read the same columns from the new data.
 
     Notes
     -----
@@ -102,14 +121,30 @@ class FMM:
         family="gaussian",
         class_formula: str | None = None,
         weights=None,
+        *,
+        fweights=None,
+        pweights=None,
+        iweights=None,
+        offset=None,
+        exposure=None,
     ):
         k, formula, data = _formulas_first(k, formula, data)
         self.k, formulas, fam_specs = _broadcast(k, formula, family)
         #: one formula or family per class: classes keep the order the user listed
         self.hybrid = isinstance(formula, (list, tuple)) or isinstance(family, (list, tuple))
         self.families: list[ComponentFamily] = [get_family(f) for f in fam_specs]
-        self.design = build_design(formulas, data, class_formula, weights, self.families)
+        self.weight_spec = resolve_weights(weights, fweights, pweights, iweights)
+        offset_specs = resolve_offsets(offset, exposure, self.k)
+        self.design = build_design(
+            formulas, data, class_formula, self.weight_spec.source, self.families, extra=extra_columns(offset_specs)
+        )
+        check_weights(self.weight_spec, self.design.weights)
+        #: the user's data (never modified), for cluster= columns given at fit time
+        self.data = data
         self.y = self._check_response()
+        self.offset_specs = check_offset_families(offset_specs, self.families)
+        #: offset of each class (model order) on the rows used, or None
+        self.offsets = offset_arrays(self.offset_specs, self.design.extra)
         self._check_designs()
 
     def _check_response(self) -> np.ndarray:
@@ -145,7 +180,7 @@ class FMM:
     def _check_varies(self, y: np.ndarray, name: str) -> None:
         """A response that does not vary identifies no regression, let alone a mixture."""
         w = self.design.weights
-        used = y if w is None else y[w > 0]
+        used = y if w is None else y[w != 0]
         if y.ndim != 1 or used.size == 0 or np.ptp(used) > 0:
             return
         value, n = float(used[0]), used.size
@@ -170,7 +205,7 @@ class FMM:
     def _check_designs(self) -> None:
         d = self.design
         n = len(self.y)
-        rows = n if d.weights is None else int(np.count_nonzero(d.weights > 0))
+        rows = n if d.weights is None else int(np.count_nonzero(d.weights))
         if self.k > rows:
             raise FMMError(
                 f"k={self.k} classes but only {rows} observation(s) are used: a mixture needs more observations "
@@ -237,6 +272,7 @@ class FMM:
             d.Z,
             [self.families[j] for j in class_map],
             d.weights,
+            offsets=[self.offsets[j] for j in class_map],
         )
 
     def fit(
@@ -252,6 +288,8 @@ class FMM:
         order: str | Sequence[int] = "mean",
         progress: bool = False,
         blas_threads: int | None = 1,
+        vce: str | None = None,
+        cluster=None,
     ) -> FMMResults:
         """Estimate by multi-start EM followed by Newton on the full likelihood.
 
@@ -281,16 +319,30 @@ class FMM:
         blas_threads : int or None
             BLAS threads during the fit (default 1, fastest for the engine's
             small products); ``None`` leaves the BLAS setting alone.
+        vce : {"oim", "opg", "robust", "cluster"}, optional
+            Variance estimator (Stata's ``vce()``): ``"oim"`` inverse observed
+            information (default), ``"opg"`` outer product of the scores,
+            ``"robust"`` Huber/White sandwich from the per-observation scores
+            of the full mixture likelihood, times ``N/(N-1)``, ``"cluster"``
+            sandwich from cluster sums of the scores, times ``G/(G-1)``
+            (Stata's small-sample factors; clusters may cut across classes).
+            Default ``"robust"`` with ``pweights``, ``"cluster"`` when
+            ``cluster=`` is given. ``res.with_vce(...)`` switches later
+            without refitting. See :mod:`fmmreg.postestimation.vce`.
+        cluster : str or array-like, optional
+            Cluster ids: a column of ``data`` or one value per row of ``data``.
         """
         engine = check_engine(engine)
+        vce_spec = resolve_vce(self, vce, cluster)  # option errors before a long fit
         # the engine's BLAS calls are small and memory-bound: a second BLAS
         # thread gains little and, on a busy machine, its spin-waits make
         # them several times slower (measured 5x at n = 1e6 on 2 cores)
         limit = threadpool_limits(limits=blas_threads, user_api="blas") if blas_threads else nullcontext()
         with limit:
-            return self._fit(
+            res = self._fit(
                 engine, n_starts, n_refine, short_iter, random_state, start, start_posterior, order, progress
             )
+        return res._apply_vce(vce_spec)
 
     def _fit(self, engine, n_starts, n_refine, short_iter, random_state, start, start_posterior, order, progress):
         rng = np.random.default_rng(random_state)
@@ -362,6 +414,12 @@ def fmm(
     family="gaussian",
     class_formula: str | None = None,
     weights=None,
+    *,
+    fweights=None,
+    pweights=None,
+    iweights=None,
+    offset=None,
+    exposure=None,
     **fit_options,
 ) -> FMMResults:
     """Fit a finite mixture of regressions in one call.
@@ -370,6 +428,21 @@ def fmm(
     class_formula="~ income")`` is ``FMM(...).fit(**fit_options)``; see
     :class:`FMM` and :meth:`FMM.fit` for the options. Hybrid models list one
     formula and/or family per class, ``fmm(["y ~ x1", "y ~ x1 + x2"],
-    data=df, family=["gaussian", "poisson"])``.
+    data=df, family=["gaussian", "poisson"])``. Weights (``fweights``,
+    ``pweights``, ``iweights``), ``offset`` and ``exposure`` are model options,
+    ``vce`` and ``cluster`` fit options.
     """
-    return FMM(k, formula, data, family=family, class_formula=class_formula, weights=weights).fit(**fit_options)
+    model = FMM(
+        k,
+        formula,
+        data,
+        family=family,
+        class_formula=class_formula,
+        weights=weights,
+        fweights=fweights,
+        pweights=pweights,
+        iweights=iweights,
+        offset=offset,
+        exposure=exposure,
+    )
+    return model.fit(**fit_options)

@@ -206,7 +206,7 @@ ERRORS = [
         "inf-weights-array",
         _same,
         lambda d: fmm(1, "y ~ x", data=d, weights=np.where(np.arange(N) == 7, np.inf, 1.0)),
-        r"weights have 1 infinite value",
+        r"weights given as an array holds 1 infinite value",
     ),
     # structure of the data
     ("duplicated-column", _dup_x, lambda d: fmm(1, "y ~ x", data=d), r"'x' \(2 times\).*more than once"),
@@ -225,19 +225,19 @@ ERRORS = [
         "all-zero-weights-column",
         _with(w=0.0),
         lambda d: fmm(2, "y ~ x", data=d, weights="w"),
-        r"weights column 'w' is 0 in the 60 rows",
+        r"weights 'w' sum to 0: no observation carries weight",
     ),
     (
         "all-zero-weights-array",
         _same,
         lambda d: fmm(2, "y ~ x", data=d, weights=np.zeros(N)),
-        r"every value of the weights is 0",
+        r"weights sum to 0",
     ),
     (
         "negative-weights",
         _with(w=-1.0),
         lambda d: fmm(1, "y ~ x", data=d, weights="w"),
-        r"weights column 'w' must be non-negative",
+        r"weights 'w' has negative values",
     ),
     ("text-weights", _with(w="1"), lambda d: fmm(1, "y ~ x", data=d, weights="w"), r"'w' \(weights\) is text"),
     (
@@ -251,6 +251,19 @@ ERRORS = [
         _same,
         lambda d: fmm(1, "y ~ x", data=d, weights=["a"] * N),
         r"weights could not be read as numbers",
+    ),
+    # offsets and exposures
+    (
+        "inf-exposure-column",
+        _with(t=lambda d: np.where(np.arange(N) == 9, np.inf, 2.0)),
+        lambda d: fmm(1, "visits ~ x", data=d, family="poisson", exposure="t"),
+        r"'t' \(exposure\) has 1 infinite",
+    ),
+    (
+        "inf-offset-array",
+        _same,
+        lambda d: fmm(1, "visits ~ x", data=d, family="poisson", offset=np.where(np.arange(N) == 9, -np.inf, 0.0)),
+        r"offset given as an array holds 1 infinite value",
     ),
     # the number of classes
     ("k-above-n", lambda d: d.iloc[:8], lambda d: fmm(9, "y ~ 1", data=d), r"k=9 classes but only 8 observation"),

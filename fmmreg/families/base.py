@@ -16,6 +16,7 @@ Stata's ``ml`` calls an ``lf2`` evaluator).
 from __future__ import annotations
 
 import abc
+import copy
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -99,6 +100,9 @@ class ComponentFamily(abc.ABC):
     #: text or categorical response is then coded 1 for the event (True, or
     #: the second level), see :func:`fmmreg.datacheck.binary_coding`.
     binary: bool = False
+    #: Offset added to the first linear index, one value per row of the data
+    #: the family is bound to (see :meth:`with_offset`); ``None`` for none.
+    offset: np.ndarray | None = None
 
     # ------------------------------------------------------------------ contract
     @abc.abstractmethod
@@ -182,9 +186,43 @@ class ComponentFamily(abc.ABC):
         return betas, params[self.n_linear * p :]
 
     def indices(self, X: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Linear predictors (n, n_linear) and ancillary values."""
+        """Linear predictors (n, n_linear) and ancillary values (offset included)."""
         betas, anc = self.split(params, X.shape[1])
-        return matmul_columns(X, betas), anc
+        eta = matmul_columns(X, betas)
+        if self.offset is not None:
+            eta[:, 0] += self.offset
+        return eta, anc
+
+    @property
+    def accepts_offset(self) -> bool:
+        """True for families with exactly one linear index (where an offset goes)."""
+        return self.n_linear == 1
+
+    def with_offset(self, offset: np.ndarray | None) -> ComponentFamily:
+        """This family bound to an offset of the first linear index (Stata ``offset()``).
+
+        Returns a shallow copy whose :meth:`indices` add ``offset`` (one value
+        per row of the data it is used with) to ``eta_1 = X b_1``; ``None``
+        gives the family without an offset. The engine binds families to the
+        rows it works on (:class:`~fmmreg.estimation.mixture.MixtureLikelihood`
+        re-binds row subsets), so no other method needs an offset argument.
+        """
+        if offset is None and self.offset is None:
+            return self
+        bound = copy.copy(self)
+        bound.offset = None if offset is None else np.asarray(offset, dtype=float)
+        return bound
+
+    def rows(self, keep: np.ndarray) -> ComponentFamily:
+        """The family for a subset of its rows (the offset follows the rows)."""
+        return self if self.offset is None else self.with_offset(self.offset[keep])
+
+    def _net_response(self, y: np.ndarray) -> np.ndarray:
+        """``y`` minus the offset, for closed-form fits of an identity-link index."""
+        return y if self.offset is None else y - self.offset
+
+    def _offset_or_zero(self) -> np.ndarray | float:
+        return 0.0 if self.offset is None else self.offset
 
     def loglike_obs(self, y: np.ndarray, X: np.ndarray, params: np.ndarray) -> np.ndarray:
         """Per-observation log density, shape (n,)."""

@@ -77,10 +77,10 @@ class BetaRegression(ComponentFamily):
 
     def initial_params(self, y, X, c):
         """Weighted least squares of ``logit(y)`` and a moment estimate of ``phi``."""
-        z = logit(y)
+        z = logit(y) - self._offset_or_zero()
         xtx = (X.T * c) @ X
         beta = np.linalg.lstsq(xtx, X.T @ (c * z), rcond=None)[0]
-        mu = expit(X @ beta)
+        mu = expit(X @ beta + self._offset_or_zero())
         var = float(c @ ((y - mu) ** 2)) / float(c.sum())
         phi = float(c @ (mu * (1.0 - mu))) / float(c.sum()) / max(var, 1e-12) - 1.0
         return np.append(beta, np.log(max(phi, 0.5)))

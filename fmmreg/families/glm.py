@@ -371,10 +371,11 @@ class GLMFamily(ComponentFamily):
         m1 = link.inverse_deriv(eta0)
         wts = prior * m1 * m1 / self.sm_family.variance(mu0)
         xtx = (X.T * wts) @ X
-        beta = np.linalg.lstsq(xtx, X.T @ (wts * eta0), rcond=None)[0]
+        offset = self._offset_or_zero()
+        beta = np.linalg.lstsq(xtx, X.T @ (wts * (eta0 - offset)), rcond=None)[0]
         if not self.dispersion:
             return beta
-        mu = link.inverse(X @ beta)
+        mu = link.inverse(X @ beta + offset)
         pearson = float(c @ ((y - mu) ** 2 / self.sm_family.variance(mu))) / float(c.sum())
         if not np.isfinite(pearson) or pearson <= 0:
             pearson = 1.0
@@ -382,7 +383,7 @@ class GLMFamily(ComponentFamily):
 
     def _lnphi_ml(self, y, X, c, beta, lnphi):
         """ML ``ln phi`` given the coefficients: Newton on a concave 1-D problem."""
-        eta = (X @ beta)[:, None]
+        eta = (X @ beta + self._offset_or_zero())[:, None]
         for _ in range(100):
             _, d1, d2 = self.index_derivatives(y, eta, np.array([lnphi]), order=2)
             g, h = float(c @ d1[:, 1]), float(c @ d2[:, 1, 1])
@@ -399,7 +400,7 @@ class GLMFamily(ComponentFamily):
             # a link outside its family's domain (gamma with the inverse link)
             # is the user's explicit choice: no warning in every M-step
             warnings.simplefilter("ignore", DomainWarning)
-            model = sm.GLM(y, X, family=self.sm_family, freq_weights=c)
+            model = sm.GLM(y, X, family=self.sm_family, freq_weights=c, offset=self.offset)
         res = model.fit(start_params=beta[:, 0], tol=1e-12, maxiter=100)
         beta = np.asarray(res.params, dtype=float)
         if not self.dispersion:

@@ -100,7 +100,7 @@ class IntervalRegression(ComponentFamily):
         lo = np.where(np.isfinite(y[:, 0]), y[:, 0], np.nan)
         hi = np.where(np.isfinite(y[:, 1]), y[:, 1], np.nan)
         mid = np.where(np.isnan(lo), hi, np.where(np.isnan(hi), lo, 0.5 * (lo + hi)))
-        params = Gaussian().fit_weighted(mid, X, c)
+        params = Gaussian().with_offset(self.offset).fit_weighted(mid, X, c)
         # a crude sd when many rows are censored or all intervals are wide
         width = np.where(np.isfinite(lo) & np.isfinite(hi), hi - lo, np.nan)
         if np.isfinite(params[-1]) and np.any(np.isfinite(width)):

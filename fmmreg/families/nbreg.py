@@ -100,9 +100,9 @@ def trigamma_diff_r2(y: np.ndarray, r: float | np.ndarray) -> np.ndarray:
     return _piecewise(y, r, direct, series)
 
 
-def _poisson_start(y: np.ndarray, X: np.ndarray, c: np.ndarray) -> np.ndarray:
+def _poisson_start(y: np.ndarray, X: np.ndarray, c: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
     """Coefficients of a weighted Poisson fit (a few Newton steps)."""
-    return poisson().fit_weighted(y, X, c, maxiter=10)
+    return poisson().with_offset(offset).fit_weighted(y, X, c, maxiter=10)
 
 
 class _NegativeBinomial(ComponentFamily):
@@ -176,8 +176,8 @@ class NegativeBinomial2(_NegativeBinomial):
 
     def initial_params(self, y, X, c):
         """Poisson coefficients and the moment estimate of ``alpha``."""
-        beta = _poisson_start(y, X, c)
-        mu = np.exp(X @ beta)
+        beta = _poisson_start(y, X, c, self.offset)
+        mu = np.exp(X @ beta + self._offset_or_zero())
         alpha = float(c @ ((y - mu) ** 2 - mu)) / float(c @ (mu * mu))
         return np.append(beta, np.log(max(alpha, 0.05)))
 
@@ -237,7 +237,7 @@ class NegativeBinomial1(_NegativeBinomial):
 
     def initial_params(self, y, X, c):
         """Poisson coefficients and the moment estimate of ``delta``."""
-        beta = _poisson_start(y, X, c)
-        mu = np.exp(X @ beta)
+        beta = _poisson_start(y, X, c, self.offset)
+        mu = np.exp(X @ beta + self._offset_or_zero())
         delta = float(c @ ((y - mu) ** 2)) / float(c @ mu) - 1.0
         return np.append(beta, np.log(max(delta, 0.05)))

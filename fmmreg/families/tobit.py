@@ -146,4 +146,4 @@ class Tobit(ComponentFamily):
     # ---------------------------------------------------------------- fitting
     def initial_params(self, y, X, c):
         """Least squares on the observed values, censored ones included."""
-        return Gaussian().fit_weighted(np.asarray(y, dtype=float), X, c)
+        return Gaussian().with_offset(self.offset).fit_weighted(np.asarray(y, dtype=float), X, c)

@@ -74,4 +74,4 @@ class TruncatedPoisson(ComponentFamily):
 
     def initial_params(self, y, X, c):
         """One IRLS step of the untruncated Poisson."""
-        return poisson().initial_params(y, X, c)
+        return poisson().with_offset(self.offset).initial_params(y, X, c)

@@ -114,19 +114,22 @@ class TruncatedRegression(ComponentFamily):
         keep = self._inside(y)
         if keep.all():
             return super().weighted_objective(y, X, c, params, order)
-        return super().weighted_objective(y[keep], X[keep], np.asarray(c)[keep], params, order)
+        # the offset follows the rows kept
+        inner = super(TruncatedRegression, self.rows(keep))
+        return inner.weighted_objective(y[keep], X[keep], np.asarray(c)[keep], params, order)
 
     def mstep(self, y, X, c, params):
         keep = self._inside(y)
         if keep.all():
             return super().mstep(y, X, c, params)
-        return super().mstep(y[keep], X[keep], np.asarray(c)[keep], params)
+        return super(TruncatedRegression, self.rows(keep)).mstep(y[keep], X[keep], np.asarray(c)[keep], params)
 
     def fit_weighted(self, y, X, c, start=None, tol=1e-12, maxiter=200):
         keep = self._inside(y)
         if keep.all():
             return super().fit_weighted(y, X, c, start, tol, maxiter)
-        return super().fit_weighted(y[keep], X[keep], np.asarray(c)[keep], start, tol, maxiter)
+        inner = super(TruncatedRegression, self.rows(keep))
+        return inner.fit_weighted(y[keep], X[keep], np.asarray(c)[keep], start, tol, maxiter)
 
     def mean_from_index(self, eta, anc):
         return normal_interval_mean(self.lower, self.upper, eta[:, 0], float(anc[0]))
@@ -139,4 +142,4 @@ class TruncatedRegression(ComponentFamily):
         """Least squares on the rows inside the limits."""
         y = np.asarray(y, dtype=float)
         inside = (y > self.lower) & (y < self.upper)
-        return Gaussian().fit_weighted(np.where(inside, y, 0.0), X, c * inside)
+        return Gaussian().with_offset(self.offset).fit_weighted(np.where(inside, y, 0.0), X, c * inside)

@@ -140,9 +140,20 @@ class Comparison:
         if self.coefs and self.stars:
             notes.append("* p<0.05, ** p<0.01, *** p<0.001")
         if self.coefs and self.se:
-            notes.append("Standard errors in parentheses.")
+            notes.append(self._se_note())
         notes.append("AIC and BIC: smaller is better; entropy: 1 = perfect class separation.")
         return notes
+
+    def _se_note(self) -> str:
+        """Which standard errors the table shows (each fit's ``cov_type``)."""
+        types = {n: getattr(r, "cov_type", "oim") for n, r in self.results.items()}
+        names = {"oim": "OIM", "opg": "OPG", "robust": "Robust", "cluster": "Cluster-robust"}
+        if len(set(types.values())) == 1:
+            kind = next(iter(types.values()))
+            return (
+                "Standard errors in parentheses." if kind == "oim" else f"{names[kind]} standard errors in parentheses."
+            )
+        return "Standard errors in parentheses: " + ", ".join(f"{n} {names[t]}" for n, t in types.items()) + "."
 
     # ----------------------------------------------------------- outputs
     def as_text(self) -> str:

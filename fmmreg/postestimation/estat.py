@@ -325,7 +325,8 @@ def info_criteria(res) -> InfoCriteria:
     Notes
     -----
     With log likelihood ``l``, ``p`` estimated parameters and ``N``
-    observations (the sum of frequency weights when given):
+    observations (``res.nobs``: the sum of frequency or importance weights,
+    the rows after pweights, where ``l`` is a pseudolikelihood as in Stata):
 
     - ``AIC = -2l + 2p``, ``BIC = -2l + p ln N``,
     - ``CAIC = -2l + p (ln N + 1)``,
@@ -385,7 +386,7 @@ class LRTest(TextReport):
         return "\n".join(lines)
 
 
-def lrtest(res, other) -> LRTest:
+def lrtest(res, other, force: bool = False) -> LRTest:
     """Likelihood-ratio test between two nested fits on the same sample.
 
     The model with more parameters is taken as the full model, as Stata's
@@ -400,7 +401,18 @@ def lrtest(res, other) -> LRTest:
     unidentified, so the chi-squared reference is wrong there; a warning is
     issued when the two fits have different ``K``. Compare ``K`` with
     information criteria (:func:`fmmreg.select_k`) instead.
+
+    After a robust or cluster VCE, or with pweights, the log likelihood is a
+    pseudolikelihood and ``LR`` is not chi-squared: like Stata, the test is
+    refused unless ``force=True``; use a Wald test on ``cov_params()``.
     """
+    pseudo = [r for r in (res, other) if r.is_pseudolikelihood]
+    if pseudo and not force:
+        kinds = sorted({r.cov_type if r.cov_type in ("robust", "cluster") else "pweights" for r in pseudo})
+        raise FMMError(
+            f"LR test likely invalid for models with a {' / '.join(kinds)} variance (a pseudolikelihood): "
+            "2 (l1 - l0) is not chi-squared there; use a Wald test on cov_params(), or pass force=True"
+        )
     if abs(res.nobs - other.nobs) > 1e-9 * max(1.0, res.nobs) or len(res.lik.y) != len(other.lik.y):
         raise FMMError(
             f"the two fits use different samples ({res.nobs:g} and {other.nobs:g} observations); "

@@ -78,7 +78,8 @@ class PostestimationMixin:
         ``SABIC = -2l + p ln((N+2)/24)``, ``AICc = AIC + 2p(p+1)/(N-p-1)``;
         normalised entropy ``E = 1 - sum_i sum_k (-t_ik ln t_ik) / (N ln K)``
         of the posteriors ``t`` (1 = perfect separation); ``ICL = BIC +
-        2 sum_i sum_k (-t_ik ln t_ik)``. ``N`` is the sum of frequency weights.
+        2 sum_i sum_k (-t_ik ln t_ik)``. ``N`` is ``nobs``: the sum of
+        frequency (or importance) weights, the number of rows with pweights.
         """
         return estat.info_criteria(self)
 
@@ -86,7 +87,7 @@ class PostestimationMixin:
         """Alias of :meth:`ic`."""
         return self.ic()
 
-    def lrtest(self, restricted) -> estat.LRTest:
+    def lrtest(self, restricted, force: bool = False) -> estat.LRTest:
         """Likelihood-ratio test against a nested fit with the same number of classes.
 
         Parameters
@@ -94,6 +95,10 @@ class PostestimationMixin:
         restricted : FMMResults
             The other fit, on the same sample; the one with fewer parameters
             is taken as the restricted model.
+        force : bool
+            Test even after a robust/cluster VCE or pweights, which Stata
+            (and fmmreg) refuse by default: the statistic is then not
+            chi-squared.
 
         Notes
         -----
@@ -102,7 +107,7 @@ class PostestimationMixin:
         unidentified parameters): a warning is issued when ``K`` differs; use
         :func:`fmmreg.select_k` and information criteria for ``K``.
         """
-        return estat.lrtest(self, restricted)
+        return estat.lrtest(self, restricted, force)
 
     # ------------------------------------------------------------ predict
     def predict(
@@ -112,6 +117,7 @@ class PostestimationMixin:
         marginal: bool = False,
         weighting: str = "prior",
         cls: int | None = None,
+        nooffset: bool = False,
     ) -> pd.DataFrame | pd.Series:
         """Predictions, like Stata's ``predict`` after ``fmm``.
 
@@ -139,12 +145,16 @@ class PostestimationMixin:
             ``pmarginal``).
         cls : int, optional
             Return one class's column as a Series.
+        nooffset : bool
+            Ignore the model's ``offset``/``exposure`` (Stata's ``nooffset``):
+            predictions as if the offset were 0. By default the offset is
+            included, read from ``newdata`` for new data.
 
         Returns
         -------
         DataFrame (columns: classes 1..K, or parameters for scores) or Series.
         """
-        return _predict.predict(self, newdata, kind, marginal, weighting, cls)
+        return _predict.predict(self, newdata, kind, marginal, weighting, cls, nooffset)
 
     # ------------------------------------------------------------ exports
     def to_frame(self, alpha: float = 0.05) -> pd.DataFrame:

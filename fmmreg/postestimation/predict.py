@@ -27,6 +27,7 @@ from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.exceptions import FMMError
 from fmmreg.families import Gaussian, GLMFamily
 from fmmreg.formula import _parse, encode_new, encode_response
+from fmmreg.offsets import newdata_offsets
 
 KINDS = ("mu", "eta", "classpr", "classposteriorpr", "density", "scores")
 _NEEDS = {
@@ -105,12 +106,20 @@ class PredictData:
     designs: list[np.ndarray] | None = None
     Z: np.ndarray | None = None
     missing: np.ndarray | None = None
+    #: offsets of each class (results' class order), or None
+    offsets: list[np.ndarray | None] | None = None
+
+    def families(self, res) -> list:
+        """The classes' families bound to these rows' offsets."""
+        offsets = self.offsets or [None] * res.k
+        return [fam.with_offset(off) for fam, off in zip(res.families, offsets)]
 
 
-def in_sample(res) -> PredictData:
+def in_sample(res, nooffset: bool = False) -> PredictData:
     """The estimation sample's arrays."""
     lik = res.lik
-    return PredictData(res.model.design.index, lik.y, list(lik.designs), lik.membership.Z, None)
+    offsets = None if nooffset else lik.offsets
+    return PredictData(res.model.design.index, lik.y, list(lik.designs), lik.membership.Z, None, offsets)
 
 
 def _check_levels(spec, data: pd.DataFrame, what: str) -> bool:
@@ -167,8 +176,12 @@ def _require(data: pd.DataFrame, variables: set[str], what: str) -> None:
         )
 
 
-def encode_newdata(res, data: pd.DataFrame, need: set[str]) -> PredictData:
-    """Encode ``data`` for the parts in ``need`` (``"y"``, ``"x"``, ``"z"``)."""
+def encode_newdata(res, data: pd.DataFrame, need: set[str], nooffset: bool = False) -> PredictData:
+    """Encode ``data`` for the parts in ``need`` (``"y"``, ``"x"``, ``"z"``).
+
+    The model's ``offset``/``exposure`` columns are read from ``data`` too
+    (unless ``nooffset``), for the parts that use the linear indices.
+    """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"newdata must be a pandas DataFrame, got {type(data).__name__}")
     d = res.model.design
@@ -187,6 +200,9 @@ def encode_newdata(res, data: pd.DataFrame, need: set[str]) -> PredictData:
                 cache[key] = _encode(spec, data, names, f"formula {d.formulas[j]!r}")
             designs.append(cache[key])
         out.designs = designs
+        if not nooffset:
+            specs = [res.model.offset_specs[j] for j in res.class_map]
+            out.offsets = newdata_offsets(specs, data)
     if "z" in need:
         if d.z_spec is None:
             out.Z = np.ones((len(data), 1))
@@ -204,7 +220,7 @@ def encode_newdata(res, data: pd.DataFrame, need: set[str]) -> PredictData:
     missing = np.zeros(len(data), dtype=bool)
     if used:
         missing |= data[sorted(used)].isna().any(axis=1).to_numpy()
-    for arr in [out.y, out.Z] + list(out.designs or []):
+    for arr in [out.y, out.Z] + list(out.designs or []) + list(out.offsets or []):
         if arr is not None:
             missing |= ~np.isfinite(arr).reshape(len(data), -1).all(axis=1)
     out.missing = missing
@@ -235,7 +251,7 @@ def _check_response(fam, y: np.ndarray, yname: str) -> None:
 # ---------------------------------------------------------------- predictions
 def _per_class(res, pd_: PredictData, what: str) -> np.ndarray:
     gamma, comps = res.lik.unpack(res.theta)
-    fams = res.lik.families
+    fams = pd_.families(res)
     cols = []
     for fam, X, th in zip(fams, pd_.designs, comps):
         if what == "eta":
@@ -266,6 +282,7 @@ def predict(
     marginal: bool = False,
     weighting: str = "prior",
     cls: int | None = None,
+    nooffset: bool = False,
 ) -> pd.DataFrame | pd.Series:
     """Predictions of a fitted mixture; see :meth:`PostestimationMixin.predict`."""
     if kind not in KINDS:
@@ -283,11 +300,11 @@ def predict(
     need = set(_NEEDS[kind])
     if marginal:
         need |= {"z"} if weighting == "prior" else {"y", "x", "z"}
-    data = in_sample(res) if newdata is None else encode_newdata(res, newdata, need)
+    data = in_sample(res, nooffset) if newdata is None else encode_newdata(res, newdata, need, nooffset)
 
     with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
         if kind == "scores":
-            lik = MixtureLikelihood(data.y, data.designs, data.Z, res.lik.families, None)
+            lik = MixtureLikelihood(data.y, data.designs, data.Z, res.families, None, offsets=data.offsets)
             vals = lik.score_obs(res.theta)
             columns = res.params.index
         elif kind == "classpr":

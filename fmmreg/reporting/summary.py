@@ -17,6 +17,7 @@ from scipy import stats
 
 from fmmreg.reporting.export import latex_document, latex_escape, latex_tabular, markdown_table
 from fmmreg.reporting.formatting import abbreviate, display_term, stata_fixed, stata_g, thousands
+from fmmreg.reporting.inference import TableColumns, eform_row, eform_title, loglik_label, table_columns
 
 RULE = "-" * 78
 MID = "-" * 13 + "+" + "-" * 64
@@ -53,16 +54,14 @@ class Summary:
     footer: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     alpha: float = 0.05
+    #: column titles and the cluster note, as Stata prints them (see :mod:`fmmreg.reporting.inference`)
+    columns: TableColumns = field(default_factory=TableColumns)
 
     # ---------------------------------------------------------------- text
     def _table_head(self) -> list[str]:
         level = int(round(100 * (1 - self.alpha)))
         ci = f"[{level}% conf. interval]"
-        return [
-            RULE,
-            f"{'':13}| Coefficient  Std. err.      z    P>|z|     {ci}",
-            MID,
-        ]
+        return [RULE] + self.columns.text_head(ci) + [MID]
 
     @staticmethod
     def _row_text(row: Row) -> str:
@@ -87,11 +86,13 @@ class Summary:
         lines.append(f"{first[0]:<48}{first[1]}")
         for left, right in rest:
             lines.append(f"{left:<48}{right}".rstrip())
-        for block in self.blocks:
+        for i, block in enumerate(self.blocks):
             lines.append("")
             lines.extend(block.title_lines)
             if block.title_lines:
                 lines.append("")
+            if i == 0 and self.columns.note:
+                lines.append(f"{self.columns.note:>78}")
             lines.extend(self._table_head())
             lines.extend(self._row_text(r) for r in block.rows)
             lines.append(RULE)
@@ -114,13 +115,15 @@ class Summary:
         for left, right in self.header:
             out.append(f"<tr><th style='text-align:left'>{esc(left)}</th><td>{esc(right)}</td></tr>")
         out.append("</table>")
+        if self.columns.note:
+            out.append(f"<p>{esc(self.columns.note)}</p>")
         for block in self.blocks:
             if block.title_lines:
                 out.append("<p>" + "<br/>".join(esc(t) for t in block.title_lines) + "</p>")
             out.append("<table>")
             out.append(
-                "<tr><th></th><th>Coefficient</th><th>Std. err.</th><th>z</th><th>P&gt;|z|</th>"
-                f"<th colspan='2'>[{level}% conf. interval]</th></tr>"
+                f"<tr><th></th><th>{esc(self.columns.coef)}</th><th>{esc(self.columns.se)}</th><th>z</th>"
+                f"<th>P&gt;|z|</th><th colspan='2'>[{level}% conf. interval]</th></tr>"
             )
             for r in block.rows:
                 if r.kind == "rule":
@@ -149,7 +152,7 @@ class Summary:
     # ------------------------------------------------- markdown and latex
     def _columns(self) -> list[str]:
         level = int(round(100 * (1 - self.alpha)))
-        return ["", "Coefficient", "Std. err.", "z", "P>|z|", f"[{level}% conf.", "interval]"]
+        return ["", self.columns.coef, self.columns.se, "z", "P>|z|", f"[{level}% conf.", "interval]"]
 
     @staticmethod
     def _cells(r: Row) -> list[str]:
@@ -173,6 +176,7 @@ class Summary:
         """GitHub-flavoured Markdown: header lines, one pipe table per block, notes."""
         out = [f"**{self.header[0][0]}**  ", " ".join(self.header[0][1].split()) + "  "]
         out += [" ".join(f"{a} {b}".split()) + "  " for a, b in self.header[1:]]
+        out += [self.columns.note + "  "] if self.columns.note else []
         for block in self.blocks:
             out.append("")
             if block.title_lines:
@@ -203,6 +207,8 @@ class Summary:
         compiles with ``pdflatex``.
         """
         out = [" \\\\\n".join(latex_escape(f"{a} {b}".strip()) for a, b in self.header) + " \\\\"]
+        if self.columns.note:
+            out.append(latex_escape(self.columns.note) + " \\\\")
         for block in self.blocks:
             out.append("")
             if block.title_lines:
@@ -235,12 +241,17 @@ def _coef_row(label: str, b: float, se: float, alpha: float, kind: str = "coef")
     return Row(label, b, se, z, p, b - q * se, b + q * se, kind)
 
 
-def build_summary(res, alpha: float = 0.05) -> Summary:
-    """Assemble the summary of an :class:`~fmmreg.results.FMMResults`."""
+def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool = False, or_: bool = False) -> Summary:
+    """Assemble the summary of an :class:`~fmmreg.results.FMMResults`.
+
+    ``eform``/``irr``/``or_`` show ``exp(b)`` for the coefficient rows (see
+    :meth:`FMMResults.summary`); the VCE type sets the column titles.
+    """
     params, bse = res.params, res.bse
+    title = eform_title(eform, irr, or_)
     header = [
         ("Finite mixture model", f"Number of obs     = {thousands(res.nobs):>10}"),
-        (f"Log likelihood = {res.llf:.4f}", ""),
+        (f"{loglik_label(res)} = {res.llf:.4f}", ""),
     ]
     blocks = []
     rows = [Row("1.Class", kind="base"), Row("", kind="rule")]
@@ -288,4 +299,7 @@ def build_summary(res, alpha: float = 0.05) -> Summary:
     notes.append(res.starts_note())
     if not res.converged:
         notes.append("Warning: convergence not achieved.")
-    return Summary(header, blocks, footer, notes, alpha)
+    if title is not None:
+        # exp(b) for coefficient rows; ancillary rows stay as they are, as in Stata
+        blocks = [Block(b.title_lines, [eform_row(r) if r.kind == "coef" else r for r in b.rows]) for b in blocks]
+    return Summary(header, blocks, footer, notes, alpha, table_columns(res, title))
