@@ -5,7 +5,7 @@
 >>> print(res.summary())                                # doctest: +SKIP
 """
 
-from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
+from fmmreg.exceptions import ConvergenceWarning, DataWarning, DegenerateClassWarning, FMMError
 from fmmreg.families import available_families, get_family
 from fmmreg.model import FMM, fmm
 from fmmreg.postestimation.blrt import blrt
@@ -16,6 +16,7 @@ __all__ = [
     "FMM",
     "FMMError",
     "ConvergenceWarning",
+    "DataWarning",
     "DegenerateClassWarning",
     "FMMResults",
     "available_families",

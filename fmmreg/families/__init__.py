@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import statsmodels.api as sm
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families.base import ComponentFamily
 from fmmreg.families.betareg import BetaRegression
 from fmmreg.families.gaussian import Gaussian
@@ -68,14 +69,14 @@ def get_family(spec) -> ComponentFamily:
     if isinstance(spec, str):
         key = spec.strip().lower()
         if key not in _REGISTRY:
-            raise ValueError(f"unknown family {spec!r}; choose one of {', '.join(available_families())}")
+            raise FMMError(f"unknown family {spec!r}; choose one of {', '.join(available_families())}")
         return _REGISTRY[key]()
     if isinstance(spec, sm.families.Family):
         if isinstance(spec, sm.families.Gaussian) and isinstance(spec.link, sm.families.links.Identity):
             return Gaussian()
         if isinstance(spec, GLM_FAMILIES):
             return GLMFamily(spec)
-        raise ValueError(
+        raise FMMError(
             f"statsmodels family {type(spec).__name__} has no closed-form likelihood; "
             "use Gaussian, Binomial, Poisson, Gamma, InverseGaussian or NegativeBinomial"
         )
