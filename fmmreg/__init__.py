@@ -6,7 +6,7 @@
 """
 
 from fmmreg import datasets
-from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
+from fmmreg.exceptions import ConvergenceWarning, DataWarning, DegenerateClassWarning, FMMError
 from fmmreg.families import available_families, get_family
 from fmmreg.model import FMM, fmm
 from fmmreg.postestimation.blrt import blrt
@@ -17,6 +17,7 @@ __all__ = [
     "FMM",
     "FMMError",
     "ConvergenceWarning",
+    "DataWarning",
     "DegenerateClassWarning",
     "FMMResults",
     "available_families",

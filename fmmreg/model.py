@@ -14,7 +14,7 @@ from fmmreg.estimation.engine import check_engine
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.estimation.relabel import canonical_order, check_order, permute_theta, relabel_matrix
 from fmmreg.estimation.starts import StartOptions, multistart
-from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning
+from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
 from fmmreg.families import ComponentFamily, get_family
 from fmmreg.formula import build_design
 from fmmreg.offsets import check_offset_families, extra_columns, offset_arrays, resolve_offsets
@@ -51,19 +51,20 @@ def _broadcast(k: int | None, formula, family) -> tuple[int, list[str], list]:
     families = list(family) if isinstance(family, (list, tuple)) else None
     lengths = {len(x) for x in (formulas, families) if x is not None}
     if len(lengths) > 1:
-        raise ValueError(
+        raise FMMError(
             f"the list of formulas ({len(formulas)}) and the list of families ({len(families)}) "
             "must have one entry per class"
         )
     implied = lengths.pop() if lengths else None
     if k is None:
         if implied is None:
-            raise ValueError("give the number of classes k, or one formula/family per class as lists")
+            raise FMMError("give the number of classes k, or one formula/family per class as lists")
         k = implied
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k (number of classes) must be a positive integer, got {k!r}")
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
+        hint = " (a whole number such as 2)" if isinstance(k, (float, np.floating)) else ""
+        raise FMMError(f"k (number of classes) must be a positive integer{hint}, got {k!r}")
     if implied is not None and implied != k:
-        raise ValueError(f"k={k} but {implied} formulas/families were given; they must agree")
+        raise FMMError(f"k={k} but {implied} formulas/families were given; they must agree")
     k = int(k)
     return k, formulas or [formula] * k, families or [family] * k
 
@@ -169,25 +170,64 @@ class FMM:
                 covered |= mask
         if not covered.all():
             bad = np.flatnonzero(~covered)
-            raise ValueError(
+            raise FMMError(
                 f"{len(bad)} observation(s) of {name!r} (e.g. {y[bad[0]]!r}) have zero density in every class "
                 f"({', '.join(sorted({f.name for f in self.families}))}); add a class that can generate them"
             )
-        return np.asarray(y, dtype=float) if checked is None else checked
+        y = np.asarray(y, dtype=float) if checked is None else checked
+        self._check_varies(y, name)
+        return y
+
+    def _check_varies(self, y: np.ndarray, name: str) -> None:
+        """A response that does not vary identifies no regression, let alone a mixture."""
+        w = self.design.weights
+        used = y if w is None else y[w != 0]
+        if y.ndim != 1 or used.size == 0 or np.ptp(used) > 0:
+            return
+        value, n = float(used[0]), used.size
+        coding = self.design.response_coding
+        fams = {f.name for f in self.families}
+        if coding is not None or all(getattr(f, "binary", False) for f in self.families):
+            shown = repr(coding.levels[int(value)]) if coding is not None else f"{value:g}"
+            raise FMMError(
+                f"every value of {name!r} is {shown} in the {n} rows used: the outcome does not vary, so "
+                f"family {', '.join(sorted(fams))} cannot be estimated; check the variable and the sample"
+            )
+        if value == 0 and any(("poisson" in f or "nbreg" in f or "nbinomial" in f) for f in fams):
+            raise FMMError(
+                f"every count of {name!r} is 0 in the {n} rows used: a mixture cannot be identified (and a count "
+                "model has no finite estimate, its mean goes to 0); check the variable and the sample"
+            )
+        raise FMMError(
+            f"the response {name!r} is constant (every value is {value:g}) in the {n} rows used: there is nothing "
+            "to model and a mixture cannot be identified; check the variable and the sample"
+        )
 
     def _check_designs(self) -> None:
         d = self.design
         n = len(self.y)
+        rows = n if d.weights is None else int(np.count_nonzero(d.weights))
+        if self.k > rows:
+            raise FMMError(
+                f"k={self.k} classes but only {rows} observation(s) are used: a mixture needs more observations "
+                "than classes; fit fewer classes"
+            )
+        total = (self.k - 1) * d.Z.shape[1] + sum(fam.n_params(X.shape[1]) for X, fam in zip(d.designs, self.families))
+        if total >= rows:
+            raise FMMError(
+                f"the model has {total} parameters ({self.k} classes) but only {rows} observations are used: "
+                "it cannot be identified; fit fewer classes or fewer covariates"
+            )
         for k, (X, names, fam) in enumerate(zip(d.designs, d.xnames, self.families), start=1):
             if n <= fam.n_params(X.shape[1]):
-                raise ValueError(f"class {k}: {n} observations for {fam.n_params(X.shape[1])} parameters")
+                raise FMMError(f"class {k}: {n} observations for {fam.n_params(X.shape[1])} parameters")
             if np.linalg.matrix_rank(X) < X.shape[1]:
-                raise ValueError(
+                raise FMMError(
                     f"class {k}: the design of {d.formulas[k - 1]!r} is collinear "
                     f"(columns {names}); drop a redundant term"
                 )
         if np.linalg.matrix_rank(d.Z) < d.Z.shape[1]:
-            raise ValueError(f"class_formula {d.class_formula!r} gives a collinear design {d.znames}; drop a term")
+            raise FMMError(f"class_formula {d.class_formula!r} gives a collinear design {d.znames}; drop a term")
 
     def param_index(self, class_map: list[int] | None = None) -> pd.MultiIndex:
         """``(equation, term)`` labels of the parameters, in the packed order.
@@ -209,20 +249,20 @@ class FMM:
         if isinstance(start, pd.Series):
             missing = index.difference(start.index)
             if len(missing):
-                raise ValueError(f"start is missing values for {list(missing)[:5]}; give one per parameter")
+                raise FMMError(f"start is missing values for {list(missing)[:5]}; give one per parameter")
             return start.reindex(index).to_numpy(dtype=float)
         start = np.asarray(start, dtype=float).ravel()
         if start.shape != (len(index),):
-            raise ValueError(f"start must have {len(index)} values (see FMM.param_index()), got {start.shape[0]}")
+            raise FMMError(f"start must have {len(index)} values (see FMM.param_index()), got {start.shape[0]}")
         return start
 
     def _start_posterior(self, tau) -> np.ndarray:
         tau = np.asarray(tau, dtype=float)
         n = len(self.y)
         if tau.shape != (n, self.k):
-            raise ValueError(f"start_posterior must have shape ({n}, {self.k}) (rows used x classes), got {tau.shape}")
+            raise FMMError(f"start_posterior must have shape ({n}, {self.k}) (rows used x classes), got {tau.shape}")
         if np.any(tau < 0) or not np.allclose(tau.sum(axis=1), 1.0):
-            raise ValueError("start_posterior rows must be probabilities that sum to 1")
+            raise FMMError("start_posterior rows must be probabilities that sum to 1")
         return tau
 
     def _likelihood(self, class_map: list[int]) -> MixtureLikelihood:
@@ -319,7 +359,7 @@ class FMM:
         theta = found.theta
         if isinstance(order, str):
             if order not in ("mean", "fit"):
-                raise ValueError(f"order must be 'mean', 'fit' or a list of class labels, got {order!r}")
+                raise FMMError(f"order must be 'mean', 'fit' or a list of class labels, got {order!r}")
             perm = canonical_order(lik, theta) if order == "mean" and not self.hybrid else class_map
         else:
             perm = check_order(order, self.k)

@@ -84,7 +84,14 @@ def resolve_weights(weights=None, fweights=None, pweights=None, iweights=None) -
         return WeightSpec()
     option, source = next(iter(given.items()))
     if not isinstance(source, str):
-        source = np.asarray(source.to_numpy() if isinstance(source, pd.Series) else source, dtype=float)
+        try:
+            source = (
+                source.to_numpy(dtype=float, na_value=np.nan)
+                if isinstance(source, pd.Series)
+                else np.asarray(source, dtype=float)
+            )
+        except (TypeError, ValueError) as exc:
+            raise FMMError(f"{option} could not be read as numbers: {exc}") from None
     return WeightSpec(WEIGHT_OPTIONS[option], source, option)
 
 

@@ -86,7 +86,7 @@ def get_family(spec) -> ComponentFamily:
     if isinstance(spec, str):
         key = spec.strip().lower()
         if key not in _REGISTRY:
-            raise ValueError(f"unknown family {spec!r}; choose one of {', '.join(available_families())}")
+            raise FMMError(f"unknown family {spec!r}; choose one of {', '.join(available_families())}")
         return _REGISTRY[key]()
     if isinstance(spec, sm.families.Family):
         if isinstance(spec, sm.families.Gaussian) and isinstance(spec.link, sm.families.links.Identity):
@@ -95,7 +95,7 @@ def get_family(spec) -> ComponentFamily:
             return _negative_binomial(spec)
         if isinstance(spec, GLM_FAMILIES):
             return GLMFamily(spec)
-        raise ValueError(
+        raise FMMError(
             f"statsmodels family {type(spec).__name__} has no closed-form likelihood; "
             "use Gaussian, Binomial, Poisson, Gamma, InverseGaussian or NegativeBinomial"
         )

@@ -25,6 +25,7 @@ import numpy as np
 from scipy.special import gammaln
 
 from fmmreg.estimation.linalg import Design, matmul_columns, solve_negdef, weighted_cross, weighted_sum
+from fmmreg.exceptions import FMMError
 
 _LOG_FACTORIAL_CACHE: list[tuple[np.ndarray, np.ndarray]] = []
 
@@ -120,6 +121,10 @@ class ComponentFamily(abc.ABC):
     #: interval ends in ``intreg``); such rows are then not dropped and
     #: ``check_endog`` receives NaN there.
     response_missing_ok: bool = False
+    #: True for families of a 0/1 event (logit, probit, cloglog): a boolean,
+    #: text or categorical response is then coded 1 for the event (True, or
+    #: the second level), see :func:`fmmreg.datacheck.binary_coding`.
+    binary: bool = False
     #: Offset added to the first linear index, one value per row of the data
     #: the family is bound to (see :meth:`with_offset`); ``None`` for none.
     offset: np.ndarray | None = None
@@ -192,12 +197,12 @@ class ComponentFamily(abc.ABC):
 
         Raises
         ------
-        ValueError
+        FMMError
             Naming the variable and the family when ``y`` is impossible.
         """
         y = np.asarray(y, dtype=float)
         if not np.all(np.isfinite(y)):
-            raise ValueError(f"response {yname!r} has non-finite values; family {self.name!r} needs finite y")
+            raise FMMError(f"response {yname!r} has non-finite values; family {self.name!r} needs finite y")
         return y
 
     # ------------------------------------------------------------ derived pieces

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, expit, gammaln, logit, polygamma
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families.base import ComponentFamily
 from fmmreg.families.glm import check_single_column
 
@@ -39,7 +40,7 @@ class BetaRegression(ComponentFamily):
         y = super().check_endog(y, yname)
         check_single_column(y, yname, self.name)
         if np.any((y <= 0) | (y >= 1)):
-            raise ValueError(
+            raise FMMError(
                 f"response {yname!r} has values outside the open interval (0, 1) "
                 f"(range {float(np.min(y)):g} to {float(np.max(y)):g}); family {self.name!r} models proportions "
                 "strictly between 0 and 1"

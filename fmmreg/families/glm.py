@@ -22,6 +22,7 @@ import statsmodels.api as sm
 from scipy.special import digamma, expit, gammaln, log_ndtr, polygamma, xlogy
 from statsmodels.tools.sm_exceptions import DomainWarning
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families.base import ComponentFamily, log_factorial
 
 _L = sm.families.links
@@ -79,7 +80,7 @@ def check_nonnegative(y: np.ndarray, yname: str, family: str, minimum: float = 0
     """Raise a ``ValueError`` naming variable and family when ``y < minimum``."""
     if np.any(y < minimum):
         bad = float(np.min(y))
-        raise ValueError(
+        raise FMMError(
             f"response {yname!r} has values below {minimum:g} (minimum {bad:g}); family {family!r} models {what}"
         )
 
@@ -87,7 +88,7 @@ def check_nonnegative(y: np.ndarray, yname: str, family: str, minimum: float = 0
 def check_single_column(y: np.ndarray, yname: str, family: str) -> None:
     """Raise a ``ValueError`` when a one-column family gets a matrix response."""
     if y.ndim != 1:
-        raise ValueError(f"response {yname!r} has {y.shape[1]} columns; family {family!r} needs a single response")
+        raise FMMError(f"response {yname!r} has {y.shape[1]} columns; family {family!r} needs a single response")
 
 
 class GLMFamily(ComponentFamily):
@@ -156,6 +157,7 @@ class GLMFamily(ComponentFamily):
         self.sm_family = sm_family
         link = type(sm_family.link)
         self.dispersion = isinstance(sm_family, DISPERSION_FAMILIES)
+        self.binary = isinstance(sm_family, _F.Binomial)
         if self.dispersion:
             self.ancillary_names = ("lnphi",)
         self._kind = "edf"
@@ -187,12 +189,12 @@ class GLMFamily(ComponentFamily):
             if y.ndim == 2 and y.shape[1] == 2:
                 check_nonnegative(y, yname, self.name, what="successes and failures (cbind(s, f) ~ x)")
             elif y.ndim != 1:
-                raise ValueError(
+                raise FMMError(
                     f"response {yname!r} has {y.shape[1]} columns; family {self.name!r} needs a 0/1 response "
                     "or two columns of successes and failures, cbind(successes, trials - successes) ~ x"
                 )
             elif not np.all((y == 0) | (y == 1)):
-                raise ValueError(
+                raise FMMError(
                     f"response {yname!r} must be 0/1 for family {self.name!r}; recode it (e.g. y > 0) first, "
                     "or give successes and failures as cbind(successes, trials - successes) ~ x"
                 )
@@ -201,7 +203,7 @@ class GLMFamily(ComponentFamily):
         if isinstance(fam, (_F.Poisson, _F.NegativeBinomial)):
             check_nonnegative(y, yname, self.name)
         elif isinstance(fam, (_F.Gamma, _F.InverseGaussian)) and np.any(y <= 0):
-            raise ValueError(
+            raise FMMError(
                 f"response {yname!r} has values <= 0 (minimum {float(np.min(y)):g}); "
                 f"family {self.name!r} models positive y"
             )
@@ -468,7 +470,7 @@ def glm(family="gaussian", link=None, alpha: float = 1.0) -> GLMFamily:
         return GLMFamily(family)
     key = str(family).strip().lower()
     if key not in _FAMILY_NAMES:
-        raise ValueError(f"unknown glm family {family!r}; choose one of {', '.join(sorted(_FAMILY_NAMES))}")
+        raise FMMError(f"unknown glm family {family!r}; choose one of {', '.join(sorted(_FAMILY_NAMES))}")
     fam_cls = _FAMILY_NAMES[key]
     if link is None:
         link_obj = None
@@ -477,7 +479,7 @@ def glm(family="gaussian", link=None, alpha: float = 1.0) -> GLMFamily:
     else:
         lkey = str(link).strip().lower()
         if lkey not in _LINK_NAMES:
-            raise ValueError(f"unknown link {link!r}; choose one of {', '.join(sorted(_LINK_NAMES))}")
+            raise FMMError(f"unknown link {link!r}; choose one of {', '.join(sorted(_LINK_NAMES))}")
         link_obj = _LINK_NAMES[lkey]()
     kwargs = {"alpha": alpha} if fam_cls is _F.NegativeBinomial else {}
     return GLMFamily(fam_cls(link=link_obj, **kwargs) if link_obj is not None else fam_cls(**kwargs))

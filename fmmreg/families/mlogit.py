@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fmmreg.estimation.linalg import logsumexp_rows
+from fmmreg.exceptions import FMMError
 from fmmreg.families.base import ComponentFamily, draw_categories
 from fmmreg.families.ordinal import category_levels, level_label
 
@@ -54,7 +55,7 @@ class MultinomialLogit(ComponentFamily):
         if self.base is not None:
             hit = np.flatnonzero(levels == self.base)
             if hit.size == 0:
-                raise ValueError(
+                raise FMMError(
                     f"base outcome {self.base:g} of family 'mlogit' is not among the outcomes {levels.tolist()}"
                 )
             base_index = int(hit[0])
@@ -90,20 +91,20 @@ class MultinomialLogit(ComponentFamily):
         y = np.asarray(y, dtype=float)
         codes = np.minimum(np.searchsorted(self.levels, y), len(self.levels) - 1)
         if not np.array_equal(self.levels[codes], y):
-            raise ValueError(f"response values outside the outcomes {self.levels.tolist()} of family 'mlogit'")
+            raise FMMError(f"response values outside the outcomes {self.levels.tolist()} of family 'mlogit'")
         return codes
 
     # ------------------------------------------------------------------ checks
     def check_endog(self, y, yname):
         y = super().check_endog(y, yname)
         if y.ndim != 1:
-            raise ValueError(f"family 'mlogit' needs a single response column, {yname!r} has {y.shape[1]}")
+            raise FMMError(f"family 'mlogit' needs a single response column, {yname!r} has {y.shape[1]}")
         lv = category_levels(y, yname, self.name, self._fixed_levels)
         counts = np.array([np.sum(y == v) for v in lv])
         try:
             self._set_levels(lv, counts)
         except ValueError as exc:
-            raise ValueError(f"response {yname!r}: {exc}") from None
+            raise FMMError(f"response {yname!r}: {exc}") from None
         return y
 
     # ----------------------------------------------------------------- density

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families.base import ComponentFamily
 
 
@@ -43,7 +44,7 @@ class PointMass(ComponentFamily):
     def __init__(self, value: float = 0.0):
         value = float(value)
         if not np.isfinite(value):
-            raise ValueError(f"pointmass value must be finite, got {value!r}")
+            raise FMMError(f"pointmass value must be finite, got {value!r}")
         self.value = value
 
     def __repr__(self) -> str:
@@ -61,9 +62,9 @@ class PointMass(ComponentFamily):
     def check_endog(self, y, yname):
         y = super().check_endog(y, yname)
         if y.ndim != 1:
-            raise ValueError(f"family 'pointmass' needs a single response column, {yname!r} has {y.shape[1]}")
+            raise FMMError(f"family 'pointmass' needs a single response column, {yname!r} has {y.shape[1]}")
         if not np.any(y == self.value):
-            raise ValueError(
+            raise FMMError(
                 f"no observation of {yname!r} equals {self.value:g}, the value of family 'pointmass'; "
                 "the class would be empty: choose a value that occurs (PointMass(value=...))"
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families.base import ComponentFamily, log_factorial
 from fmmreg.families.glm import check_nonnegative, check_single_column, poisson
 
@@ -39,7 +40,7 @@ class TruncatedPoisson(ComponentFamily):
         check_single_column(y, yname, self.name)
         check_nonnegative(y, yname, self.name)
         if np.any(y < 1):
-            raise ValueError(
+            raise FMMError(
                 f"response {yname!r} has {int(np.sum(y < 1))} zero value(s); family {self.name!r} is truncated "
                 "at zero and models counts >= 1 (drop the zeros, or use poisson/nbreg or a pointmass class)"
             )

@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 from scipy import stats
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families._intervals import interval_normal, normal_interval_mean
 from fmmreg.families.base import ComponentFamily
 from fmmreg.families.gaussian import Gaussian
@@ -50,7 +51,7 @@ class TruncatedRegression(ComponentFamily):
         lo = -np.inf if lower is None else float(lower)
         hi = np.inf if upper is None else float(upper)
         if np.isnan(lo) or np.isnan(hi) or not lo < hi:
-            raise ValueError(f"truncreg needs lower < upper, got lower={lower!r}, upper={upper!r}")
+            raise FMMError(f"truncreg needs lower < upper, got lower={lower!r}, upper={upper!r}")
         self.lower, self.upper = lo, hi
 
     def __repr__(self) -> str:
@@ -60,16 +61,16 @@ class TruncatedRegression(ComponentFamily):
     def check_endog(self, y, yname):
         y = super().check_endog(y, yname)
         if y.ndim != 1:
-            raise ValueError(f"family 'truncreg' needs a single response column, {yname!r} has {y.shape[1]}")
+            raise FMMError(f"family 'truncreg' needs a single response column, {yname!r} has {y.shape[1]}")
         outside = (y < self.lower) | (y > self.upper)
         if outside.any():
-            raise ValueError(
+            raise FMMError(
                 f"{int(outside.sum())} value(s) of {yname!r} lie outside the truncation limits "
                 f"({self.lower:g}, {self.upper:g}) of family 'truncreg'; a truncated response cannot be there"
             )
         at = (y == self.lower) | (y == self.upper)
         if at.all():
-            raise ValueError(f"every value of {yname!r} sits at a truncation limit of family 'truncreg'")
+            raise FMMError(f"every value of {yname!r} sits at a truncation limit of family 'truncreg'")
         if at.any():
             warnings.warn(
                 f"{int(at.sum())} value(s) of {yname!r} equal a truncation limit ({self.lower:g}, {self.upper:g}); "

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from fmmreg.exceptions import FMMError
 from fmmreg.postestimation.estat import info_criteria
 from fmmreg.reporting import html as h
 from fmmreg.reporting.export import TextReport, latex_document, latex_escape, latex_tabular, markdown_table
@@ -35,7 +36,7 @@ def _named(results) -> dict[str, object]:
     else:
         raise TypeError(f"results must be a dict or a list of fits, got {type(results).__name__}")
     if not out:
-        raise ValueError("nothing to compare: results is empty")
+        raise FMMError("nothing to compare: results is empty")
     for name, r in out.items():
         if not hasattr(r, "llf") or not hasattr(r, "params"):
             raise TypeError(f"{name!r} is not a fitted mixture (FMMResults), got {type(r).__name__}")
@@ -302,7 +303,7 @@ class SelectK(TextReport):
     def best_k(self) -> int:
         col = self.table[_column(self.criterion)]
         if col.isna().all():
-            raise ValueError("no fit succeeded")
+            raise FMMError("no fit succeeded")
         return int(col.idxmin())
 
     @property
@@ -404,10 +405,10 @@ def select_k(
 
     criterion = criterion.lower()
     if criterion not in CRITERIA:
-        raise ValueError(f"criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
+        raise FMMError(f"criterion must be one of {', '.join(CRITERIA)}, got {criterion!r}")
     ks = [int(v) for v in k]
     if not ks:
-        raise ValueError("k is empty: give the class counts to try, e.g. range(1, 6)")
+        raise FMMError("k is empty: give the class counts to try, e.g. range(1, 6)")
     results: dict[int, object] = {}
     errors: dict[int, str] = {}
     rows = {}
@@ -433,7 +434,7 @@ def select_k(
         }
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("K")
     if table.empty:
-        raise ValueError(f"every fit failed: {errors}")
+        raise FMMError(f"every fit failed: {errors}")
     selection = SelectK(results, table, criterion, errors)
     if selection.edge_note:
         warnings.warn(f"select_k: {selection.edge_note}", UserWarning, stacklevel=2)

@@ -414,14 +414,14 @@ def lrtest(res, other, force: bool = False) -> LRTest:
             "2 (l1 - l0) is not chi-squared there; use a Wald test on cov_params(), or pass force=True"
         )
     if abs(res.nobs - other.nobs) > 1e-9 * max(1.0, res.nobs) or len(res.lik.y) != len(other.lik.y):
-        raise ValueError(
+        raise FMMError(
             f"the two fits use different samples ({res.nobs:g} and {other.nobs:g} observations); "
             "a likelihood-ratio test needs the same observations"
         )
     full, restr = (res, other) if res.df_model >= other.df_model else (other, res)
     df = full.df_model - restr.df_model
     if df == 0:
-        raise ValueError("the two fits have the same number of parameters: they are not nested")
+        raise FMMError("the two fits have the same number of parameters: they are not nested")
     same_k = full.k == restr.k
     if not same_k:
         warnings.warn(

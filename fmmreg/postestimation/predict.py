@@ -24,8 +24,9 @@ import pandas as pd
 from fmmreg import formula as _formula
 from fmmreg.estimation.linalg import logsumexp_rows, weighted_sum
 from fmmreg.estimation.mixture import MixtureLikelihood
+from fmmreg.exceptions import FMMError
 from fmmreg.families import Gaussian, GLMFamily
-from fmmreg.formula import _as_float, _matrix, _parse, encode_new
+from fmmreg.formula import _parse, encode_new, encode_response
 from fmmreg.offsets import newdata_offsets
 
 KINDS = ("mu", "eta", "classpr", "classposteriorpr", "density", "scores")
@@ -139,7 +140,7 @@ def _check_levels(spec, data: pd.DataFrame, what: str) -> bool:
         values = pd.unique(data[cols[0]].dropna())
         unseen = [v.item() if hasattr(v, "item") else v for v in values if v not in known]
         if unseen:
-            raise ValueError(
+            raise FMMError(
                 f"newdata column {cols[0]!r} has level(s) {unseen[:10]} not seen in the estimation sample "
                 f"(term {factor!r} of the {what}; known levels: {known})"
             )
@@ -155,7 +156,7 @@ def _encode(spec, data: pd.DataFrame, names: list[str], what: str) -> np.ndarray
         msg = str(w.message)
         if w.category.__name__ == "DataMismatchWarning" or "nominated levels" in msg:
             if not checked and not _NAN_ONLY.search(msg):
-                raise ValueError(f"newdata has a level not seen in the estimation sample ({what}): {msg}")
+                raise FMMError(f"newdata has a level not seen in the estimation sample ({what}): {msg}")
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return out
@@ -169,7 +170,7 @@ def _variables(spec_or_formula) -> set[str]:
 def _require(data: pd.DataFrame, variables: set[str], what: str) -> None:
     missing = sorted(v for v in variables if v not in data.columns)
     if missing:
-        raise ValueError(
+        raise FMMError(
             f"newdata lacks column(s) {', '.join(map(repr, missing))} needed by the {what}; "
             f"it has: {', '.join(map(str, data.columns[:20]))}{' ...' if data.shape[1] > 20 else ''}"
         )
@@ -215,8 +216,7 @@ def encode_newdata(res, data: pd.DataFrame, need: set[str], nooffset: bool = Fal
         req = _variables(lhs)
         _require(data, req, f"response {d.yname!r}")
         used |= req
-        y = _as_float(_matrix(lhs, data), f"response {d.yname!r}")
-        out.y = y[:, 0] if y.shape[1] == 1 else y
+        out.y = encode_response(d, data)
     missing = np.zeros(len(data), dtype=bool)
     if used:
         missing |= data[sorted(used)].isna().any(axis=1).to_numpy()
@@ -240,7 +240,7 @@ def _check_response(fam, y: np.ndarray, yname: str) -> None:
     if levels is not None:
         extra = np.setdiff1d(np.unique(y), np.asarray(levels, dtype=float))
         if extra.size:
-            raise ValueError(
+            raise FMMError(
                 f"newdata response {yname!r} has value(s) {extra[:5].tolist()} outside the fitted outcomes "
                 f"{np.asarray(levels).tolist()} of family {fam.name!r}"
             )
@@ -286,17 +286,17 @@ def predict(
 ) -> pd.DataFrame | pd.Series:
     """Predictions of a fitted mixture; see :meth:`PostestimationMixin.predict`."""
     if kind not in KINDS:
-        raise ValueError(f"kind={kind!r} is not known; use one of {', '.join(KINDS)}")
+        raise FMMError(f"kind={kind!r} is not known; use one of {', '.join(KINDS)}")
     if weighting not in ("prior", "posterior"):
-        raise ValueError(f"weighting must be 'prior' or 'posterior', got {weighting!r}")
+        raise FMMError(f"weighting must be 'prior' or 'posterior', got {weighting!r}")
     if marginal and kind not in ("mu", "eta", "density"):
-        raise ValueError(f"marginal=True applies to kind 'mu', 'eta' or 'density', not {kind!r}")
+        raise FMMError(f"marginal=True applies to kind 'mu', 'eta' or 'density', not {kind!r}")
     if marginal and kind == "density" and weighting == "posterior":
-        raise ValueError("the marginal density is the prior-weighted mixture density; use weighting='prior'")
+        raise FMMError("the marginal density is the prior-weighted mixture density; use weighting='prior'")
     if cls is not None and (kind == "scores" or marginal):
-        raise ValueError("cls= selects one class of a per-class prediction; not with marginal=True or scores")
+        raise FMMError("cls= selects one class of a per-class prediction; not with marginal=True or scores")
     if cls is not None and cls not in range(1, res.k + 1):
-        raise ValueError(f"cls must be a class label 1..{res.k}, got {cls!r}")
+        raise FMMError(f"cls must be a class label 1..{res.k}, got {cls!r}")
     need = set(_NEEDS[kind])
     if marginal:
         need |= {"z"} if weighting == "prior" else {"y", "x", "z"}

@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from fmmreg.exceptions import FMMError
+
 
 def _pyplot():
     try:
@@ -152,9 +154,9 @@ def class_mean_profile(
     if d.z_spec is not None:
         needed |= _variables(d.z_spec)
     if x not in data.columns:
-        raise ValueError(f"column {x!r} not in data")
+        raise FMMError(f"column {x!r} not in data")
     if x not in needed:
-        raise ValueError(f"{x!r} is not a covariate of the model (it uses {sorted(needed)})")
+        raise FMMError(f"{x!r} is not a covariate of the model (it uses {sorted(needed)})")
     col = data[x].dropna()
     if pd.api.types.is_float_dtype(col) or (pd.api.types.is_integer_dtype(col) and col.nunique() > 10):
         values = np.linspace(col.min(), col.max(), n_points)
@@ -164,7 +166,7 @@ def class_mean_profile(
     grid = pd.DataFrame({x: values})
     for v in sorted(needed - {x}):
         if v not in data.columns and v not in at:
-            raise ValueError(f"data lacks column {v!r} needed by the model; give it in at=")
+            raise FMMError(f"data lacks column {v!r} needed by the model; give it in at=")
         grid[v] = at[v] if v in at else _typical(data[v])
     means = res.predict(newdata=grid, kind="mu")
     marginal = res.predict(newdata=grid, kind="mu", marginal=True)
@@ -258,7 +260,7 @@ def plot_ic(obj, criteria: Sequence[str] = ("aic", "bic"), ax=None):
         _, ax = plt.subplots(figsize=(5, 3.5), FigureClass=_figure_class())
     for i, c in enumerate(criteria):
         if c.lower() not in names:
-            raise ValueError(f"criterion {c!r} not available; choose from {sorted(names)}")
+            raise FMMError(f"criterion {c!r} not available; choose from {sorted(names)}")
         col = table[names[c.lower()]]
         ax.plot(col.index, col.to_numpy(), marker="o", color=f"C{i}", label=names[c.lower()])
         best = col.idxmin()

@@ -432,6 +432,9 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
         index=pd.Index(range(1, res.k + 1), name="Class"),
     )
     notes = []
+    event = getattr(res.model.design, "event", None)  # a text/boolean response of a binary family
+    if event is not None:
+        notes += [f"{name}: P({event})" for name in dict.fromkeys(f.name for f in res.families)]
     if res.n_dropped:
         notes.append(f"{res.n_dropped} row(s) dropped for missing values.")
     notes.append(res.starts_note())
