@@ -93,6 +93,11 @@ class Design:
     #: design column name -> :class:`TermLabel`, for every formula's columns
     term_labels: dict[str, TermLabel] = field(default_factory=dict)
 
+    @property
+    def event(self) -> str | None:
+        """``"insurance = yes"``: the outcome a binary family's probability is of."""
+        return None if self.response_coding is None else self.response_coding.label
+
 
 def _factor_variable(expr: str) -> str:
     """``C(region, contr.sum)`` -> ``region``; any other expression unchanged."""
@@ -154,11 +159,6 @@ def term_labels(spec) -> dict[str, TermLabel]:
     for name in spec.column_names:
         out.setdefault(name, TermLabel(name))
     return out
-
-    @property
-    def event(self) -> str | None:
-        """``"insurance = yes"``: the outcome a binary family's probability is of."""
-        return None if self.response_coding is None else self.response_coding.label
 
 
 def _intercept_last(names: list[str]) -> list[int]:
