@@ -5,9 +5,17 @@
 >>> print(res.summary())                                # doctest: +SKIP
 """
 
-from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError, LocalMaximumWarning
+from fmmreg import datasets
+from fmmreg.exceptions import (
+    ConvergenceWarning,
+    DataWarning,
+    DegenerateClassWarning,
+    FMMError,
+    LocalMaximumWarning,
+)
 from fmmreg.families import available_families, get_family
 from fmmreg.model import FMM, fmm
+from fmmreg.postestimation.blrt import blrt
 from fmmreg.postestimation.compare import compare, select_k
 from fmmreg.results import FMMResults
 
@@ -15,11 +23,14 @@ __all__ = [
     "FMM",
     "FMMError",
     "ConvergenceWarning",
+    "DataWarning",
     "DegenerateClassWarning",
     "FMMResults",
     "LocalMaximumWarning",
     "available_families",
+    "blrt",
     "compare",
+    "datasets",
     "fmm",
     "get_family",
     "select_k",

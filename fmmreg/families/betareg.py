@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, expit, gammaln, logit, polygamma
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families.base import ComponentFamily
 from fmmreg.families.glm import check_single_column
 
@@ -39,7 +40,7 @@ class BetaRegression(ComponentFamily):
         y = super().check_endog(y, yname)
         check_single_column(y, yname, self.name)
         if np.any((y <= 0) | (y >= 1)):
-            raise ValueError(
+            raise FMMError(
                 f"response {yname!r} has values outside the open interval (0, 1) "
                 f"(range {float(np.min(y)):g} to {float(np.max(y)):g}); family {self.name!r} models proportions "
                 "strictly between 0 and 1"
@@ -74,12 +75,16 @@ class BetaRegression(ComponentFamily):
     def mean_from_index(self, eta, anc):
         return expit(eta[:, 0])
 
+    def rvs(self, eta, anc, rng, y=None):
+        mu, phi = expit(eta[:, 0]), np.exp(anc[0])
+        return rng.beta(mu * phi, (1.0 - mu) * phi)
+
     def initial_params(self, y, X, c):
         """Weighted least squares of ``logit(y)`` and a moment estimate of ``phi``."""
-        z = logit(y)
+        z = logit(y) - self._offset_or_zero()
         xtx = (X.T * c) @ X
         beta = np.linalg.lstsq(xtx, X.T @ (c * z), rcond=None)[0]
-        mu = expit(X @ beta)
+        mu = expit(X @ beta + self._offset_or_zero())
         var = float(c @ ((y - mu) ** 2)) / float(c.sum())
         phi = float(c @ (mu * (1.0 - mu))) / float(c.sum()) / max(var, 1e-12) - 1.0
         return np.append(beta, np.log(max(phi, 0.5)))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families.base import ComponentFamily
 
 
@@ -43,11 +44,16 @@ class PointMass(ComponentFamily):
     def __init__(self, value: float = 0.0):
         value = float(value)
         if not np.isfinite(value):
-            raise ValueError(f"pointmass value must be finite, got {value!r}")
+            raise FMMError(f"pointmass value must be finite, got {value!r}")
         self.value = value
 
     def __repr__(self) -> str:
         return f"<fmmreg family 'pointmass' value={self.value:g}>"
+
+    @property
+    def fixed_coefficients(self) -> dict[str, float]:
+        # Stata shows the point mass as the class's constant
+        return {"_cons": self.value}
 
     def support(self, y):
         y = np.asarray(y, dtype=float)
@@ -56,9 +62,9 @@ class PointMass(ComponentFamily):
     def check_endog(self, y, yname):
         y = super().check_endog(y, yname)
         if y.ndim != 1:
-            raise ValueError(f"family 'pointmass' needs a single response column, {yname!r} has {y.shape[1]}")
+            raise FMMError(f"family 'pointmass' needs a single response column, {yname!r} has {y.shape[1]}")
         if not np.any(y == self.value):
-            raise ValueError(
+            raise FMMError(
                 f"no observation of {yname!r} equals {self.value:g}, the value of family 'pointmass'; "
                 "the class would be empty: choose a value that occurs (PointMass(value=...))"
             )
@@ -73,6 +79,9 @@ class PointMass(ComponentFamily):
         return logf, d1, d2
 
     def mean_from_index(self, eta, anc):
+        return np.full(eta.shape[0], self.value)
+
+    def rvs(self, eta, anc, rng, y=None):
         return np.full(eta.shape[0], self.value)
 
     def initial_params(self, y, X, c):

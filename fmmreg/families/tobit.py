@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 from scipy.special import ndtr
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families._intervals import interval_normal, normal_logpdf
 from fmmreg.families.base import ComponentFamily
 from fmmreg.families.gaussian import Gaussian
@@ -16,10 +17,10 @@ def _limit(value, what: str, auto: str) -> float | str | None:
     if value is None or value == auto:
         return value
     if isinstance(value, str):
-        raise ValueError(f"tobit {what} must be a number, None or {auto!r}, got {value!r}")
+        raise FMMError(f"tobit {what} must be a number, None or {auto!r}, got {value!r}")
     value = float(value)
     if np.isnan(value):
-        raise ValueError(f"tobit {what} must not be NaN")
+        raise FMMError(f"tobit {what} must not be NaN")
     return value
 
 
@@ -67,9 +68,9 @@ class Tobit(ComponentFamily):
         self.lower = _limit(lower, "lower", "min")
         self.upper = _limit(upper, "upper", "max")
         if self.lower is None and self.upper is None:
-            raise ValueError("Tobit needs a lower and/or an upper censoring limit; without both use 'gaussian'")
+            raise FMMError("Tobit needs a lower and/or an upper censoring limit; without both use 'gaussian'")
         if isinstance(self.lower, float) and isinstance(self.upper, float) and not self.lower < self.upper:
-            raise ValueError(f"tobit lower limit ({self.lower}) must be below the upper limit ({self.upper})")
+            raise FMMError(f"tobit lower limit ({self.lower}) must be below the upper limit ({self.upper})")
         self._ll = self.lower if isinstance(self.lower, float) else (None if self.lower is None else np.nan)
         self._ul = self.upper if isinstance(self.upper, float) else (None if self.upper is None else np.nan)
 
@@ -89,14 +90,14 @@ class Tobit(ComponentFamily):
     def check_endog(self, y, yname):
         y = super().check_endog(y, yname)
         if y.ndim != 1:
-            raise ValueError(f"family 'tobit' needs a single response column, {yname!r} has {y.shape[1]}")
+            raise FMMError(f"family 'tobit' needs a single response column, {yname!r} has {y.shape[1]}")
         if self.lower == "min":
             self._ll = float(y.min())
         if self.upper == "max":
             self._ul = float(y.max())
         lo, hi = self.limits
         if not lo < hi:
-            raise ValueError(
+            raise FMMError(
                 f"tobit limits for {yname!r}: lower ({lo:g}) must be below upper ({hi:g}); "
                 "the response does not vary between them"
             )
@@ -109,7 +110,7 @@ class Tobit(ComponentFamily):
                 stacklevel=3,
             )
         if n_cens == len(y):
-            raise ValueError(f"every observation of {yname!r} is censored; family 'tobit' cannot be estimated")
+            raise FMMError(f"every observation of {yname!r} is censored; family 'tobit' cannot be estimated")
         return y
 
     # ----------------------------------------------------------------- density
@@ -139,10 +140,16 @@ class Tobit(ComponentFamily):
             out = out + hi * (1.0 - pb)
         return out
 
+    def rvs(self, eta, anc, rng, y=None):
+        """The latent normal response, censored at the limits."""
+        lo, hi = self.limits
+        latent = eta[:, 0] + np.exp(anc[0]) * rng.standard_normal(eta.shape[0])
+        return np.clip(latent, lo, hi)
+
     def ancillary_display(self, term, yname):
         return (f"var(e.{yname})", lambda a: np.exp(2.0 * a), lambda a: 2.0 * np.exp(2.0 * a))
 
     # ---------------------------------------------------------------- fitting
     def initial_params(self, y, X, c):
         """Least squares on the observed values, censored ones included."""
-        return Gaussian().fit_weighted(np.asarray(y, dtype=float), X, c)
+        return Gaussian().with_offset(self.offset).fit_weighted(np.asarray(y, dtype=float), X, c)

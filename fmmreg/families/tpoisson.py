@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families.base import ComponentFamily, log_factorial
 from fmmreg.families.glm import check_nonnegative, check_single_column, poisson
 
@@ -38,7 +40,7 @@ class TruncatedPoisson(ComponentFamily):
         check_single_column(y, yname, self.name)
         check_nonnegative(y, yname, self.name)
         if np.any(y < 1):
-            raise ValueError(
+            raise FMMError(
                 f"response {yname!r} has {int(np.sum(y < 1))} zero value(s); family {self.name!r} is truncated "
                 "at zero and models counts >= 1 (drop the zeros, or use poisson/nbreg or a pointmass class)"
             )
@@ -71,6 +73,12 @@ class TruncatedPoisson(ComponentFamily):
         eta = eta[:, 0]
         return np.exp(eta - self._log_positive(eta, np.exp(eta)))
 
+    def rvs(self, eta, anc, rng, y=None):
+        """Inverse-CDF draws above zero: ``F^{-1}(P(0) + u (1 - P(0)))``, no rejection loop for small means."""
+        mu = np.exp(eta[:, 0])
+        p0 = np.exp(-mu)
+        return stats.poisson.ppf(p0 + rng.random(len(mu)) * (1.0 - p0), mu)
+
     def initial_params(self, y, X, c):
         """One IRLS step of the untruncated Poisson."""
-        return poisson().initial_params(y, X, c)
+        return poisson().with_offset(self.offset).initial_params(y, X, c)

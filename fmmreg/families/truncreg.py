@@ -5,7 +5,9 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy import stats
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families._intervals import interval_normal, normal_interval_mean
 from fmmreg.families.base import ComponentFamily
 from fmmreg.families.gaussian import Gaussian
@@ -49,7 +51,7 @@ class TruncatedRegression(ComponentFamily):
         lo = -np.inf if lower is None else float(lower)
         hi = np.inf if upper is None else float(upper)
         if np.isnan(lo) or np.isnan(hi) or not lo < hi:
-            raise ValueError(f"truncreg needs lower < upper, got lower={lower!r}, upper={upper!r}")
+            raise FMMError(f"truncreg needs lower < upper, got lower={lower!r}, upper={upper!r}")
         self.lower, self.upper = lo, hi
 
     def __repr__(self) -> str:
@@ -59,16 +61,16 @@ class TruncatedRegression(ComponentFamily):
     def check_endog(self, y, yname):
         y = super().check_endog(y, yname)
         if y.ndim != 1:
-            raise ValueError(f"family 'truncreg' needs a single response column, {yname!r} has {y.shape[1]}")
+            raise FMMError(f"family 'truncreg' needs a single response column, {yname!r} has {y.shape[1]}")
         outside = (y < self.lower) | (y > self.upper)
         if outside.any():
-            raise ValueError(
+            raise FMMError(
                 f"{int(outside.sum())} value(s) of {yname!r} lie outside the truncation limits "
                 f"({self.lower:g}, {self.upper:g}) of family 'truncreg'; a truncated response cannot be there"
             )
         at = (y == self.lower) | (y == self.upper)
         if at.all():
-            raise ValueError(f"every value of {yname!r} sits at a truncation limit of family 'truncreg'")
+            raise FMMError(f"every value of {yname!r} sits at a truncation limit of family 'truncreg'")
         if at.any():
             warnings.warn(
                 f"{int(at.sum())} value(s) of {yname!r} equal a truncation limit ({self.lower:g}, {self.upper:g}); "
@@ -113,22 +115,30 @@ class TruncatedRegression(ComponentFamily):
         keep = self._inside(y)
         if keep.all():
             return super().weighted_objective(y, X, c, params, order)
-        return super().weighted_objective(y[keep], X[keep], np.asarray(c)[keep], params, order)
+        # the offset follows the rows kept
+        inner = super(TruncatedRegression, self.rows(keep))
+        return inner.weighted_objective(y[keep], X[keep], np.asarray(c)[keep], params, order)
 
     def mstep(self, y, X, c, params):
         keep = self._inside(y)
         if keep.all():
             return super().mstep(y, X, c, params)
-        return super().mstep(y[keep], X[keep], np.asarray(c)[keep], params)
+        return super(TruncatedRegression, self.rows(keep)).mstep(y[keep], X[keep], np.asarray(c)[keep], params)
 
     def fit_weighted(self, y, X, c, start=None, tol=1e-12, maxiter=200):
         keep = self._inside(y)
         if keep.all():
             return super().fit_weighted(y, X, c, start, tol, maxiter)
-        return super().fit_weighted(y[keep], X[keep], np.asarray(c)[keep], start, tol, maxiter)
+        inner = super(TruncatedRegression, self.rows(keep))
+        return inner.fit_weighted(y[keep], X[keep], np.asarray(c)[keep], start, tol, maxiter)
 
     def mean_from_index(self, eta, anc):
         return normal_interval_mean(self.lower, self.upper, eta[:, 0], float(anc[0]))
+
+    def rvs(self, eta, anc, rng, y=None):
+        """Normal draws restricted to ``(lower, upper)`` (``scipy.stats.truncnorm``)."""
+        e, s = eta[:, 0], float(np.exp(anc[0]))
+        return stats.truncnorm.rvs((self.lower - e) / s, (self.upper - e) / s, loc=e, scale=s, random_state=rng)
 
     def ancillary_display(self, term, yname):
         return (f"var(e.{yname})", lambda a: np.exp(2.0 * a), lambda a: 2.0 * np.exp(2.0 * a))
@@ -138,4 +148,4 @@ class TruncatedRegression(ComponentFamily):
         """Least squares on the rows inside the limits."""
         y = np.asarray(y, dtype=float)
         inside = (y > self.lower) & (y < self.upper)
-        return Gaussian().fit_weighted(np.where(inside, y, 0.0), X, c * inside)
+        return Gaussian().with_offset(self.offset).fit_weighted(np.where(inside, y, 0.0), X, c * inside)

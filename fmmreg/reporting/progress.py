@@ -77,7 +77,9 @@ class FitProgress:
             return
         if event != self._stage:
             self._stage = event
-            self._bar.set_postfix_str(STAGE_LABELS.get(event, event), refresh=False)
+            # shown at once: a stage change is what the user waits to see (and a
+            # short fit would otherwise end before tqdm's first timed refresh)
+            self._bar.set_postfix_str(STAGE_LABELS.get(event, event), refresh=True)
         self._bar.update(1)
 
     def __exit__(self, *exc) -> None:
