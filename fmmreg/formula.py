@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from formulaic import Formula, model_matrix
 
+from fmmreg.exceptions import FMMError
+
 INTERCEPT = "Intercept"
 
 
@@ -45,6 +47,8 @@ class Design:
     n_dropped: int
     formulas: list[str] = field(default_factory=list)
     class_formula: str | None = None
+    #: Data columns the families read besides the response (``ComponentFamily.data_columns``), by name.
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _intercept_last(names: list[str]) -> list[int]:
@@ -81,6 +85,23 @@ def _as_float(mm, what: str) -> np.ndarray:
         raise ValueError(f"{what} could not be converted to numbers: {exc}") from exc
 
 
+def data_column(data: pd.DataFrame, name: str) -> np.ndarray:
+    """One data column a family reads (a limit, a failure indicator), as floats.
+
+    Booleans become 0/1; missing values stay NaN (the caller drops or marks
+    those rows).
+    """
+    col = data[name]
+    if col.dtype == bool or str(col.dtype) == "boolean":
+        col = col.astype("float64")
+    try:
+        return np.asarray(pd.to_numeric(col), dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise FMMError(
+            f"data column {name!r}, read by a component family, must be numeric (got dtype {col.dtype}): {exc}"
+        ) from exc
+
+
 def build_design(
     formulas: list[str],
     data: pd.DataFrame,
@@ -104,7 +125,8 @@ def build_design(
         One per class. A family with ``intercept = False`` gets its class
         design without the intercept column; when every family has
         ``response_missing_ok`` the response's own missing values do not
-        drop a row.
+        drop a row. The columns a family declares in ``data_columns()`` are
+        read into ``Design.columns`` (their missing values drop the row).
     """
     intercepts = [getattr(f, "intercept", True) for f in families] if families else [True] * len(formulas)
     missing_y_ok = bool(families) and all(getattr(f, "response_missing_ok", False) for f in families)
@@ -118,7 +140,8 @@ def build_design(
         )
     cf = None if class_formula is None else _parse(class_formula, "class_formula", False)
 
-    required: set[str] = set()
+    extra = sorted({c for f in families or [] for c in f.data_columns().values()})
+    required: set[str] = set(extra)
     for p in parsed.values():
         required |= set(p.required_variables) - set(FORMULA_FUNCTIONS)
     if cf is not None:
@@ -178,6 +201,7 @@ def build_design(
         w = w_all[keep]
     else:
         w = None
+    columns = {c: data_column(sub, c) for c in extra}
 
     if missing_y_ok:
         finite = np.ones(len(y), dtype=bool)
@@ -192,6 +216,7 @@ def build_design(
         xs = {f: (X[finite], names, spec) for f, (X, names, spec) in xs.items()}
         Z = Z[finite]
         w = None if w is None else w[finite]
+        columns = {c: v[finite] for c, v in columns.items()}
         index = index[finite]
     if w is not None and np.any(w < 0):
         raise ValueError("weights must be non-negative")
@@ -219,6 +244,7 @@ def build_design(
         n_dropped=int(len(data) - len(index)),
         formulas=list(formulas),
         class_formula=class_formula,
+        columns=columns,
     )
 
 

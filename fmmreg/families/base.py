@@ -131,6 +131,40 @@ class ComponentFamily(abc.ABC):
     def mean_from_index(self, eta: np.ndarray, anc: np.ndarray) -> np.ndarray:
         """Expected response ``E[y | x]`` given the indices."""
 
+    def data_columns(self) -> dict[str, str]:
+        """Columns of the data this family reads besides the formula's response.
+
+        Returns ``{role: column name}``, e.g. ``{"failure": "died", "entry":
+        "t0"}`` for a survival class or ``{"lower": "limit"}`` for a tobit
+        class with a per-row limit (Stata's ``ll(varname)``). The formula
+        layer reads these columns on the estimation rows -- a missing value
+        drops the row, listwise, like any model variable -- and on new data;
+        :meth:`class_response` then combines them with the response into the
+        array the engine passes back to this family as its ``y``. Families
+        that read nothing else return ``{}`` (the default).
+        """
+        return {}
+
+    def class_response(self, y: np.ndarray, columns: dict[str, np.ndarray]) -> np.ndarray:
+        """The array this family's class reads as its response.
+
+        Parameters
+        ----------
+        y : ndarray
+            The formula's response, shape (n,) or (n, r).
+        columns : dict
+            ``{role: values}`` for the roles of :meth:`data_columns`, float
+            arrays of shape (n,).
+
+        Returns
+        -------
+        ndarray
+            ``y`` itself by default; a family with data columns stacks them
+            in the layout its :meth:`index_derivatives` reads (e.g. survival:
+            time, failure indicator, entry time).
+        """
+        return y
+
     def check_endog(self, y: np.ndarray, yname: str) -> np.ndarray:
         """Validate the response and return it as float array.
 
@@ -327,3 +361,18 @@ class ComponentFamily(abc.ABC):
 
     def __repr__(self) -> str:
         return f"<fmmreg family {self.name!r}>"
+
+
+def class_responses(families: list[ComponentFamily], y: np.ndarray, columns: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The response array of each class: ``y`` with the columns its family declares.
+
+    Classes whose family reads no data column share the ``y`` object itself
+    (caches keyed on the array, such as :func:`log_factorial`, stay valid);
+    classes with the same family instance share one array.
+    """
+    out: dict[int, np.ndarray] = {}
+    for fam in families:
+        if id(fam) not in out:
+            roles = fam.data_columns()
+            out[id(fam)] = fam.class_response(y, {role: columns[col] for role, col in roles.items()}) if roles else y
+    return [out[id(fam)] for fam in families]

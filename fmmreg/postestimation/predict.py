@@ -25,6 +25,7 @@ from fmmreg import formula as _formula
 from fmmreg.estimation.linalg import logsumexp_rows, weighted_sum
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.families import Gaussian, GLMFamily
+from fmmreg.families.base import class_responses
 from fmmreg.formula import _as_float, _matrix, _parse, encode_new
 
 KINDS = ("mu", "eta", "classpr", "classposteriorpr", "density", "scores")
@@ -100,7 +101,8 @@ class PredictData:
     """Arrays a prediction works on (class order of the results)."""
 
     index: pd.Index
-    y: np.ndarray | None = None
+    #: the response array of each class (with its family's data columns)
+    ys: list[np.ndarray] | None = None
     designs: list[np.ndarray] | None = None
     Z: np.ndarray | None = None
     missing: np.ndarray | None = None
@@ -109,7 +111,7 @@ class PredictData:
 def in_sample(res) -> PredictData:
     """The estimation sample's arrays."""
     lik = res.lik
-    return PredictData(res.model.design.index, lik.y, list(lik.designs), lik.membership.Z, None)
+    return PredictData(res.model.design.index, list(lik.ys), list(lik.designs), lik.membership.Z, None)
 
 
 def _check_levels(spec, data: pd.DataFrame, what: str) -> bool:
@@ -194,23 +196,33 @@ def encode_newdata(res, data: pd.DataFrame, need: set[str]) -> PredictData:
             _require(data, req, f"class formula ({d.class_formula!r})")
             used |= req
             out.Z = _encode(d.z_spec, data, d.znames, f"class formula {d.class_formula!r}")
+    y = None
     if "y" in need:
         lhs = _parse(d.formulas[0], "formula", True).lhs
         req = _variables(lhs)
         _require(data, req, f"response {d.yname!r}")
         used |= req
         y = _as_float(_matrix(lhs, data), f"response {d.yname!r}")
-        out.y = y[:, 0] if y.shape[1] == 1 else y
+        y = y[:, 0] if y.shape[1] == 1 else y
+        # the data columns the families read (failure indicator, limits, ...)
+        extra = sorted({c for f in res.lik.families for c in f.data_columns().values()})
+        _require(data, set(extra), "component families (data columns)")
+        used |= set(extra)
+        columns = {c: _formula.data_column(data, c) for c in extra}
+        out.ys = class_responses(res.lik.families, y, columns)
     missing = np.zeros(len(data), dtype=bool)
     if used:
         missing |= data[sorted(used)].isna().any(axis=1).to_numpy()
-    for arr in [out.y, out.Z] + list(out.designs or []):
+    for arr in [y, out.Z] + list(out.designs or []):
         if arr is not None:
             missing |= ~np.isfinite(arr).reshape(len(data), -1).all(axis=1)
     out.missing = missing
-    if out.y is not None and (~missing).any():
-        for fam in {id(f): f for f in res.families}.values():
-            _check_response(fam, out.y[~missing], d.yname)
+    if out.ys is not None and (~missing).any():
+        seen = set()
+        for fam, y_k in zip(res.lik.families, out.ys):
+            if id(fam) not in seen:
+                seen.add(id(fam))
+                _check_response(fam, y_k[~missing], d.yname)
     return out
 
 
@@ -237,7 +249,8 @@ def _per_class(res, pd_: PredictData, what: str) -> np.ndarray:
     gamma, comps = res.lik.unpack(res.theta)
     fams = res.lik.families
     cols = []
-    for fam, X, th in zip(fams, pd_.designs, comps):
+    ys = pd_.ys if pd_.ys is not None else [None] * len(fams)
+    for fam, y, X, th in zip(fams, ys, pd_.designs, comps):
         if what == "eta":
             eta = fam.indices(X, th)[0]
             # first linear predictor (mlogit: the first non-base outcome); none for a point mass
@@ -245,7 +258,7 @@ def _per_class(res, pd_: PredictData, what: str) -> np.ndarray:
         elif what == "mu":
             cols.append(fam.mean(X, th))
         else:  # log density
-            cols.append(fam.loglike_obs(pd_.y, X, th))
+            cols.append(fam.loglike_obs(y, X, th))
     return np.column_stack(cols)
 
 
@@ -287,7 +300,7 @@ def predict(
 
     with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
         if kind == "scores":
-            lik = MixtureLikelihood(data.y, data.designs, data.Z, res.lik.families, None)
+            lik = MixtureLikelihood(data.ys, data.designs, data.Z, res.lik.families, None)
             vals = lik.score_obs(res.theta)
             columns = res.params.index
         elif kind == "classpr":
