@@ -320,8 +320,8 @@ def test_tobit_bad_limits_and_warnings():
         Tobit(lower=None, upper=None)
     with pytest.raises(ValueError, match="below the upper"):
         Tobit(lower=2.0, upper=1.0)
-    with pytest.raises(ValueError, match="number, None or 'min'"):
-        Tobit(lower="max")
+    with pytest.raises(ValueError, match="number, a column name, True or None"):
+        Tobit(lower=False)
     df = _frame()
     df["y"] = df["y"] + 5.0  # nothing at the limit 0
     with pytest.warns(UserWarning, match="tobit class is then a plain normal regression"):

@@ -21,6 +21,7 @@ from fmmreg.families.mlogit import MultinomialLogit
 from fmmreg.families.nbreg import NegativeBinomial1, NegativeBinomial2
 from fmmreg.families.ordinal import ologit, oprobit
 from fmmreg.families.pointmass import PointMass
+from fmmreg.families.streg import Streg, exponential, loglogistic, streg, weibull
 from fmmreg.families.tobit import Tobit
 from fmmreg.families.tpoisson import TruncatedPoisson
 from fmmreg.families.truncreg import TruncatedRegression
@@ -48,6 +49,10 @@ _REGISTRY: dict[str, Callable[[], ComponentFamily]] = {
     "oprobit": oprobit,
     "mlogit": MultinomialLogit,
     "pointmass": PointMass,
+    "exponential": exponential,
+    "weibull": weibull,
+    "loglogistic": loglogistic,
+    "llogistic": loglogistic,
 }
 
 
@@ -82,4 +87,13 @@ def get_family(spec) -> ComponentFamily:
     raise TypeError(f"family must be a name, a statsmodels family or a ComponentFamily, got {type(spec).__name__}")
 
 
-__all__ = ["ComponentFamily", "GLMFamily", "Gaussian", "available_families", "get_family"]
+__all__ = [
+    "ComponentFamily",
+    "GLMFamily",
+    "Gaussian",
+    "PointMass",
+    "Streg",
+    "available_families",
+    "get_family",
+    "streg",
+]

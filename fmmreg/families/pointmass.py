@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families.base import ComponentFamily
 
 
@@ -13,7 +14,14 @@ class PointMass(ComponentFamily):
     Parameters
     ----------
     value : float, default 0.0
-        The point (Stata ``pointmass y, lbvalue(#)``; its default is 0 too).
+        The point (Stata ``pointmass y, value(#)``; its default is 0 too).
+    response : str, optional
+        A data column to put the point mass on instead of the formula's
+        response: Stata's ``(pointmass depvar)`` with its own ``depvar``. In a
+        cure model the class of "never fails" is
+        ``PointMass(0, response="died")`` next to
+        ``Streg(..., failure="died")``: its density is 1 for censored rows
+        (``died == 0``) and 0 for failures.
 
     Notes
     -----
@@ -30,6 +38,12 @@ class PointMass(ComponentFamily):
     probability mass, which the likelihood mixes with the other classes'
     densities as Stata does.
 
+    Cure models (Stata's FMM Example 4): with a survival class, a point mass
+    at ``failure == 0`` is the cured (long-term survivor) class,
+    ``P(censored at t) = pi_1 + pi_2 S(t)`` and ``f(failure at t) = pi_2 f(t)``;
+    with delayed entry the cured class needs no truncation term (it survives
+    to any entry time with probability 1).
+
     A value that never occurs in the response would leave the class empty
     (its share goes to 0 at the boundary of the parameter space): this is a
     ``ValueError`` naming the variable, not a silent degenerate fit.
@@ -40,25 +54,36 @@ class PointMass(ComponentFamily):
     ancillary_names = ()
     n_linear = 0
 
-    def __init__(self, value: float = 0.0):
+    def __init__(self, value: float = 0.0, response: str | None = None):
         value = float(value)
         if not np.isfinite(value):
-            raise ValueError(f"pointmass value must be finite, got {value!r}")
+            raise FMMError(f"pointmass value must be finite, got {value!r}")
+        if response is not None and not isinstance(response, str):
+            raise FMMError(f"pointmass response= must be a column name of the data, got {response!r}")
         self.value = value
+        self.response = response
 
     def __repr__(self) -> str:
-        return f"<fmmreg family 'pointmass' value={self.value:g}>"
+        on = "" if self.response is None else f" response={self.response!r}"
+        return f"<fmmreg family 'pointmass' value={self.value:g}{on}>"
+
+    def data_columns(self) -> dict[str, str]:
+        return {} if self.response is None else {"response": self.response}
+
+    def class_response(self, y, columns):
+        return y if self.response is None else np.asarray(columns["response"], dtype=float)
 
     def support(self, y):
         y = np.asarray(y, dtype=float)
         return y == self.value if y.ndim == 1 else None
 
     def check_endog(self, y, yname):
+        yname = self.response or yname
         y = super().check_endog(y, yname)
         if y.ndim != 1:
             raise ValueError(f"family 'pointmass' needs a single response column, {yname!r} has {y.shape[1]}")
         if not np.any(y == self.value):
-            raise ValueError(
+            raise FMMError(
                 f"no observation of {yname!r} equals {self.value:g}, the value of family 'pointmass'; "
                 "the class would be empty: choose a value that occurs (PointMass(value=...))"
             )
