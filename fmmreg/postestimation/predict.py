@@ -27,9 +27,14 @@ from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.families import Gaussian, GLMFamily
 from fmmreg.families.base import class_responses
 from fmmreg.formula import _as_float, _matrix, _parse, encode_new
+from fmmreg.postestimation import survival as _survival
+from fmmreg.postestimation.survival import SURVIVAL_KINDS
 
-KINDS = ("mu", "eta", "classpr", "classposteriorpr", "density", "scores")
+KINDS = ("mu", "eta", "classpr", "classposteriorpr", "density", "scores") + SURVIVAL_KINDS
 _NEEDS = {
+    "survival": {"y", "x"},
+    "hazard": {"y", "x"},
+    "median": {"x"},
     "mu": {"x"},
     "eta": {"x"},
     "classpr": {"z"},
@@ -285,10 +290,10 @@ def predict(
         raise ValueError(f"kind={kind!r} is not known; use one of {', '.join(KINDS)}")
     if weighting not in ("prior", "posterior"):
         raise ValueError(f"weighting must be 'prior' or 'posterior', got {weighting!r}")
-    if marginal and kind not in ("mu", "eta", "density"):
-        raise ValueError(f"marginal=True applies to kind 'mu', 'eta' or 'density', not {kind!r}")
-    if marginal and kind == "density" and weighting == "posterior":
-        raise ValueError("the marginal density is the prior-weighted mixture density; use weighting='prior'")
+    if marginal and kind not in ("mu", "eta", "density") + SURVIVAL_KINDS:
+        raise ValueError(f"marginal=True applies to kind 'mu', 'eta', 'density' or a survival kind, not {kind!r}")
+    if marginal and kind in ("density",) + SURVIVAL_KINDS and weighting == "posterior":
+        raise ValueError(f"the marginal {kind} mixes the classes with prior probabilities; use weighting='prior'")
     if cls is not None and (kind == "scores" or marginal):
         raise ValueError("cls= selects one class of a per-class prediction; not with marginal=True or scores")
     if cls is not None and cls not in range(1, res.k + 1):
@@ -309,9 +314,17 @@ def predict(
             vals = _posterior(res, data)
         elif kind == "density":
             vals = np.exp(_per_class(res, data, "logf"))
+        elif kind in SURVIVAL_KINDS:
+            comps = res.lik.unpack(res.theta)[1]
+            fams = res.lik.families
+            if marginal:
+                prior = np.exp(_log_prior(res, data))
+                vals = _survival.marginal_values(kind, fams, data.designs, comps, data.ys, prior)
+            else:
+                vals = _survival.class_values(kind, fams, data.designs, comps, data.ys)
         else:
             vals = _per_class(res, data, kind)
-        if marginal:
+        if marginal and kind not in SURVIVAL_KINDS:
             p = np.exp(_log_prior(res, data)) if weighting == "prior" else _posterior(res, data)
             vals = (p * vals).sum(axis=1)
     if data.missing is not None and data.missing.any():
