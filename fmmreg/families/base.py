@@ -366,13 +366,14 @@ class ComponentFamily(abc.ABC):
 def class_responses(families: list[ComponentFamily], y: np.ndarray, columns: dict[str, np.ndarray]) -> list[np.ndarray]:
     """The response array of each class: ``y`` with the columns its family declares.
 
-    Classes whose family reads no data column share the ``y`` object itself
-    (caches keyed on the array, such as :func:`log_factorial`, stay valid);
-    classes with the same family instance share one array.
+    Families that read no data column return the ``y`` object itself, so
+    their classes share it (caches keyed on the array, such as
+    :func:`log_factorial`, stay valid); classes with the same family instance
+    share one array.
     """
     out: dict[int, np.ndarray] = {}
     for fam in families:
         if id(fam) not in out:
             roles = fam.data_columns()
-            out[id(fam)] = fam.class_response(y, {role: columns[col] for role, col in roles.items()}) if roles else y
+            out[id(fam)] = fam.class_response(y, {role: columns[col] for role, col in roles.items()})
     return [out[id(fam)] for fam in families]
