@@ -19,7 +19,7 @@ from fmmreg.families.intreg import IntervalRegression
 from fmmreg.families.lognormal import LogNormal
 from fmmreg.families.mlogit import MultinomialLogit
 from fmmreg.families.nbreg import NegativeBinomial1, NegativeBinomial2
-from fmmreg.families.ordinal import ologit, oprobit
+from fmmreg.families.ordinal import ocloglog, ologit, oprobit
 from fmmreg.families.pointmass import PointMass
 from fmmreg.families.streg import Streg, exponential, loglogistic, streg, weibull
 from fmmreg.families.tobit import Tobit
@@ -47,6 +47,7 @@ _REGISTRY: dict[str, Callable[[], ComponentFamily]] = {
     "truncreg": TruncatedRegression,
     "ologit": ologit,
     "oprobit": oprobit,
+    "ocloglog": ocloglog,
     "mlogit": MultinomialLogit,
     "pointmass": PointMass,
     "exponential": exponential,
