@@ -128,6 +128,9 @@ def build_design(
         drop a row. The columns a family declares in ``data_columns()`` are
         read into ``Design.columns`` (their missing values drop the row).
     """
+    if families:
+        # a family may add terms its own indices need (ivregress: the excluded instruments)
+        formulas = [fam.extend_formula(f) for f, fam in zip(formulas, families)]
     intercepts = [getattr(f, "intercept", True) for f in families] if families else [True] * len(formulas)
     missing_y_ok = bool(families) and all(getattr(f, "response_missing_ok", False) for f in families)
     if not isinstance(data, pd.DataFrame):

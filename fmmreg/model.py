@@ -109,6 +109,8 @@ class FMM:
         self.hybrid = isinstance(formula, (list, tuple)) or isinstance(family, (list, tuple))
         self.families: list[ComponentFamily] = [get_family(f) for f in fam_specs]
         self.design = build_design(formulas, data, class_formula, weights, self.families)
+        for fam, names in zip(self.families, self.design.xnames):
+            fam.bind_design(names)
         #: the response array of each class (the response with its family's data columns)
         self.ys = self._check_response()
         self.y = self.ys[0]

@@ -256,3 +256,26 @@ def test_survival_predictions_need_survival_classes():
     res = fmm(1, "t ~ x", df, family="gaussian")
     with pytest.raises(FMMError, match="survival .*streg"):
         res.predict(kind="survival")
+
+
+def test_glm_families_statsmodels_lacks():
+    """Stata's fmm: glm families beta, exponential, weibull, lognormal, loglogistic."""
+    import statsmodels.api as sm
+
+    from fmmreg.families.betareg import BetaRegression
+    from fmmreg.families.glm import glm
+
+    df = _surv_frame(200, seed=4)
+    exp_ph = fmm(1, "t ~ x", df, family=glm("exponential"))
+    ref = sm.GLM(df["t"], sm.add_constant(df["x"]), family=sm.families.Gamma(sm.families.links.Log())).fit(scale=1.0)
+    # PH coefficients (hazard exp(x'b)) are minus those of the mean exp(x'b) of the GLM
+    np.testing.assert_allclose(exp_ph.params.to_numpy(), -ref.params.to_numpy()[[1, 0]], atol=1e-7)
+    assert exp_ph.llf == pytest.approx(ref.llf, abs=1e-7)
+    lnorm = fmm(1, "t ~ x", df, family=glm("lognormal"))
+    assert lnorm.llf == pytest.approx(fmm(1, "t ~ x", df, family="lognormal").llf, abs=1e-8)
+    assert isinstance(glm("beta", link="probit"), BetaRegression) and glm("beta").link == "logit"
+    assert glm("weibull", time=True).time and glm("llogistic").distribution == "loglogistic"
+    with pytest.raises(FMMError, match="takes link 'log'"):
+        glm("weibull", link="logit")
+    with pytest.raises(FMMError, match="takes link 'logit' or 'probit'"):
+        glm("beta", link="log")

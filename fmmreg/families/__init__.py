@@ -16,6 +16,7 @@ from fmmreg.families.betareg import BetaRegression
 from fmmreg.families.gaussian import Gaussian
 from fmmreg.families.glm import GLM_FAMILIES, GLMFamily, binomial, cloglog, gamma, glm, logit, poisson, probit
 from fmmreg.families.intreg import IntervalRegression
+from fmmreg.families.ivregress import IVRegress
 from fmmreg.families.lognormal import LogNormal
 from fmmreg.families.mlogit import MultinomialLogit
 from fmmreg.families.nbreg import NegativeBinomial1, NegativeBinomial2
@@ -92,6 +93,7 @@ __all__ = [
     "ComponentFamily",
     "GLMFamily",
     "Gaussian",
+    "IVRegress",
     "PointMass",
     "Streg",
     "available_families",

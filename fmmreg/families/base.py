@@ -165,6 +165,20 @@ class ComponentFamily(abc.ABC):
         """
         return y
 
+    def extend_formula(self, formula: str) -> str:
+        """The class formula the design is built from; the user's by default.
+
+        A family whose indices live on different designs (``ivregress``: the
+        first stage also has the excluded instruments) adds its terms here,
+        so that the class design holds every column; :meth:`bind_design`
+        then tells it where its columns are and :meth:`designs` /
+        :meth:`split` map each index to its columns.
+        """
+        return formula
+
+    def bind_design(self, xnames: list[str]) -> None:  # noqa: B027 (a hook, no-op by default)
+        """Learn the column names of the class design (called once by the model); no-op by default."""
+
     def check_endog(self, y: np.ndarray, yname: str) -> np.ndarray:
         """Validate the response and return it as float array.
 
