@@ -201,6 +201,8 @@ def test_two_class_weibull_reference():
 def test_cure_model_reference(cure_fit):
     ref, df, expected, res = cure_fit
     assert_matches_reference(res, ref, expected, fixed=(1, 2))
+    text = str(res.summary())
+    assert "Response: died" in text and "streg, distribution(weibull)" in text and "/ln_p" in text
     post = res.predict(kind="classposteriorpr")
     # a failure cannot be cured; a censored record is cured with positive probability
     assert np.all(post.loc[df["died"] == 1, 1] == 0.0)

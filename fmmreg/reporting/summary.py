@@ -269,7 +269,9 @@ def build_summary(res, alpha: float = 0.05) -> Summary:
         if anc_rows:
             rows.append(Row("", kind="rule"))
             rows.extend(anc_rows)
-        titles = [f"Class:    {k}", f"Response: {res.yname}", f"Model:    {fam.stata_model}"]
+        # a point mass on its own column (the cured class of a cure model) shows that column
+        response = getattr(fam, "response", None) or res.yname
+        titles = [f"Class:    {k}", f"Response: {response}", f"Model:    {fam.stata_model}"]
         blocks.append(Block(titles, rows))
 
     footer = pd.DataFrame(
