@@ -325,7 +325,7 @@ class Streg(ComponentFamily):
         late = t0 > 0
         if late.any():
             z0, *dz0 = self._z(np.log(t0[late]), e[late], p)
-            (_, _, _), (e0, e1, e2) = _STANDARD[self.distribution](z0)
+            _, (e0, e1, e2) = _STANDARD[self.distribution](z0)
             logf[late] -= e0
         if order == 0:
             return logf, None, None
@@ -343,14 +343,13 @@ class Streg(ComponentFamily):
         if order == 1:
             return logf, d1, None
         g2 = np.where(fail, f2, s2)
-        zij = {(0, 0): dz[2], (0, 1): dz[3], (1, 1): dz[4]}
+        pairs = {(0, 0): 2, (0, 1): 3, (1, 1): 4}  # position of z_ij in the derivatives of _z
         d2 = np.empty((len(e), m, m))
         for i in range(m):
             for j in range(i, m):
-                d2[:, i, j] = g2 * zi[i] * zi[j] + g1 * zij[(i, j)]
+                d2[:, i, j] = g2 * zi[i] * zi[j] + g1 * dz[pairs[(i, j)]]
                 if late.any():
-                    z0ij = {(0, 0): dz0[2], (0, 1): dz0[3], (1, 1): dz0[4]}[(i, j)]
-                    d2[late, i, j] -= e2 * z0i[i] * z0i[j] + e1 * z0ij
+                    d2[late, i, j] -= e2 * z0i[i] * z0i[j] + e1 * dz0[pairs[(i, j)]]
                 d2[:, j, i] = d2[:, i, j]
         return logf, d1, d2
 
