@@ -218,7 +218,7 @@ def test_levels_and_base_must_match_the_data():
     with pytest.raises(ValueError, match="at least 2 levels"):
         ologit(levels=[1])
     with pytest.raises(ValueError, match="ordered link"):
-        OrderedFamily("cloglog")
+        OrderedFamily("cauchit")  # cloglog is gsem's ocloglog (issue 16)
 
 
 def test_family_needs_levels_before_use():
