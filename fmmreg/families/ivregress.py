@@ -26,7 +26,7 @@ def covariance_derivatives(anc: np.ndarray) -> tuple[np.ndarray, list[np.ndarray
     """``Sigma`` of ``(u, v)`` and its first and second derivatives in ``(ln s1, ln s2, atanh rho)``."""
     a1, a2, a3 = (float(a) for a in anc)
     s1, s2, r = np.exp(a1), np.exp(a2), np.tanh(a3)
-    dr = 1.0 - r * r  # d tanh / d a3
+    dr = 1.0 / np.cosh(a3) ** 2  # d tanh / d a3 = 1 - rho^2, without cancellation
     c = r * s1 * s2
 
     def sym(d11: float, d12: float, d22: float) -> np.ndarray:
@@ -182,8 +182,21 @@ class IVRegress(ComponentFamily):
         y = np.asarray(y, dtype=float)
         e = np.column_stack([y[:, 0] - eta[:, 0], y[:, 1] - eta[:, 1]])
         sigma, ds, d2s = covariance_derivatives(anc)
-        omega = np.linalg.inv(sigma)
-        logdet = float(np.linalg.slogdet(sigma)[1])
+        a1, a2, a3 = (float(a) for a in anc)
+        # |Sigma| = s1^2 s2^2 (1 - rho^2) = exp(2 a1 + 2 a2) / cosh(a3)^2, without cancellation near |rho| = 1
+        with np.errstate(over="ignore"):
+            det = float(np.exp(2.0 * a1 + 2.0 * a2) / np.cosh(a3) ** 2)
+        if not (np.isfinite(det) and det > 0.0 and np.all(np.isfinite(sigma))):
+            # |rho| -> 1 or a scale at 0/inf (a line search overshooting): no density, so the step is halved
+            n = len(e)
+            m = 2 + self.n_ancillary
+            return (
+                np.full(n, -np.inf),
+                None if order < 1 else np.zeros((n, m)),
+                None if order < 2 else np.zeros((n, m, m)),
+            )
+        omega = np.array([[sigma[1, 1], -sigma[0, 1]], [-sigma[0, 1], sigma[0, 0]]]) / det
+        logdet = 2.0 * a1 + 2.0 * a2 - 2.0 * float(np.log(np.cosh(a3)))
         oe = e @ omega
         logf = -_LOG_2PI - 0.5 * logdet - 0.5 * np.sum(e * oe, axis=1)
         if order == 0:
