@@ -200,6 +200,11 @@ class Streg(ComponentFamily):
     ``glm, family(gamma) link(log)`` density for uncensored rows) and
     ``S(t) = Q(k, k t e^-x'b)``; see :func:`_gamma_logsf_derivatives`.
 
+    The ancillary parameters carry the names of Stata's ``streg`` output --
+    ``/ln_p`` (Weibull), ``/ln_sig`` (lognormal), ``/ln_gam`` (loglogistic)
+    -- and, for the two-parameter gamma that ``streg`` does not have,
+    ``mestreg``'s ``/logs``; they are shown as estimated, with z and P.
+
     The fitted mean (:meth:`mean_from_index`) is the mean survival time of
     the class (infinite for a loglogistic with ``gamma >= 1``);
     :meth:`median_from_index`, :meth:`log_survival` and :meth:`log_hazard`
