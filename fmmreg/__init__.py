@@ -5,9 +5,11 @@
 >>> print(res.summary())                                # doctest: +SKIP
 """
 
-from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
+from fmmreg import datasets
+from fmmreg.exceptions import ConvergenceWarning, DataWarning, DegenerateClassWarning, FMMError
 from fmmreg.families import available_families, get_family
 from fmmreg.model import FMM, fmm
+from fmmreg.postestimation.blrt import blrt
 from fmmreg.postestimation.compare import compare, select_k
 from fmmreg.results import FMMResults
 
@@ -15,10 +17,13 @@ __all__ = [
     "FMM",
     "FMMError",
     "ConvergenceWarning",
+    "DataWarning",
     "DegenerateClassWarning",
     "FMMResults",
     "available_families",
+    "blrt",
     "compare",
+    "datasets",
     "fmm",
     "get_family",
     "select_k",

@@ -3,7 +3,8 @@
 Every data or model-specification problem found by fmmreg is raised as
 :class:`FMMError` (a ``ValueError``), with a message that names the variable,
 class or option at fault and what to do; numerical trouble during estimation
-is reported with the warnings below.
+is reported with the warnings below, and suspicious data that are still
+usable with :class:`DataWarning`.
 """
 
 from __future__ import annotations
@@ -19,3 +20,7 @@ class ConvergenceWarning(UserWarning):
 
 class DegenerateClassWarning(UserWarning):
     """A class is empty, tiny, or has a collapsed scale parameter."""
+
+
+class DataWarning(UserWarning):
+    """Suspicious data that can still be fitted: a factor with many levels, rows dropped by a transform."""

@@ -14,11 +14,14 @@ from fmmreg.estimation.engine import check_engine
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.estimation.relabel import canonical_order, check_order, permute_theta, relabel_matrix
 from fmmreg.estimation.starts import StartOptions, multistart
-from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning
+from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
 from fmmreg.families import ComponentFamily, get_family
 from fmmreg.families.base import class_responses
 from fmmreg.formula import build_design
+from fmmreg.offsets import check_offset_families, extra_columns, offset_arrays, resolve_offsets
+from fmmreg.postestimation.vce import resolve_vce
 from fmmreg.results import FMMResults
+from fmmreg.weighting import check_weights, resolve_weights
 
 
 def _formulas_first(k, formula, data):
@@ -49,19 +52,20 @@ def _broadcast(k: int | None, formula, family) -> tuple[int, list[str], list]:
     families = list(family) if isinstance(family, (list, tuple)) else None
     lengths = {len(x) for x in (formulas, families) if x is not None}
     if len(lengths) > 1:
-        raise ValueError(
+        raise FMMError(
             f"the list of formulas ({len(formulas)}) and the list of families ({len(families)}) "
             "must have one entry per class"
         )
     implied = lengths.pop() if lengths else None
     if k is None:
         if implied is None:
-            raise ValueError("give the number of classes k, or one formula/family per class as lists")
+            raise FMMError("give the number of classes k, or one formula/family per class as lists")
         k = implied
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k (number of classes) must be a positive integer, got {k!r}")
+    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or k < 1:
+        hint = " (a whole number such as 2)" if isinstance(k, (float, np.floating)) else ""
+        raise FMMError(f"k (number of classes) must be a positive integer{hint}, got {k!r}")
     if implied is not None and implied != k:
-        raise ValueError(f"k={k} but {implied} formulas/families were given; they must agree")
+        raise FMMError(f"k={k} but {implied} formulas/families were given; they must agree")
     k = int(k)
     return k, formulas or [formula] * k, families or [family] * k
 
@@ -86,7 +90,23 @@ class FMM:
         ``"~ z1 + z2"``: class membership is a multinomial logit on these
         (base class 1, as in Stata). ``None`` gives constant class shares.
     weights : str or array, optional
-        Frequency weights (Stata ``fweight``): a column of ``data`` or an array.
+        Alias of ``fweights`` (kept for compatibility): must hold integers.
+    fweights, pweights, iweights : str or array, optional
+        Stata's frequency, sampling and importance weights: a column of
+        ``data`` or one value per row of ``data``; at most one kind. Point
+        estimates do not depend on the kind; ``nobs``, the standard errors
+        and the information criteria do (see :mod:`fmmreg.weighting`):
+        ``fweights`` must be integers (``nobs = sum w``, same results as
+        replicated rows); ``pweights`` imply ``vce="robust"`` (or cluster)
+        and a pseudolikelihood, ``nobs`` = rows; ``iweights`` are not
+        checked, ``nobs = sum w``.
+    offset, exposure : str, array or list, optional
+        Stata's ``offset(o)`` and ``exposure(t)``: ``o`` (or ``log t``) is
+        added to the first linear index of every class with one (Poisson, NB,
+        GLM, logit/probit, regress, ...). A column of ``data``, an array (one
+        value per row of ``data``), or a list with one entry per class
+        (``None`` for a class without). Exposures must be positive.
+        Predictions on new data read the same columns from the new data.
 
     Notes
     -----
@@ -102,18 +122,35 @@ class FMM:
         family="gaussian",
         class_formula: str | None = None,
         weights=None,
+        *,
+        fweights=None,
+        pweights=None,
+        iweights=None,
+        offset=None,
+        exposure=None,
     ):
         k, formula, data = _formulas_first(k, formula, data)
         self.k, formulas, fam_specs = _broadcast(k, formula, family)
         #: one formula or family per class: classes keep the order the user listed
         self.hybrid = isinstance(formula, (list, tuple)) or isinstance(family, (list, tuple))
         self.families: list[ComponentFamily] = [get_family(f) for f in fam_specs]
-        self.design = build_design(formulas, data, class_formula, weights, self.families)
+        self.weight_spec = resolve_weights(weights, fweights, pweights, iweights)
+        offset_specs = resolve_offsets(offset, exposure, self.k)
+        self.design = build_design(
+            formulas, data, class_formula, self.weight_spec.source, self.families, extra=extra_columns(offset_specs)
+        )
+        check_weights(self.weight_spec, self.design.weights)
         for fam, names in zip(self.families, self.design.xnames):
             fam.bind_design(names)
+        #: the user's DataFrame (a reference, never modified): cluster= columns given at fit
+        #: time, margins and the bootstrap read its rows
+        self.data = data
         #: the response array of each class (the response with its family's data columns)
         self.ys = self._check_response()
         self.y = self.ys[0]
+        self.offset_specs = check_offset_families(offset_specs, self.families)
+        #: offset of each class (model order) on the rows used, or None
+        self.offsets = offset_arrays(self.offset_specs, self.design.extra)
         self._check_designs()
 
     def _check_response(self) -> list[np.ndarray]:
@@ -142,25 +179,63 @@ class FMM:
                 covered |= mask
         if not covered.all():
             bad = np.flatnonzero(~covered)
-            raise ValueError(
+            raise FMMError(
                 f"{len(bad)} observation(s) of {name!r} (e.g. {y[bad[0]]!r}) have zero density in every class "
                 f"({', '.join(sorted({f.name for f in self.families}))}); add a class that can generate them"
             )
+        self._check_varies(np.asarray(y, dtype=float), name)
         return [checked[id(fam)] for fam in self.families]
+
+    def _check_varies(self, y: np.ndarray, name: str) -> None:
+        """A response that does not vary identifies no regression, let alone a mixture."""
+        w = self.design.weights
+        used = y if w is None else y[w != 0]
+        if y.ndim != 1 or used.size == 0 or np.ptp(used) > 0:
+            return
+        value, n = float(used[0]), used.size
+        coding = self.design.response_coding
+        fams = {f.name for f in self.families}
+        if coding is not None or all(getattr(f, "binary", False) for f in self.families):
+            shown = repr(coding.levels[int(value)]) if coding is not None else f"{value:g}"
+            raise FMMError(
+                f"every value of {name!r} is {shown} in the {n} rows used: the outcome does not vary, so "
+                f"family {', '.join(sorted(fams))} cannot be estimated; check the variable and the sample"
+            )
+        if value == 0 and any(("poisson" in f or "nbreg" in f or "nbinomial" in f) for f in fams):
+            raise FMMError(
+                f"every count of {name!r} is 0 in the {n} rows used: a mixture cannot be identified (and a count "
+                "model has no finite estimate, its mean goes to 0); check the variable and the sample"
+            )
+        raise FMMError(
+            f"the response {name!r} is constant (every value is {value:g}) in the {n} rows used: there is nothing "
+            "to model and a mixture cannot be identified; check the variable and the sample"
+        )
 
     def _check_designs(self) -> None:
         d = self.design
         n = len(self.y)
+        rows = n if d.weights is None else int(np.count_nonzero(d.weights))
+        if self.k > rows:
+            raise FMMError(
+                f"k={self.k} classes but only {rows} observation(s) are used: a mixture needs more observations "
+                "than classes; fit fewer classes"
+            )
+        total = (self.k - 1) * d.Z.shape[1] + sum(fam.n_params(X.shape[1]) for X, fam in zip(d.designs, self.families))
+        if total >= rows:
+            raise FMMError(
+                f"the model has {total} parameters ({self.k} classes) but only {rows} observations are used: "
+                "it cannot be identified; fit fewer classes or fewer covariates"
+            )
         for k, (X, names, fam) in enumerate(zip(d.designs, d.xnames, self.families), start=1):
             if n <= fam.n_params(X.shape[1]):
-                raise ValueError(f"class {k}: {n} observations for {fam.n_params(X.shape[1])} parameters")
+                raise FMMError(f"class {k}: {n} observations for {fam.n_params(X.shape[1])} parameters")
             if np.linalg.matrix_rank(X) < X.shape[1]:
-                raise ValueError(
+                raise FMMError(
                     f"class {k}: the design of {d.formulas[k - 1]!r} is collinear "
                     f"(columns {names}); drop a redundant term"
                 )
         if np.linalg.matrix_rank(d.Z) < d.Z.shape[1]:
-            raise ValueError(f"class_formula {d.class_formula!r} gives a collinear design {d.znames}; drop a term")
+            raise FMMError(f"class_formula {d.class_formula!r} gives a collinear design {d.znames}; drop a term")
 
     def param_index(self, class_map: list[int] | None = None) -> pd.MultiIndex:
         """``(equation, term)`` labels of the parameters, in the packed order.
@@ -182,20 +257,20 @@ class FMM:
         if isinstance(start, pd.Series):
             missing = index.difference(start.index)
             if len(missing):
-                raise ValueError(f"start is missing values for {list(missing)[:5]}; give one per parameter")
+                raise FMMError(f"start is missing values for {list(missing)[:5]}; give one per parameter")
             return start.reindex(index).to_numpy(dtype=float)
         start = np.asarray(start, dtype=float).ravel()
         if start.shape != (len(index),):
-            raise ValueError(f"start must have {len(index)} values (see FMM.param_index()), got {start.shape[0]}")
+            raise FMMError(f"start must have {len(index)} values (see FMM.param_index()), got {start.shape[0]}")
         return start
 
     def _start_posterior(self, tau) -> np.ndarray:
         tau = np.asarray(tau, dtype=float)
         n = len(self.y)
         if tau.shape != (n, self.k):
-            raise ValueError(f"start_posterior must have shape ({n}, {self.k}) (rows used x classes), got {tau.shape}")
+            raise FMMError(f"start_posterior must have shape ({n}, {self.k}) (rows used x classes), got {tau.shape}")
         if np.any(tau < 0) or not np.allclose(tau.sum(axis=1), 1.0):
-            raise ValueError("start_posterior rows must be probabilities that sum to 1")
+            raise FMMError("start_posterior rows must be probabilities that sum to 1")
         return tau
 
     def _likelihood(self, class_map: list[int]) -> MixtureLikelihood:
@@ -206,6 +281,7 @@ class FMM:
             d.Z,
             [self.families[j] for j in class_map],
             d.weights,
+            offsets=[self.offsets[j] for j in class_map],
         )
 
     def fit(
@@ -221,6 +297,8 @@ class FMM:
         order: str | Sequence[int] = "mean",
         progress: bool = False,
         blas_threads: int | None = 1,
+        vce: str | None = None,
+        cluster=None,
     ) -> FMMResults:
         """Estimate by multi-start EM followed by Newton on the full likelihood.
 
@@ -250,16 +328,30 @@ class FMM:
         blas_threads : int or None
             BLAS threads during the fit (default 1, fastest for the engine's
             small products); ``None`` leaves the BLAS setting alone.
+        vce : {"oim", "opg", "robust", "cluster"}, optional
+            Variance estimator (Stata's ``vce()``): ``"oim"`` inverse observed
+            information (default), ``"opg"`` outer product of the scores,
+            ``"robust"`` Huber/White sandwich from the per-observation scores
+            of the full mixture likelihood, times ``N/(N-1)``, ``"cluster"``
+            sandwich from cluster sums of the scores, times ``G/(G-1)``
+            (Stata's small-sample factors; clusters may cut across classes).
+            Default ``"robust"`` with ``pweights``, ``"cluster"`` when
+            ``cluster=`` is given. ``res.with_vce(...)`` switches later
+            without refitting. See :mod:`fmmreg.postestimation.vce`.
+        cluster : str or array-like, optional
+            Cluster ids: a column of ``data`` or one value per row of ``data``.
         """
         engine = check_engine(engine)
+        vce_spec = resolve_vce(self, vce, cluster)  # option errors before a long fit
         # the engine's BLAS calls are small and memory-bound: a second BLAS
         # thread gains little and, on a busy machine, its spin-waits make
         # them several times slower (measured 5x at n = 1e6 on 2 cores)
         limit = threadpool_limits(limits=blas_threads, user_api="blas") if blas_threads else nullcontext()
         with limit:
-            return self._fit(
+            res = self._fit(
                 engine, n_starts, n_refine, short_iter, random_state, start, start_posterior, order, progress
             )
+        return res._apply_vce(vce_spec)
 
     def _fit(self, engine, n_starts, n_refine, short_iter, random_state, start, start_posterior, order, progress):
         rng = np.random.default_rng(random_state)
@@ -275,7 +367,7 @@ class FMM:
         theta = found.theta
         if isinstance(order, str):
             if order not in ("mean", "fit"):
-                raise ValueError(f"order must be 'mean', 'fit' or a list of class labels, got {order!r}")
+                raise FMMError(f"order must be 'mean', 'fit' or a list of class labels, got {order!r}")
             perm = canonical_order(lik, theta) if order == "mean" and not self.hybrid else class_map
         else:
             perm = check_order(order, self.k)
@@ -332,14 +424,116 @@ def fmm(
     family="gaussian",
     class_formula: str | None = None,
     weights=None,
+    *,
+    fweights=None,
+    pweights=None,
+    iweights=None,
+    offset=None,
+    exposure=None,
     **fit_options,
 ) -> FMMResults:
-    """Fit a finite mixture of regressions in one call.
+    """Fit a finite mixture of regressions (latent class regression), like Stata's ``fmm``.
 
     ``fmm(3, "visits ~ age + chronic", data=df, family="poisson",
-    class_formula="~ income")`` is ``FMM(...).fit(**fit_options)``; see
-    :class:`FMM` and :meth:`FMM.fit` for the options. Hybrid models list one
-    formula and/or family per class, ``fmm(["y ~ x1", "y ~ x1 + x2"],
-    data=df, family=["gaussian", "poisson"])``.
+    class_formula="~ income")`` is Stata's ``fmm 3, lcprob(income): poisson
+    visits age chronic``: three latent classes, each with its own Poisson
+    regression, class membership a multinomial logit on ``income`` (class 1
+    is the base). It is ``FMM(...).fit(**fit_options)``.
+
+    Parameters
+    ----------
+    k : int
+        Number of classes. May be omitted (``None``) when ``formula`` or
+        ``family`` is a list with one entry per class (a hybrid model,
+        Stata's ``fmm: (regress y x1) (poisson y x2)``); the formula list may
+        also come first: ``fmm(["y ~ x1", "y ~ x1 + x2"], data=df)``.
+    formula : str or list of str
+        ``"y ~ x1 + x2"`` in formulaic syntax: ``C(region)`` or a categorical
+        column for a factor (Stata's ``i.region``), ``a:b`` / ``a*b``
+        interactions, ``I(age**2)``, ``np.log(x)``. Every class models the
+        same response. Binomial responses with trials are
+        ``cbind(successes, failures) ~ x``.
+    data : DataFrame
+        Never modified. Rows with a missing value in any variable of any
+        formula (or the weights) are dropped once, as Stata does.
+        ``fmmreg.datasets.load("nmes1988")`` loads a shipped example.
+    family : str, statsmodels family, ComponentFamily, or list of them
+        The component model (default ``"gaussian"``, Stata's ``regress``):
+        ``poisson``, ``nbreg``, ``nbreg1``, ``logit``, ``probit``,
+        ``cloglog``, ``binomial``, ``gamma``, ``lognormal``, ``betareg``,
+        ``tobit``, ``intreg``, ``truncreg``, ``tpoisson``, ``ologit``,
+        ``oprobit``, ``mlogit``, ``pointmass``, ``glm``; see
+        :func:`fmmreg.available_families`. A list gives one family per
+        class (``["pointmass", "poisson"]`` is a zero-inflated Poisson).
+        Ancillary parameters (variances, NB ``alpha``, cut points) are
+        estimated by ML; ``sm.families.NegativeBinomial()`` is Stata's
+        ``nbreg`` with ``alpha`` estimated.
+    class_formula : str, optional
+        ``"~ z1 + z2"``: the covariates of class membership (Stata's
+        ``lcprob()``). ``None`` gives constant class shares.
+    weights, fweights, pweights, iweights : str or array, optional
+        Stata's frequency, sampling and importance weights: a column of
+        ``data`` or one value per row (``weights`` is ``fweights``); at most
+        one kind. ``pweights`` imply robust standard errors and a
+        pseudolikelihood. See :class:`FMM`.
+    offset, exposure : str, array or list, optional
+        Stata's ``offset()`` and ``exposure()`` (``log`` of it added to the
+        first linear index of each class), e.g. ``exposure="Holders"`` for
+        claim counts of ``Holders`` policies; a list gives one per class.
+    **fit_options
+        Passed to :meth:`FMM.fit`: ``n_starts`` (default 20) and
+        ``n_refine`` (3) of the start search, ``random_state`` (0; results
+        are deterministic given it), ``start=`` (your start values, labelled
+        like ``params``), ``order`` (``"mean"``: classes sorted by their mean
+        response; ``"fit"``; or a list), ``vce`` (``"oim"``, Stata's default;
+        ``"opg"``, ``"robust"``, ``"cluster"`` with ``cluster=``),
+        ``progress=True``, ``engine``.
+
+    Returns
+    -------
+    FMMResults
+        ``params``, ``bse``, ``pvalues``, ``conf_int()``, ``cov_params()``
+        (observed-information, Stata's OIM), ``llf``, ``aic``, ``bic``,
+        ``nobs``; ``summary()`` prints Stata's table (also HTML, LaTeX,
+        Markdown); ``posterior`` / ``prior`` class probabilities per row;
+        ``lcprob()``, ``lcmean()``, ``ic()`` (Stata's ``estat``),
+        ``predict()``, ``to_frame()``, ``plot_posterior()``, ``relabel()``.
+
+    See Also
+    --------
+    FMM : the model object (``FMM(...).fit()``).
+    select_k : fit a range of K and choose by BIC.
+    compare : fits side by side.
+
+    Notes
+    -----
+    The log likelihood is ``sum_i w_i log sum_k pi_k(z_i) f_k(y_i | x_i)``
+    with ``pi_k(z) = exp(z'g_k) / sum_j exp(z'g_j)``, ``g_1 = 0``. Several
+    starts run a few EM iterations each, the best distinct ones run EM to
+    convergence, then Newton on the full likelihood gives the exact MLE;
+    the summary reports how many refined starts reached the best maximum.
+
+    Examples
+    --------
+    >>> from fmmreg import datasets, fmm
+    >>> nmes = datasets.load("nmes1988")
+    >>> res = fmm(3, "visits ~ age + chronic", data=nmes, family="poisson",
+    ...           class_formula="~ income")            # doctest: +SKIP
+    >>> print(res.summary())                            # doctest: +SKIP
+    >>> zip_ = fmm(None, "visits ~ chronic", data=nmes,
+    ...            family=["pointmass", "poisson"])     # doctest: +SKIP
     """
-    return FMM(k, formula, data, family=family, class_formula=class_formula, weights=weights).fit(**fit_options)
+    model = FMM(
+        k,
+        formula,
+        data,
+        family=family,
+        class_formula=class_formula,
+        weights=weights,
+        fweights=fweights,
+        pweights=pweights,
+        iweights=iweights,
+        offset=offset,
+        exposure=exposure,
+    )
+    return model.fit(**fit_options)

@@ -10,6 +10,7 @@ their estimation scale (``lnsigma``, ...).
 
 from __future__ import annotations
 
+import copy
 import warnings
 from functools import cached_property
 
@@ -17,10 +18,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from fmmreg import weighting
 from fmmreg.estimation.engine import FitTrace
 from fmmreg.estimation.linalg import jacobi_scale
 from fmmreg.estimation.relabel import check_order, permute_theta
+from fmmreg.families.base import AncillaryDisplay
+from fmmreg.formula import TermLabel
 from fmmreg.postestimation.mixin import PostestimationMixin
+from fmmreg.postestimation.vce import OIM, VCESpec, covariance, resolve_vce
 from fmmreg.reporting.summary import Row, Summary, build_summary
 
 
@@ -29,10 +34,14 @@ class FMMResults(PostestimationMixin):
 
     Notes
     -----
-    The covariance is the inverse of the observed information (OIM, Stata's
-    default) of the full observed-data log likelihood at the estimate,
-    computed from analytic second derivatives (see
-    :class:`fmmreg.estimation.mixture.MixtureLikelihood`).
+    By default the covariance is the inverse of the observed information
+    (OIM, Stata's default) of the full observed-data log likelihood at the
+    estimate, computed from analytic second derivatives (see
+    :class:`fmmreg.estimation.mixture.MixtureLikelihood`). ``fit(vce=...)``
+    or :meth:`with_vce` choose OPG, robust or cluster-robust instead (see
+    :mod:`fmmreg.postestimation.vce`); ``cov_type`` records the choice and
+    everything that uses a covariance (``bse``, tests, ``lcprob``,
+    ``lcmean``, ``compare``, the summary) reads ``cov_params()``.
     """
 
     def __init__(
@@ -43,6 +52,7 @@ class FMMResults(PostestimationMixin):
         trace: FitTrace,
         starts: pd.DataFrame,
         derivatives: tuple[float, np.ndarray, np.ndarray] | None = None,
+        vce: VCESpec | None = None,
     ):
         self.model = model
         self.class_map = list(class_map)
@@ -56,8 +66,55 @@ class FMMResults(PostestimationMixin):
         self.llf = ll
         self.score = grad
         self.hessian = hess
-        self._cov = self._invert(hess)
+        self._cov_oim = self._invert(hess)
         self._names = self._param_index()
+        self._apply_vce(OIM if vce is None else vce)
+
+    def _apply_vce(self, spec: VCESpec) -> FMMResults:
+        self.vce_spec = spec
+        self._cov = covariance(self, spec)
+        return self
+
+    def with_vce(self, vce: str, cluster=None) -> FMMResults:
+        """The same fit under another variance estimator, without refitting.
+
+        Parameters
+        ----------
+        vce : {"oim", "opg", "robust", "cluster"}
+            See :meth:`fmmreg.FMM.fit`.
+        cluster : str or array-like, optional
+            For ``vce="cluster"``: a column of the data the model was built
+            on, or one cluster id per row of that data.
+
+        Returns
+        -------
+        FMMResults
+            A new results object sharing the estimates; its ``cov_params()``,
+            ``bse``, tests, ``lcprob()``/``lcmean()`` and ``summary()`` use
+            the new covariance. ``res`` itself is unchanged.
+        """
+        spec = resolve_vce(self.model, vce, cluster)
+        return copy.copy(self)._apply_vce(spec)
+
+    @property
+    def cov_type(self) -> str:
+        """The variance estimator: ``"oim"``, ``"opg"``, ``"robust"`` or ``"cluster"`` (Stata ``e(vce)``)."""
+        return self.vce_spec.kind
+
+    @property
+    def n_clusters(self) -> int | None:
+        """Number of clusters ``G`` for ``cov_type == "cluster"``, else ``None``."""
+        return self.vce_spec.n_clusters
+
+    @property
+    def weight_type(self) -> str | None:
+        """``"fweight"``, ``"pweight"``, ``"iweight"`` or ``None`` (Stata ``e(wtype)``)."""
+        return self.model.weight_spec.kind
+
+    @property
+    def is_pseudolikelihood(self) -> bool:
+        """True when Stata reports a *pseudo* log likelihood: robust/cluster VCE or pweights."""
+        return self.vce_spec.is_robust or self.weight_type == "pweight"
 
     # ------------------------------------------------------------------ setup
     def _invert(self, hess: np.ndarray) -> np.ndarray:
@@ -117,9 +174,14 @@ class FMMResults(PostestimationMixin):
 
     @property
     def nobs(self) -> float:
-        """Number of observations (the sum of frequency weights when given)."""
+        """Number of observations, as Stata counts them.
+
+        The rows used; with ``fweights`` or ``iweights`` the sum of the weights,
+        with ``pweights`` the rows with a positive weight (see
+        :mod:`fmmreg.weighting`).
+        """
         w = self.model.design.weights
-        return float(len(self.lik.y)) if w is None else float(w.sum())
+        return float(len(self.lik.y)) if w is None else weighting.nobs(self.weight_type, w)
 
     @property
     def n_dropped(self) -> int:
@@ -197,14 +259,30 @@ class FMMResults(PostestimationMixin):
 
         Returns a new results object; estimates and the likelihood are
         unchanged up to the relabelling, the membership equations are re-based
-        on the new class 1 and the OIM covariance is recomputed.
+        on the new class 1 and the covariance is recomputed (same ``cov_type``).
         """
         order0 = check_order(order, self.k)
         theta = permute_theta(self.lik, self.theta, order0)
         new_map = [self.class_map[o] for o in order0]
-        return FMMResults(self.model, theta, new_map, self.trace, self.starts)
+        return FMMResults(self.model, theta, new_map, self.trace, self.starts, vce=self.vce_spec)
 
     # ----------------------------------------------------------- display
+    def term_label(self, term: str) -> TermLabel:
+        """Variable and factor level of a coefficient name (from the formulas' ModelSpec).
+
+        ``"health[T.poor]"`` -> ``TermLabel("health", "poor")``; the intercept
+        is ``_cons``; ancillary and unknown names are their own variable.
+        """
+        labels = self.model.design.term_labels
+        if term == "Intercept":
+            return TermLabel("_cons")
+        if term not in labels and ":" in term:
+            # a multi-equation family names its coefficients "<equation>:<term>" (mlogit outcomes)
+            _, rest = term.split(":", 1)
+            if rest == "Intercept" or rest in labels:
+                return self.term_label(rest)
+        return labels.get(term, TermLabel(term))
+
     def _ancillary_rows(self, k: int, term: str, b: float, se: float, alpha: float) -> list[Row]:
         fam = self.families[k - 1]
         disp = fam.ancillary_display(term, self.yname)
@@ -212,10 +290,18 @@ class FMMResults(PostestimationMixin):
         if disp is None:
             z = b / se if se > 0 else np.nan
             p = 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else np.nan
-            return [Row(f"/{term}", b, se, z, p, b - q * se, b + q * se, kind="anc")]
-        label, f, df = disp
+            return [Row(f"/{term}", b, se, z, p, b - q * se, b + q * se, kind="aux")]
+        disp = AncillaryDisplay(*disp)
+        f, df = disp.transform, disp.derivative
         lo, hi = sorted((f(b - q * se), f(b + q * se)))
-        return [Row(label, f(b), abs(df(b)) * se, np.nan, np.nan, lo, hi, kind="anc")]
+        if disp.keep_estimate:
+            # Stata's nbreg: /lnalpha without z and P, a rule, then alpha
+            return [
+                Row(f"/{term}", b, se, np.nan, np.nan, b - q * se, b + q * se, kind="aux"),
+                Row("", kind="rule"),
+                Row(disp.label, f(b), abs(df(b)) * se, np.nan, np.nan, lo, hi, kind="aux"),
+            ]
+        return [Row(disp.label, f(b), abs(df(b)) * se, np.nan, np.nan, lo, hi, kind="anc")]
 
     def starts_note(self) -> str:
         tab = self.starts
@@ -231,9 +317,27 @@ class FMMResults(PostestimationMixin):
             msg += f"; other local maxima: {', '.join(f'{v:.4f}' for v in distinct[::-1] if abs(v - best) > 1e-3)}"
         return msg + "."
 
-    def summary(self, alpha: float = 0.05) -> Summary:
-        """Stata-style summary table (print it, or ``.as_html()``)."""
-        return build_summary(self, alpha)
+    def summary(self, alpha: float = 0.05, eform: bool | str = False, irr: bool = False, or_: bool = False) -> Summary:
+        """Stata-style summary table (print it, or ``.as_html()``).
+
+        Parameters
+        ----------
+        alpha : float
+            1 - confidence level.
+        eform : bool or str
+            Show ``exp(b)`` (column ``exp(b)``, or the given string as the
+            column title, as Stata's ``eform(string)``) with delta-method
+            standard errors ``exp(b) se(b)`` and confidence intervals ``exp``
+            of the coefficient's endpoints; z and P are those of ``b``. Applies
+            to the component and the class-membership equations; ancillary
+            parameters (``var(e.y)``, ``/lnalpha``, cut points) are shown as
+            without ``eform``, as Stata does.
+        irr : bool
+            ``eform`` titled ``IRR`` (incidence-rate ratios, count models).
+        or_ : bool
+            ``eform`` titled ``Odds ratio`` (logit models).
+        """
+        return build_summary(self, alpha, eform=eform, irr=irr, or_=or_)
 
     def _repr_html_(self) -> str:
         return self.summary().as_html()

@@ -12,6 +12,7 @@ import numpy as np
 
 from fmmreg.estimation.linalg import solve_negdef
 from fmmreg.estimation.mixture import MixtureLikelihood
+from fmmreg.exceptions import FMMError
 
 ENGINES = ("fast", "statsmodels")
 
@@ -34,7 +35,7 @@ class FitTrace:
 
 def check_engine(engine: str) -> str:
     if engine not in ENGINES:
-        raise ValueError(f"engine={engine!r} is not known; use one of {ENGINES}")
+        raise FMMError(f"engine={engine!r} is not known; use one of {ENGINES}")
     return engine
 
 

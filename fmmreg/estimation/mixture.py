@@ -48,7 +48,13 @@ class MixtureLikelihood:
     families : list of ComponentFamily
         Component family of each class.
     weights : ndarray, optional
-        Frequency weights ``w_i`` (ones by default).
+        Weights ``w_i`` of the log likelihood (ones by default); frequency,
+        sampling and importance weights enter the likelihood alike.
+    offsets : list of (ndarray or None), optional
+        One per class: an offset added to the class's first linear index
+        (Stata's ``offset()``; ``exposure(t)`` is the offset ``log t``).
+        Each family is bound to its offset (:meth:`ComponentFamily.with_offset`),
+        so the EM and Newton steps, the scores and the predictions all see it.
 
     Notes
     -----
@@ -69,16 +75,18 @@ class MixtureLikelihood:
 
     def __init__(
         self,
-        y: np.ndarray,
+        y: np.ndarray | list[np.ndarray],
         designs: list[np.ndarray],
         Z: np.ndarray,
         families: list[ComponentFamily],
         weights: np.ndarray | None = None,
+        offsets: list[np.ndarray | None] | None = None,
     ):
         self.ys = list(y) if isinstance(y, (list, tuple)) else [y] * len(families)
         self.y = self.ys[0]
         self.designs = designs
-        self.families = families
+        self.offsets = [None] * len(families) if offsets is None else list(offsets)
+        self.families = [fam.with_offset(off) for fam, off in zip(families, self.offsets)]
         self.k = len(families)
         self.n = len(self.y)
         self.membership = Membership(Z, self.k)
@@ -183,7 +191,8 @@ class MixtureLikelihood:
         cache: dict[int, np.ndarray] = {}
         designs = [cache.setdefault(id(X), X[rows]) for X in self.designs]
         ys = [cache.setdefault(id(y), y[rows]) for y in self.ys]
-        return MixtureLikelihood(ys, designs, self.membership.Z[rows], self.families, self.w[rows])
+        offsets = [None if off is None else off[rows] for off in self.offsets]
+        return MixtureLikelihood(ys, designs, self.membership.Z[rows], self.families, self.w[rows], offsets=offsets)
 
     def score_hessian(self, theta: np.ndarray, hessian: bool = True) -> tuple[float, np.ndarray, np.ndarray | None]:
         """Log likelihood, analytic score and observed Hessian (Louis).

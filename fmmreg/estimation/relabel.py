@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from fmmreg.estimation.mixture import MixtureLikelihood
+from fmmreg.exceptions import FMMError
 
 
 def permute_theta(lik: MixtureLikelihood, theta: np.ndarray, order: list[int]) -> np.ndarray:
@@ -41,9 +42,9 @@ def check_order(order, k: int) -> list[int]:
     try:
         order = [int(o) for o in order]
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"relabel order must be a list of class labels 1..{k}, got {order!r}") from exc
+        raise FMMError(f"relabel order must be a list of class labels 1..{k}, got {order!r}") from exc
     if sorted(order) != list(range(1, k + 1)):
-        raise ValueError(f"relabel order must be a permutation of 1..{k}, got {order}")
+        raise FMMError(f"relabel order must be a permutation of 1..{k}, got {order}")
     return [o - 1 for o in order]
 
 

@@ -16,13 +16,16 @@ Stata's ``ml`` calls an ``lf2`` evaluator).
 from __future__ import annotations
 
 import abc
+import copy
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 from scipy.special import gammaln
 
 from fmmreg.estimation.linalg import Design, matmul_columns, solve_negdef, weighted_cross, weighted_sum
+from fmmreg.exceptions import FMMError
 
 _LOG_FACTORIAL_CACHE: list[tuple[np.ndarray, np.ndarray]] = []
 
@@ -46,6 +49,30 @@ def log_factorial(y: np.ndarray) -> np.ndarray:
     _LOG_FACTORIAL_CACHE.insert(0, (y, value))
     del _LOG_FACTORIAL_CACHE[2:]
     return value
+
+
+def draw_categories(rng: np.random.Generator, prob: np.ndarray) -> np.ndarray:
+    """One 0-based category per row of the probabilities ``prob`` (n, J)."""
+    cum = np.cumsum(prob, axis=1)
+    u = rng.random(prob.shape[0]) * cum[:, -1]
+    return np.minimum((u[:, None] >= cum).sum(axis=1), prob.shape[1] - 1)
+
+
+class AncillaryDisplay(NamedTuple):
+    """How the summary shows an ancillary parameter on a transformed scale.
+
+    ``transform`` maps the estimate to the shown value, ``derivative`` is its
+    derivative (delta-method SE); the CI is the transformed CI of the
+    estimate. With ``keep_estimate`` the estimate is printed first as
+    ``/term`` (no z and P), then a rule and the transformed row, as Stata's
+    ``nbreg`` prints ``/lnalpha`` and ``alpha``; otherwise only the
+    transformed row is printed (``var(e.y)``).
+    """
+
+    label: str
+    transform: Callable[[float], float]
+    derivative: Callable[[float], float]
+    keep_estimate: bool = False
 
 
 @dataclass
@@ -94,6 +121,17 @@ class ComponentFamily(abc.ABC):
     #: interval ends in ``intreg``); such rows are then not dropped and
     #: ``check_endog`` receives NaN there.
     response_missing_ok: bool = False
+    #: True for families of a 0/1 event (logit, probit, cloglog): a boolean,
+    #: text or categorical response is then coded 1 for the event (True, or
+    #: the second level), see :func:`fmmreg.datacheck.binary_coding`.
+    binary: bool = False
+    #: Offset added to the first linear index, one value per row of the data
+    #: the family is bound to (see :meth:`with_offset`); ``None`` for none.
+    offset: np.ndarray | None = None
+    #: Roles of :meth:`data_columns` whose column may hold ``±inf`` with a
+    #: meaning (a tobit limit column: no limit in that row); the data checks
+    #: refuse ``±inf`` in every other column (:func:`fmmreg.formula.family_columns`).
+    infinite_data_roles: ClassVar[tuple[str, ...]] = ()
 
     # ------------------------------------------------------------------ contract
     @abc.abstractmethod
@@ -179,17 +217,67 @@ class ComponentFamily(abc.ABC):
     def bind_design(self, xnames: list[str]) -> None:  # noqa: B027 (a hook, no-op by default)
         """Learn the column names of the class design (called once by the model); no-op by default."""
 
+    def response_parts(self, y: np.ndarray) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+        """The inverse of :meth:`class_response`: the formula's response and ``{role: values}``.
+
+        A random draw (:meth:`rvs`) comes in the class response's layout; the
+        parametric bootstrap splits it back into the data it stands for, so
+        that every class of the model reads the same simulated data. The
+        response is ``None`` when the class does not carry it (a point mass
+        on its own column). By default the class response *is* the formula's
+        response.
+        """
+        return y, {}
+
+    def rvs_baseline(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+        """What a simulated record keeps of the observed one, before any class draws it (``None``: nothing).
+
+        Called once on every row's class response before the rows' classes
+        are drawn, so that all classes simulate a row from the same starting
+        point. A survival family replaces each record by its censoring time
+        (see :meth:`fmmreg.families.streg.Streg.rvs_baseline`), which a cured
+        point-mass class then reports as its censored record.
+        """
+        return None
+
+    def rvs(
+        self, eta: np.ndarray, anc: np.ndarray, rng: np.random.Generator, y: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Random responses given the indices, one per row (parametric bootstrap, :func:`fmmreg.blrt`).
+
+        Parameters
+        ----------
+        eta : ndarray, shape (n, n_linear)
+            Linear predictors.
+        anc : ndarray, shape (n_ancillary,)
+            Ancillary parameters on their estimation scale.
+        rng : numpy.random.Generator
+            Source of randomness.
+        y : ndarray, optional
+            Observed responses of the same rows, for families whose draw
+            needs more than the indices (the trials of a binomial response).
+
+        Returns
+        -------
+        ndarray
+            Draws shaped like the family's response.
+        """
+        raise NotImplementedError(
+            f"family {self.name!r} has no random draw (rvs) yet, so a parametric bootstrap (fmmreg.blrt) "
+            "cannot simulate from it"
+        )
+
     def check_endog(self, y: np.ndarray, yname: str) -> np.ndarray:
         """Validate the response and return it as float array.
 
         Raises
         ------
-        ValueError
+        FMMError
             Naming the variable and the family when ``y`` is impossible.
         """
         y = np.asarray(y, dtype=float)
         if not np.all(np.isfinite(y)):
-            raise ValueError(f"response {yname!r} has non-finite values; family {self.name!r} needs finite y")
+            raise FMMError(f"response {yname!r} has non-finite values; family {self.name!r} needs finite y")
         return y
 
     # ------------------------------------------------------------ derived pieces
@@ -225,9 +313,43 @@ class ComponentFamily(abc.ABC):
         return betas, params[self.n_linear * p :]
 
     def indices(self, X: np.ndarray, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Linear predictors (n, n_linear) and ancillary values."""
+        """Linear predictors (n, n_linear) and ancillary values (offset included)."""
         betas, anc = self.split(params, X.shape[1])
-        return matmul_columns(X, betas), anc
+        eta = matmul_columns(X, betas)
+        if self.offset is not None:
+            eta[:, 0] += self.offset
+        return eta, anc
+
+    @property
+    def accepts_offset(self) -> bool:
+        """True for families with exactly one linear index (where an offset goes)."""
+        return self.n_linear == 1
+
+    def with_offset(self, offset: np.ndarray | None) -> ComponentFamily:
+        """This family bound to an offset of the first linear index (Stata ``offset()``).
+
+        Returns a shallow copy whose :meth:`indices` add ``offset`` (one value
+        per row of the data it is used with) to ``eta_1 = X b_1``; ``None``
+        gives the family without an offset. The engine binds families to the
+        rows it works on (:class:`~fmmreg.estimation.mixture.MixtureLikelihood`
+        re-binds row subsets), so no other method needs an offset argument.
+        """
+        if offset is None and self.offset is None:
+            return self
+        bound = copy.copy(self)
+        bound.offset = None if offset is None else np.asarray(offset, dtype=float)
+        return bound
+
+    def rows(self, keep: np.ndarray) -> ComponentFamily:
+        """The family for a subset of its rows (the offset follows the rows)."""
+        return self if self.offset is None else self.with_offset(self.offset[keep])
+
+    def _net_response(self, y: np.ndarray) -> np.ndarray:
+        """``y`` minus the offset, for closed-form fits of an identity-link index."""
+        return y if self.offset is None else y - self.offset
+
+    def _offset_or_zero(self) -> np.ndarray | float:
+        return 0.0 if self.offset is None else self.offset
 
     def loglike_obs(self, y: np.ndarray, X: np.ndarray, params: np.ndarray) -> np.ndarray:
         """Per-observation log density, shape (n,)."""
@@ -367,11 +489,60 @@ class ComponentFamily(abc.ABC):
         """How Stata shows an ancillary parameter.
 
         Returns ``None`` to show it as estimated (``/term`` with z and P), or
-        ``(label, f, df)``: the label and a monotone transform with its
-        derivative, shown with a delta-method SE and a CI transformed from the
-        estimation scale (no z and P), as Stata does for ``var(e.y)``.
+        ``(label, f, df)`` / an :class:`AncillaryDisplay`: the label and a
+        monotone transform with its derivative, shown with a delta-method SE
+        and a CI transformed from the estimation scale (no z and P), as Stata
+        does for ``var(e.y)``.
         """
         return None
+
+    @property
+    def fixed_coefficients(self) -> dict[str, float]:
+        """Coefficients fixed by the model, shown as ``label | value (constrained)``.
+
+        A point mass shows its value as ``_cons``; empty for estimated families.
+        """
+        return {}
+
+    @property
+    def fixed_ancillaries(self) -> dict[str, float]:
+        """Ancillary parameters held fixed (not estimated), shown below the coefficients.
+
+        A statsmodels negative binomial GLM family fixes ``alpha``; the summary
+        says so instead of hiding it.
+        """
+        return {}
+
+    def display_equations(self) -> list[tuple[str | None, int | None]]:
+        """Equations of the class table, in printed order.
+
+        Pairs ``(label, j)``: ``j`` is the linear predictor whose
+        coefficients the equation shows, ``None`` for a base outcome
+        printed as ``(base outcome)``; ``label`` ``None`` means the response
+        itself (one-equation families), otherwise the equation is printed as
+        ``label.<response>``.
+        """
+        if self.n_linear <= 1:
+            return [(None, 0)]
+        return [(lab, j) for j, lab in enumerate(self.linear_labels())]
+
+    def modelled_response(self, yname: str) -> str:
+        """The variable this class models: the formula's response ``yname`` unless the family has its own."""
+        return yname
+
+    def equation_header(self, label: str | None, yname: str) -> str:
+        """The header row of a :meth:`display_equations` entry: ``yname``, or ``label.yname``."""
+        return yname if label is None else f"{label}.{yname}"
+
+    def equation_terms(self, j: int, xnames: list[str]) -> tuple[list[int], list[str]]:
+        """Positions (in the class's parameters) and design column names of linear index ``j``'s coefficients.
+
+        Every index has one coefficient per design column by default; a
+        family whose indices use parts of the design (``ivregress``) says
+        which.
+        """
+        p = len(xnames)
+        return list(range(j * p, (j + 1) * p)), list(xnames)
 
     def __repr__(self) -> str:
         return f"<fmmreg family {self.name!r}>"

@@ -135,12 +135,16 @@ class BetaRegression(ComponentFamily):
     def mean_from_index(self, eta, anc):
         return self._inverse(eta[:, 0])[0]
 
+    def rvs(self, eta, anc, rng, y=None):
+        mu, phi = self._inverse(eta[:, 0])[0], np.exp(anc[0])
+        return rng.beta(mu * phi, (1.0 - mu) * phi)
+
     def initial_params(self, y, X, c):
         """Weighted least squares of ``g(y)`` and a moment estimate of ``phi``."""
-        z = self._link(y)
+        z = self._link(y) - self._offset_or_zero()
         xtx = (X.T * c) @ X
         beta = np.linalg.lstsq(xtx, X.T @ (c * z), rcond=None)[0]
-        mu = self._inverse(X @ beta)[0]
+        mu = self._inverse(X @ beta + self._offset_or_zero())[0]
         var = float(c @ ((y - mu) ** 2)) / float(c.sum())
         phi = float(c @ (mu * (1.0 - mu))) / float(c.sum()) / max(var, 1e-12) - 1.0
         return np.append(beta, np.log(max(phi, 0.5)))

@@ -59,6 +59,9 @@ class Gaussian(ComponentFamily):
     def mean_from_index(self, eta, anc):
         return eta[:, 0]
 
+    def rvs(self, eta, anc, rng, y=None):
+        return eta[:, 0] + np.exp(anc[0]) * rng.standard_normal(eta.shape[0])
+
     def ancillary_display(self, term, yname):
         # Stata reports var(e.y) = exp(2 lnsigma), delta-method SE, CI from lnsigma's
         return (f"var(e.{yname})", lambda a: np.exp(2.0 * a), lambda a: 2.0 * np.exp(2.0 * a))
@@ -67,6 +70,7 @@ class Gaussian(ComponentFamily):
         return self.fit_weighted(y, X, c)
 
     def _sigma_ml(self, y, X, c, beta):
+        # y is net of the offset here
         r = y - X @ beta
         s2 = float(c @ (r * r)) / float(c.sum())
         # A class that collapses onto a few exact fits has s2 -> 0 and an
@@ -74,6 +78,7 @@ class Gaussian(ComponentFamily):
         return 0.5 * np.log(max(s2, 1e-300))
 
     def fit_weighted(self, y, X, c, start=None, tol=1e-12, maxiter=200):
+        y = self._net_response(y)
         beta = _wls(y, X, c)
         return np.append(beta, self._sigma_ml(y, X, c, beta))
 
@@ -83,6 +88,7 @@ class Gaussian(ComponentFamily):
     def mstep_statsmodels(self, y, X, c, params):
         import statsmodels.api as sm
 
+        y = self._net_response(y)
         beta = sm.WLS(y, X, weights=c).fit().params
         beta = np.asarray(beta, dtype=float)
         return np.append(beta, self._sigma_ml(y, X, c, beta))

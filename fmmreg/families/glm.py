@@ -80,7 +80,7 @@ def check_nonnegative(y: np.ndarray, yname: str, family: str, minimum: float = 0
     """Raise a ``ValueError`` naming variable and family when ``y < minimum``."""
     if np.any(y < minimum):
         bad = float(np.min(y))
-        raise ValueError(
+        raise FMMError(
             f"response {yname!r} has values below {minimum:g} (minimum {bad:g}); family {family!r} models {what}"
         )
 
@@ -88,7 +88,7 @@ def check_nonnegative(y: np.ndarray, yname: str, family: str, minimum: float = 0
 def check_single_column(y: np.ndarray, yname: str, family: str) -> None:
     """Raise a ``ValueError`` when a one-column family gets a matrix response."""
     if y.ndim != 1:
-        raise ValueError(f"response {yname!r} has {y.shape[1]} columns; family {family!r} needs a single response")
+        raise FMMError(f"response {yname!r} has {y.shape[1]} columns; family {family!r} needs a single response")
 
 
 class GLMFamily(ComponentFamily):
@@ -157,6 +157,7 @@ class GLMFamily(ComponentFamily):
         self.sm_family = sm_family
         link = type(sm_family.link)
         self.dispersion = isinstance(sm_family, DISPERSION_FAMILIES)
+        self.binary = isinstance(sm_family, _F.Binomial)
         if self.dispersion:
             self.ancillary_names = ("lnphi",)
         self._kind = "edf"
@@ -168,8 +169,17 @@ class GLMFamily(ComponentFamily):
         lname = link.__name__.lower()
         self.name = name or f"{fam}({lname})"
         if stata_model is None:
-            stata_model = "poisson" if self._kind == "poisson_log" else f"glm, family({fam}) link({lname})"
+            # Stata writes a fixed negative binomial alpha into the family: family(nbinomial 1)
+            stata_fam = f"{fam} {sm_family.alpha:g}" if isinstance(sm_family, _F.NegativeBinomial) else fam
+            stata_model = "poisson" if self._kind == "poisson_log" else f"glm, family({stata_fam}) link({lname})"
         self.stata_model = stata_model
+
+    @property
+    def fixed_ancillaries(self) -> dict[str, float]:
+        """The negative binomial's ``alpha`` is fixed here (Stata ``family(nbinomial #)``), not estimated."""
+        if isinstance(self.sm_family, _F.NegativeBinomial):
+            return {"alpha": float(self.sm_family.alpha)}
+        return {}
 
     # ------------------------------------------------------------------ checks
     def check_endog(self, y, yname):
@@ -179,12 +189,12 @@ class GLMFamily(ComponentFamily):
             if y.ndim == 2 and y.shape[1] == 2:
                 check_nonnegative(y, yname, self.name, what="successes and failures (cbind(s, f) ~ x)")
             elif y.ndim != 1:
-                raise ValueError(
+                raise FMMError(
                     f"response {yname!r} has {y.shape[1]} columns; family {self.name!r} needs a 0/1 response "
                     "or two columns of successes and failures, cbind(successes, trials - successes) ~ x"
                 )
             elif not np.all((y == 0) | (y == 1)):
-                raise ValueError(
+                raise FMMError(
                     f"response {yname!r} must be 0/1 for family {self.name!r}; recode it (e.g. y > 0) first, "
                     "or give successes and failures as cbind(successes, trials - successes) ~ x"
                 )
@@ -193,7 +203,7 @@ class GLMFamily(ComponentFamily):
         if isinstance(fam, (_F.Poisson, _F.NegativeBinomial)):
             check_nonnegative(y, yname, self.name)
         elif isinstance(fam, (_F.Gamma, _F.InverseGaussian)) and np.any(y <= 0):
-            raise ValueError(
+            raise FMMError(
                 f"response {yname!r} has values <= 0 (minimum {float(np.min(y)):g}); "
                 f"family {self.name!r} models positive y"
             )
@@ -345,6 +355,33 @@ class GLMFamily(ComponentFamily):
     def mean_from_index(self, eta, anc):
         return self.sm_family.link.inverse(eta[:, 0])
 
+    def rvs(self, eta, anc, rng, y=None):
+        """Draws from the family at the mean ``g^{-1}(eta)``.
+
+        A binomial response with trials (two columns) keeps each row's
+        number of trials from ``y`` and returns ``(successes, failures)``.
+        """
+        fam = self.sm_family
+        mu = self.mean_from_index(eta, anc)
+        phi = float(np.exp(anc[0])) if self.dispersion else 1.0
+        if isinstance(fam, _F.Binomial):
+            if y is not None and np.ndim(y) == 2:
+                m = np.asarray(y, dtype=float).sum(axis=1)
+                s = rng.binomial(m.astype(np.int64), mu).astype(float)
+                return np.column_stack([s, m - s])
+            return (rng.random(len(mu)) < mu).astype(float)
+        if isinstance(fam, _F.Poisson):
+            return rng.poisson(mu).astype(float)
+        if isinstance(fam, _F.NegativeBinomial):
+            r = 1.0 / fam.alpha
+            return rng.negative_binomial(r, r / (r + mu)).astype(float)
+        if isinstance(fam, _F.Gaussian):
+            return mu + np.sqrt(phi) * rng.standard_normal(len(mu))
+        if isinstance(fam, _F.Gamma):
+            return rng.gamma(1.0 / phi, mu * phi)
+        # inverse Gaussian: Var y = phi mu^3, i.e. shape lambda = 1/phi
+        return rng.wald(mu, 1.0 / phi)
+
     # ---------------------------------------------------------------- fitting
     def initial_params(self, y, X, c):
         """One IRLS step from ``mu0 = (y + ybar)/2`` (the GLM textbook start).
@@ -370,10 +407,11 @@ class GLMFamily(ComponentFamily):
         m1 = link.inverse_deriv(eta0)
         wts = prior * m1 * m1 / self.sm_family.variance(mu0)
         xtx = (X.T * wts) @ X
-        beta = np.linalg.lstsq(xtx, X.T @ (wts * eta0), rcond=None)[0]
+        offset = self._offset_or_zero()
+        beta = np.linalg.lstsq(xtx, X.T @ (wts * (eta0 - offset)), rcond=None)[0]
         if not self.dispersion:
             return beta
-        mu = link.inverse(X @ beta)
+        mu = link.inverse(X @ beta + offset)
         pearson = float(c @ ((y - mu) ** 2 / self.sm_family.variance(mu))) / float(c.sum())
         if not np.isfinite(pearson) or pearson <= 0:
             pearson = 1.0
@@ -381,7 +419,7 @@ class GLMFamily(ComponentFamily):
 
     def _lnphi_ml(self, y, X, c, beta, lnphi):
         """ML ``ln phi`` given the coefficients: Newton on a concave 1-D problem."""
-        eta = (X @ beta)[:, None]
+        eta = (X @ beta + self._offset_or_zero())[:, None]
         for _ in range(100):
             _, d1, d2 = self.index_derivatives(y, eta, np.array([lnphi]), order=2)
             g, h = float(c @ d1[:, 1]), float(c @ d2[:, 1, 1])
@@ -398,7 +436,7 @@ class GLMFamily(ComponentFamily):
             # a link outside its family's domain (gamma with the inverse link)
             # is the user's explicit choice: no warning in every M-step
             warnings.simplefilter("ignore", DomainWarning)
-            model = sm.GLM(y, X, family=self.sm_family, freq_weights=c)
+            model = sm.GLM(y, X, family=self.sm_family, freq_weights=c, offset=self.offset)
         res = model.fit(start_params=beta[:, 0], tol=1e-12, maxiter=100)
         beta = np.asarray(res.params, dtype=float)
         if not self.dispersion:
@@ -476,7 +514,7 @@ def glm(family="gaussian", link=None, alpha: float = 1.0, **options) -> Componen
         raise FMMError(f"glm family {key!r} takes no options {sorted(options)}")
     if key not in _FAMILY_NAMES:
         known = sorted(set(_FAMILY_NAMES) | set(_OWN_FAMILIES))
-        raise ValueError(f"unknown glm family {family!r}; choose one of {', '.join(known)}")
+        raise FMMError(f"unknown glm family {family!r}; choose one of {', '.join(known)}")
     fam_cls = _FAMILY_NAMES[key]
     if link is None:
         link_obj = None
@@ -485,7 +523,7 @@ def glm(family="gaussian", link=None, alpha: float = 1.0, **options) -> Componen
     else:
         lkey = str(link).strip().lower()
         if lkey not in _LINK_NAMES:
-            raise ValueError(f"unknown link {link!r}; choose one of {', '.join(sorted(_LINK_NAMES))}")
+            raise FMMError(f"unknown link {link!r}; choose one of {', '.join(sorted(_LINK_NAMES))}")
         link_obj = _LINK_NAMES[lkey]()
     kwargs = {"alpha": alpha} if fam_cls is _F.NegativeBinomial else {}
     return GLMFamily(fam_cls(link=link_obj, **kwargs) if link_obj is not None else fam_cls(**kwargs))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families._intervals import interval_normal
 from fmmreg.families.base import ComponentFamily
 from fmmreg.families.gaussian import Gaussian
@@ -48,7 +49,7 @@ class IntervalRegression(ComponentFamily):
     def check_endog(self, y, yname):
         y = np.asarray(y, dtype=float)
         if y.ndim != 2 or y.shape[1] != 2:
-            raise ValueError(
+            raise FMMError(
                 f"family 'intreg' needs two response columns (lower and upper end), "
                 f"written as 'lo + hi ~ x'; got {yname!r}"
             )
@@ -57,14 +58,14 @@ class IntervalRegression(ComponentFamily):
         hi = np.where(np.isnan(y[:, 1]), np.inf, y[:, 1])
         both = np.isnan(y[:, 0]) & np.isnan(y[:, 1])
         if both.any():
-            raise ValueError(
+            raise FMMError(
                 f"response {yname!r}: {int(both.sum())} row(s) have both {lo_name!r} and {hi_name!r} missing; "
                 "they carry no information for family 'intreg' (Stata drops them): drop them first"
             )
         bad = lo > hi
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(
+            raise FMMError(
                 f"response {yname!r}: {int(bad.sum())} row(s) have the lower end {lo_name!r} above the upper end "
                 f"{hi_name!r} "
                 f"(first: {lo[i]:g} > {hi[i]:g}); family 'intreg' needs {lo_name} <= {hi_name}"
@@ -72,7 +73,7 @@ class IntervalRegression(ComponentFamily):
         empty = (lo == hi) & ~np.isfinite(lo)
         empty |= np.isposinf(lo) | np.isneginf(hi)
         if empty.any():
-            raise ValueError(
+            raise FMMError(
                 f"response {yname!r}: {int(empty.sum())} row(s) describe an empty interval at infinity; "
                 "family 'intreg' needs lo < inf and hi > -inf"
             )
@@ -99,7 +100,7 @@ class IntervalRegression(ComponentFamily):
         lo = np.where(np.isfinite(y[:, 0]), y[:, 0], np.nan)
         hi = np.where(np.isfinite(y[:, 1]), y[:, 1], np.nan)
         mid = np.where(np.isnan(lo), hi, np.where(np.isnan(hi), lo, 0.5 * (lo + hi)))
-        params = Gaussian().fit_weighted(mid, X, c)
+        params = Gaussian().with_offset(self.offset).fit_weighted(mid, X, c)
         # a crude sd when many rows are censored or all intervals are wide
         width = np.where(np.isfinite(lo) & np.isfinite(hi), hi - lo, np.nan)
         if np.isfinite(params[-1]) and np.any(np.isfinite(width)):

@@ -132,6 +132,34 @@ class IVRegress(ComponentFamily):
             raise FMMError(f"the instruments {self.instruments} of IVRegress add no column to the class design")
         self._xnames, self._struct, self._first = names, struct, first
 
+    @property
+    def accepts_offset(self) -> bool:
+        """The offset enters the structural equation (the first linear index)."""
+        return True
+
+    def linear_labels(self) -> list[str]:
+        return ["structural", self.endog]
+
+    def display_equations(self):
+        return [(None, 0), (self.endog, 1)]
+
+    def equation_header(self, label, yname):
+        return yname if label is None else label
+
+    def equation_terms(self, j, xnames):
+        struct, first = self._bound()
+        names = list(xnames)
+        if j == 0:
+            return list(range(len(struct))), [names[i] for i in struct]
+        return list(range(len(struct), len(struct) + len(first))), [names[i] for i in first]
+
+    def rvs(self, eta, anc, rng, y=None):
+        raise NotImplementedError(
+            f"family 'ivregress' has no random draw (rvs): its endogenous regressor {self.endog!r} is a column of "
+            "the class design, which a parametric bootstrap (fmmreg.blrt) keeps fixed; use the nonparametric "
+            "res.bootstrap() instead"
+        )
+
     def _bound(self) -> tuple[list[int], list[int]]:
         if self._xnames is None:
             raise FMMError("IVRegress does not know its design columns yet: build the model with FMM/fmm")
@@ -245,8 +273,9 @@ class IVRegress(ComponentFamily):
         g = np.linalg.lstsq(W * wt[:, None], y[:, 1] * wt, rcond=None)[0]
         proj = X.copy()
         proj[:, self._xnames.index(self.endog)] = W @ g  # fitted endogenous regressor
-        b = np.linalg.lstsq(proj[:, struct] * wt[:, None], y[:, 0] * wt, rcond=None)[0]
-        u, v = y[:, 0] - Xs @ b, y[:, 1] - W @ g
+        y0 = y[:, 0] - self._offset_or_zero()  # the structural equation's offset
+        b = np.linalg.lstsq(proj[:, struct] * wt[:, None], y0 * wt, rcond=None)[0]
+        u, v = y0 - Xs @ b, y[:, 1] - W @ g
         cs = max(float(c.sum()), 1e-300)
         s1 = np.sqrt(max(float(c @ (u * u)) / cs, 1e-12))
         s2 = np.sqrt(max(float(c @ (v * v)) / cs, 1e-12))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families.gaussian import Gaussian
 from fmmreg.families.glm import check_single_column
 
@@ -36,7 +37,7 @@ class LogNormal(Gaussian):
         y = super().check_endog(y, yname)
         check_single_column(y, yname, self.name)
         if np.any(y <= 0):
-            raise ValueError(
+            raise FMMError(
                 f"response {yname!r} has values <= 0 (minimum {float(np.min(y)):g}); "
                 f"family {self.name!r} models positive y"
             )
@@ -49,6 +50,9 @@ class LogNormal(Gaussian):
 
     def mean_from_index(self, eta, anc):
         return np.exp(eta[:, 0] + 0.5 * np.exp(2.0 * anc[0]))
+
+    def rvs(self, eta, anc, rng, y=None):
+        return np.exp(super().rvs(eta, anc, rng, y))
 
     def ancillary_display(self, term, yname):
         label, f, df = super().ancillary_display(term, yname)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from fmmreg.estimation.linalg import logsumexp_rows
-from fmmreg.families.base import ComponentFamily
+from fmmreg.exceptions import FMMError
+from fmmreg.families.base import ComponentFamily, draw_categories
 from fmmreg.families.ordinal import category_levels, level_label
 
 
@@ -54,7 +55,7 @@ class MultinomialLogit(ComponentFamily):
         if self.base is not None:
             hit = np.flatnonzero(levels == self.base)
             if hit.size == 0:
-                raise ValueError(
+                raise FMMError(
                     f"base outcome {self.base:g} of family 'mlogit' is not among the outcomes {levels.tolist()}"
                 )
             base_index = int(hit[0])
@@ -77,26 +78,33 @@ class MultinomialLogit(ComponentFamily):
     def linear_labels(self) -> list[str]:
         return [level_label(self.levels[j]) for j in self.others]
 
+    def display_equations(self) -> list[tuple[str | None, int | None]]:
+        """One equation per outcome in value order, the base outcome in its place (as Stata's ``mlogit``)."""
+        if self.levels is None:
+            return []
+        position = {int(j): e for e, j in enumerate(self.others)}
+        return [(level_label(v), position.get(j)) for j, v in enumerate(self.levels)]
+
     def _codes(self, y: np.ndarray) -> np.ndarray:
         if self.levels is None:
             raise ValueError("family 'mlogit' does not know the outcomes yet: call check_endog(y) first")
         y = np.asarray(y, dtype=float)
         codes = np.minimum(np.searchsorted(self.levels, y), len(self.levels) - 1)
         if not np.array_equal(self.levels[codes], y):
-            raise ValueError(f"response values outside the outcomes {self.levels.tolist()} of family 'mlogit'")
+            raise FMMError(f"response values outside the outcomes {self.levels.tolist()} of family 'mlogit'")
         return codes
 
     # ------------------------------------------------------------------ checks
     def check_endog(self, y, yname):
         y = super().check_endog(y, yname)
         if y.ndim != 1:
-            raise ValueError(f"family 'mlogit' needs a single response column, {yname!r} has {y.shape[1]}")
+            raise FMMError(f"family 'mlogit' needs a single response column, {yname!r} has {y.shape[1]}")
         lv = category_levels(y, yname, self.name, self._fixed_levels)
         counts = np.array([np.sum(y == v) for v in lv])
         try:
             self._set_levels(lv, counts)
         except ValueError as exc:
-            raise ValueError(f"response {yname!r}: {exc}") from None
+            raise FMMError(f"response {yname!r}: {exc}") from None
         return y
 
     # ----------------------------------------------------------------- density
@@ -126,6 +134,9 @@ class MultinomialLogit(ComponentFamily):
         """Outcome probabilities, shape (n, J), columns in the order of ``levels``."""
         full = self._full_eta(eta)
         return np.exp(full - logsumexp_rows(full)[:, None])
+
+    def rvs(self, eta, anc, rng, y=None):
+        return self.levels[draw_categories(rng, self.probabilities(eta, anc))]
 
     def mean_from_index(self, eta, anc):
         return self.probabilities(eta, anc) @ self.levels

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import digamma, expit, gammaln, polygamma
 
-from fmmreg.families.base import ComponentFamily, log_factorial
+from fmmreg.families.base import AncillaryDisplay, ComponentFamily, log_factorial
 from fmmreg.families.glm import check_nonnegative, check_single_column, poisson
 
 #: Size above which the gamma-function differences use their asymptotic series
@@ -100,9 +100,9 @@ def trigamma_diff_r2(y: np.ndarray, r: float | np.ndarray) -> np.ndarray:
     return _piecewise(y, r, direct, series)
 
 
-def _poisson_start(y: np.ndarray, X: np.ndarray, c: np.ndarray) -> np.ndarray:
+def _poisson_start(y: np.ndarray, X: np.ndarray, c: np.ndarray, offset: np.ndarray | None = None) -> np.ndarray:
     """Coefficients of a weighted Poisson fit (a few Newton steps)."""
-    return poisson().fit_weighted(y, X, c, maxiter=10)
+    return poisson().with_offset(offset).fit_weighted(y, X, c, maxiter=10)
 
 
 class _NegativeBinomial(ComponentFamily):
@@ -116,6 +116,21 @@ class _NegativeBinomial(ComponentFamily):
 
     def mean_from_index(self, eta, anc):
         return np.exp(eta[:, 0])
+
+    def ancillary_display(self, term, yname):
+        # Stata's nbreg prints /lnalpha (or /lndelta), a rule, then alpha (delta) = exp(.)
+        return AncillaryDisplay(term[2:], np.exp, np.exp, keep_estimate=True)
+
+
+def _gamma_poisson(rng: np.random.Generator, size: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """Negative binomial draws with the given size and mean (Poisson once the size is huge)."""
+    size = np.broadcast_to(np.asarray(size, dtype=float), mu.shape)
+    out = rng.poisson(mu).astype(float)
+    finite = size < 1e12
+    if finite.any():
+        s = size[finite]
+        out[finite] = rng.negative_binomial(s, s / (s + mu[finite]))
+    return out
 
 
 class NegativeBinomial2(_NegativeBinomial):
@@ -174,10 +189,14 @@ class NegativeBinomial2(_NegativeBinomial):
         d2[:, 1, 1] = r * G + trigamma_diff_r2(y, r) + (mu * mu / r + y) * q * q
         return logf, d1, d2
 
+    def rvs(self, eta, anc, rng, y=None):
+        """Gamma-Poisson draws with size ``r = 1/alpha``."""
+        return _gamma_poisson(rng, np.exp(-max(float(anc[0]), -700.0)), np.exp(eta[:, 0]))
+
     def initial_params(self, y, X, c):
         """Poisson coefficients and the moment estimate of ``alpha``."""
-        beta = _poisson_start(y, X, c)
-        mu = np.exp(X @ beta)
+        beta = _poisson_start(y, X, c, self.offset)
+        mu = np.exp(X @ beta + self._offset_or_zero())
         alpha = float(c @ ((y - mu) ** 2 - mu)) / float(c @ (mu * mu))
         return np.append(beta, np.log(max(alpha, 0.05)))
 
@@ -235,9 +254,14 @@ class NegativeBinomial1(_NegativeBinomial):
         d2[:, 1, 1] = -d2[:, 0, 1] + m * pd * pd - y * pd * (1.0 - pd)
         return logf, d1, d2
 
+    def rvs(self, eta, anc, rng, y=None):
+        """Negative binomial draws with size ``mu/delta``."""
+        mu = np.exp(eta[:, 0])
+        return _gamma_poisson(rng, mu / np.exp(max(float(anc[0]), -500.0)), mu)
+
     def initial_params(self, y, X, c):
         """Poisson coefficients and the moment estimate of ``delta``."""
-        beta = _poisson_start(y, X, c)
-        mu = np.exp(X @ beta)
+        beta = _poisson_start(y, X, c, self.offset)
+        mu = np.exp(X @ beta + self._offset_or_zero())
         delta = float(c @ ((y - mu) ** 2)) / float(c @ mu) - 1.0
         return np.append(beta, np.log(max(delta, 0.05)))

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.special import expit, log_ndtr, logit, ndtr, ndtri
 
+from fmmreg.exceptions import FMMError
 from fmmreg.families._intervals import log_diff_cdf, normal_logpdf
-from fmmreg.families.base import ComponentFamily
+from fmmreg.families.base import ComponentFamily, draw_categories
 
 #: More distinct values than this is almost surely a continuous response.
 MAX_CATEGORIES = 50
@@ -81,23 +82,23 @@ def category_levels(y: np.ndarray, yname: str, family: str, levels=None, min_lev
         lv = np.unique(np.asarray(levels, dtype=float))
         extra = np.setdiff1d(observed, lv)
         if extra.size:
-            raise ValueError(
+            raise FMMError(
                 f"response {yname!r} has value(s) {extra[:5].tolist()} not among the levels {lv.tolist()} "
                 f"given to family {family!r}"
             )
         unused = np.setdiff1d(lv, observed)
         if unused.size:
-            raise ValueError(
+            raise FMMError(
                 f"level(s) {unused.tolist()} given to family {family!r} never occur in {yname!r}; "
                 "their parameters would not be identified"
             )
     if lv.size < min_levels:
-        raise ValueError(
+        raise FMMError(
             f"response {yname!r} has {lv.size} distinct value(s) {lv.tolist()}; family {family!r} needs at "
             f"least {min_levels} categories"
         )
     if lv.size > MAX_CATEGORIES:
-        raise ValueError(
+        raise FMMError(
             f"response {yname!r} has {lv.size} distinct values; family {family!r} takes at most "
             f"{MAX_CATEGORIES} categories (is the response continuous?)"
         )
@@ -157,7 +158,7 @@ class OrderedFamily(ComponentFamily):
 
     def __init__(self, link: str = "logit", levels: Sequence[float] | None = None):
         if link not in _LINKS:
-            raise ValueError(f"ordered link must be one of {sorted(_LINKS)}, got {link!r}")
+            raise FMMError(f"ordered link must be one of {sorted(_LINKS)}, got {link!r}")
         self.link = link
         self.name = _NAMES[link]
         self.stata_model = self.name
@@ -165,7 +166,7 @@ class OrderedFamily(ComponentFamily):
         self._fixed_levels = None if levels is None else np.unique(np.asarray(levels, dtype=float))
         self.levels: np.ndarray | None = self._fixed_levels
         if self.levels is not None and self.levels.size < 2:
-            raise ValueError(f"family {self.name!r} needs at least 2 levels, got {self.levels.tolist()}")
+            raise FMMError(f"family {self.name!r} needs at least 2 levels, got {self.levels.tolist()}")
 
     def __repr__(self) -> str:
         return f"<fmmreg family {self.name!r} levels={None if self.levels is None else self.levels.tolist()}>"
@@ -183,14 +184,14 @@ class OrderedFamily(ComponentFamily):
         codes = np.searchsorted(self.levels, y)
         codes = np.minimum(codes, len(self.levels) - 1)
         if not np.array_equal(self.levels[codes], y):
-            raise ValueError(f"response values outside the levels {self.levels.tolist()} of family {self.name!r}")
+            raise FMMError(f"response values outside the levels {self.levels.tolist()} of family {self.name!r}")
         return codes
 
     # ------------------------------------------------------------------ checks
     def check_endog(self, y, yname):
         y = super().check_endog(y, yname)
         if y.ndim != 1:
-            raise ValueError(f"family {self.name!r} needs a single response column, {yname!r} has {y.shape[1]}")
+            raise FMMError(f"family {self.name!r} needs a single response column, {yname!r} has {y.shape[1]}")
         self.levels = category_levels(y, yname, self.name, self._fixed_levels)
         return y
 
@@ -251,6 +252,9 @@ class OrderedFamily(ComponentFamily):
         cum = self._cdf(np.asarray(anc, dtype=float)[None, :] - eta[:, [0]])
         cum = np.column_stack([np.zeros(len(cum)), cum, np.ones(len(cum))])
         return np.diff(cum, axis=1)
+
+    def rvs(self, eta, anc, rng, y=None):
+        return self.levels[draw_categories(rng, self.probabilities(eta, anc))]
 
     def mean_from_index(self, eta, anc):
         return self.probabilities(eta, anc) @ self.levels

@@ -73,6 +73,14 @@ class PointMass(ComponentFamily):
     def class_response(self, y, columns):
         return y if self.response is None else np.asarray(columns["response"], dtype=float)
 
+    def modelled_response(self, yname: str) -> str:
+        return self.response or yname
+
+    @property
+    def fixed_coefficients(self) -> dict[str, float]:
+        # Stata shows the point mass as the class's constant
+        return {"_cons": self.value}
+
     def support(self, y):
         y = np.asarray(y, dtype=float)
         return y == self.value if y.ndim == 1 else None
@@ -81,7 +89,7 @@ class PointMass(ComponentFamily):
         yname = self.response or yname
         y = super().check_endog(y, yname)
         if y.ndim != 1:
-            raise ValueError(f"family 'pointmass' needs a single response column, {yname!r} has {y.shape[1]}")
+            raise FMMError(f"family 'pointmass' needs a single response column, {yname!r} has {y.shape[1]}")
         if not np.any(y == self.value):
             raise FMMError(
                 f"no observation of {yname!r} equals {self.value:g}, the value of family 'pointmass'; "
@@ -99,6 +107,13 @@ class PointMass(ComponentFamily):
 
     def mean_from_index(self, eta, anc):
         return np.full(eta.shape[0], self.value)
+
+    def rvs(self, eta, anc, rng, y=None):
+        return np.full(eta.shape[0], self.value)
+
+    def response_parts(self, y):
+        # on its own column the class carries that column only (the formula's response is another class's)
+        return (y, {}) if self.response is None else (None, {"response": np.asarray(y, dtype=float)})
 
     def initial_params(self, y, X, c):
         return np.zeros(0)

@@ -24,7 +24,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from scipy.special import digamma, expit, gammainc, gammaincc, gammainccinv, gammaln, log_ndtr, polygamma
+from scipy.special import (
+    digamma,
+    expit,
+    gammainc,
+    gammaincc,
+    gammainccinv,
+    gammaln,
+    log_ndtr,
+    ndtri_exp,
+    polygamma,
+)
 
 from fmmreg.exceptions import FMMError
 from fmmreg.families._intervals import normal_logpdf
@@ -74,6 +84,13 @@ _STANDARD: dict[str, Callable[[np.ndarray], tuple[Triple, Triple]]] = {
     "weibull": _extreme,
     "lognormal": _normal,
     "loglogistic": _logistic,
+}
+#: ``z`` from ``log S0(z)``: the inverse of each standard log-survival function
+_Z_FROM_LOGSF: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "exponential": lambda ls: np.log(-ls),
+    "weibull": lambda ls: np.log(-ls),
+    "lognormal": lambda ls: -ndtri_exp(ls),
+    "loglogistic": lambda ls: np.log(np.expm1(-ls)),
 }
 #: median of the standardised z: S0(z) = 1/2
 _Z_MEDIAN = {"exponential": np.log(np.log(2.0)), "weibull": np.log(np.log(2.0)), "lognormal": 0.0, "loglogistic": 0.0}
@@ -145,6 +162,52 @@ def _gamma_logsf_derivatives(u: np.ndarray, eta: np.ndarray, a: float, order: in
     g_ea = (rs[-2.0] - 8.0 * rs[-1.0] + 8.0 * rs[1.0] - rs[2.0]) / (12.0 * h)
     g_aa = (-gs[-2.0] + 16.0 * gs[-1.0] - 30.0 * g + 16.0 * gs[1.0] - gs[2.0]) / (12.0 * h * h)
     return g, r, g_a, g_ee, g_ea, g_aa
+
+
+# ------------------------------------------------------------ random draws
+def censoring_times(y: np.ndarray, rng: np.random.Generator, observed: bool = True) -> np.ndarray:
+    """A censoring time for every record of ``(time, failure, entry)`` rows, for a parametric bootstrap.
+
+    A censored record keeps its own censoring time. A failure at ``t_i``
+    hides its censoring time, known only to exceed ``t_i``: it is drawn from
+    the reverse Kaplan-Meier estimate of the censoring distribution (the
+    censored records are its events, failures its losses; risk sets respect
+    delayed entry) conditional on ``C > t_i``. The mass the estimate leaves
+    beyond the last record goes to the largest observed time, the end of
+    follow-up. With ``observed=False`` (no failure column: nothing was ever
+    censored) every censoring time is infinite.
+    """
+    y = np.asarray(y, dtype=float)
+    t, d, t0 = y[:, 0], y[:, 1], y[:, 2]
+    if not observed:
+        return np.full(len(t), np.inf)
+    out = t.copy()
+    fail = d > 0
+    if not fail.any():
+        return out
+    times = np.unique(t[~fail])  # event times of the censoring distribution
+    if times.size == 0:
+        out[fail] = t.max()
+        return out
+    # risk set at s: entry < s <= t (censorings at s come before failures tied at s)
+    t_sorted, t0_sorted = np.sort(t), np.sort(t0)
+    at_risk = (len(t) - np.searchsorted(t_sorted, times, side="left")) - (
+        len(t) - np.searchsorted(t0_sorted, times, side="left")
+    )
+    events = np.searchsorted(np.sort(t[~fail]), times, side="right") - np.searchsorted(
+        np.sort(t[~fail]), times, side="left"
+    )
+    surv = np.cumprod(1.0 - events / np.maximum(at_risk, 1))  # S_C at each censoring time
+    # S_C just at each failure time t_i (censorings at t_i count: C > t_i is needed)
+    idx = np.searchsorted(times, t[fail], side="right")
+    s_ti = np.where(idx > 0, surv[np.maximum(idx - 1, 0)], 1.0)
+    target = s_ti * (1.0 - rng.random(int(fail.sum())))  # S_C(C) <= target
+    # first censoring time after t_i whose survival drops to the target
+    pos = np.searchsorted(-surv, -target, side="left")
+    pos = np.maximum(pos, idx)
+    c = np.where(pos < len(times), times[np.minimum(pos, len(times) - 1)], t.max())
+    out[fail] = np.maximum(c, t[fail])
+    return out
 
 
 # ------------------------------------------------------------------- family
@@ -298,6 +361,61 @@ class Streg(ComponentFamily):
                 f"family {self.name!r} cannot be estimated without failures"
             )
         return y
+
+    def response_parts(self, y):
+        y = np.asarray(y, dtype=float)
+        parts = {"failure": y[:, 1], "entry": y[:, 2]}
+        return y[:, 0], {role: parts[role] for role in self.data_columns()}
+
+    # --------------------------------------------------------- random draws
+    def rvs_baseline(self, y, rng):
+        """Every record as censored at its censoring time (:func:`censoring_times`), entry kept."""
+        y = np.asarray(y, dtype=float)
+        c = censoring_times(y, rng, observed=self.failure is not None)
+        if not np.all(np.isfinite(c)):
+            return None  # nothing is censored: the draws need no common censoring time
+        return np.column_stack([c, np.zeros(len(c)), y[:, 2]])
+
+    def event_times(self, eta: np.ndarray, anc: np.ndarray, log_s: np.ndarray) -> np.ndarray:
+        """The time ``t`` with ``log S(t | x) = log_s`` (the inverse survival function)."""
+        e = eta[:, 0]
+        if self.distribution == "gamma":
+            k = float(np.exp(-anc[0]))
+            return np.exp(e) * gammainccinv(k, np.exp(log_s)) / k
+        p = self._p(anc)
+        with np.errstate(divide="ignore", over="ignore"):
+            z = _Z_FROM_LOGSF[self.distribution](log_s)
+            return np.exp(e + z / p) if self.time else np.exp((z - e) / p)
+
+    def rvs(self, eta, anc, rng, y=None):
+        """Event times, censored and truncated as the observed records were.
+
+        ``y`` holds the observed ``(time, failure, entry)`` rows. The event
+        time is drawn from the class's distribution given survival to entry,
+        ``log S(T) = log S(t0) + log U``; it is censored at the record's
+        censoring time (a censored record's own time; for a failure, a draw
+        from the censoring distribution, :func:`censoring_times`). Without
+        ``y`` the records enter at 0 and are not censored. Returns
+        ``(time, failure, entry)`` rows.
+        """
+        n = eta.shape[0]
+        if y is None:
+            y = np.column_stack([np.full(n, np.inf), np.ones(n), np.zeros(n)])
+            cens = np.full(n, np.inf)
+        else:
+            y = np.asarray(y, dtype=float)
+            cens = censoring_times(y, rng, observed=self.failure is not None)
+        t0 = y[:, 2]
+        log_s0 = np.zeros(n)
+        late = t0 > 0
+        if late.any():
+            log_s0[late] = self.log_survival(t0[late], eta[late], anc)
+        log_u = np.log(rng.random(n))
+        t = self.event_times(eta, anc, log_s0 + log_u)
+        # keep the draw inside (entry, inf): rounding at extreme parameters
+        t = np.maximum(t, np.maximum(np.nextafter(t0, np.inf), np.finfo(float).tiny))
+        failed = t <= cens
+        return np.column_stack([np.where(failed, t, cens), failed.astype(float), t0])
 
     # --------------------------------------------------------- the z map
     def _p(self, anc: np.ndarray) -> float:
@@ -454,6 +572,13 @@ class Streg(ComponentFamily):
         sd = float(np.sqrt(max(float(c @ (r * r)) / max(float(c.sum()), 1e-300), 1e-6)))
         icpt = X.shape[1] - 1 if X.shape[1] and np.allclose(X[:, -1], 1.0) else None
         dist = self.distribution
+        if self.offset is not None:
+            # the offset is part of the index: of log t's location (AFT), or of -p times it (PH)
+            scale = 1.0 if self.time or dist == "exponential" else sd * np.sqrt(6.0) / np.pi
+            u = u - self.offset if self.time else u + scale * self.offset
+            beta = np.linalg.lstsq(xtx, X.T @ (c * u), rcond=None)[0]
+            r = u - X @ beta
+            sd = float(np.sqrt(max(float(c @ (r * r)) / max(float(c.sum()), 1e-300), 1e-6)))
         if dist == "gamma":
             k = 1.0 / max(sd * sd, 1e-3)
             if icpt is not None:

@@ -74,6 +74,8 @@ class Tobit(ComponentFamily):
     name = "tobit"
     stata_model = "tobit"
     ancillary_names = ("lnsigma",)
+    #: a limit column's -inf / inf is "no limit in this row"
+    infinite_data_roles = ("lower", "upper")
 
     def __init__(self, lower: float | str | bool | None = 0.0, upper: float | str | bool | None = None):
         self.lower = _limit(lower, "lower", "min")
@@ -198,6 +200,29 @@ class Tobit(ComponentFamily):
             out = out + hi * (1.0 - pb)
         return out
 
+    def rvs(self, eta, anc, rng, y=None):
+        """The latent normal response, censored at the limits.
+
+        With limit columns the draw keeps each row's limits from ``y`` (the
+        observed ``(y, L, U)`` rows) and returns ``(y*, L, U)`` rows; without
+        ``y`` those rows have no limit on the column's side.
+        """
+        latent = eta[:, 0] + np.exp(anc[0]) * rng.standard_normal(eta.shape[0])
+        if not self._columns:
+            lo, hi = self.limits
+            return np.clip(latent, lo, hi)
+        n = eta.shape[0]
+        template = np.column_stack([np.zeros(n), np.full(n, -np.inf), np.full(n, np.inf)]) if y is None else y
+        _, lo, hi = self._row_limits(np.asarray(template, dtype=float))
+        lo, hi = np.broadcast_to(lo, (n,)), np.broadcast_to(hi, (n,))
+        return np.column_stack([np.clip(latent, lo, hi), lo, hi])
+
+    def response_parts(self, y):
+        if not self._columns:
+            return y, {}
+        y = np.asarray(y, dtype=float)
+        return y[:, 0], {side: y[:, 1 if side == "lower" else 2] for side in self._columns}
+
     def ancillary_display(self, term, yname):
         return (f"var(e.{yname})", lambda a: np.exp(2.0 * a), lambda a: 2.0 * np.exp(2.0 * a))
 
@@ -205,4 +230,4 @@ class Tobit(ComponentFamily):
     def initial_params(self, y, X, c):
         """Least squares on the observed values, censored ones included."""
         y = np.asarray(y, dtype=float)
-        return Gaussian().fit_weighted(y if y.ndim == 1 else y[:, 0], X, c)
+        return Gaussian().with_offset(self.offset).fit_weighted(y if y.ndim == 1 else y[:, 0], X, c)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from scipy import stats
 
 from fmmreg.exceptions import FMMError
 from fmmreg.families._intervals import interval_normal, normal_interval_mean
@@ -52,6 +53,8 @@ class TruncatedRegression(ComponentFamily):
     name = "truncreg"
     stata_model = "truncreg"
     ancillary_names = ("lnsigma",)
+    #: a limit column's -inf / inf is "no truncation on that side in this row"
+    infinite_data_roles = ("lower", "upper")
 
     def __init__(self, lower: float | str | None = 0.0, upper: float | str | None = None):
         self._columns = {side: v for side, v in (("lower", lower), ("upper", upper)) if isinstance(v, str)}
@@ -156,24 +159,53 @@ class TruncatedRegression(ComponentFamily):
         keep = self._inside(y)
         if keep.all():
             return super().weighted_objective(y, X, c, params, order)
-        return super().weighted_objective(y[keep], X[keep], np.asarray(c)[keep], params, order)
+        # the offset follows the rows kept
+        inner = super(TruncatedRegression, self.rows(keep))
+        return inner.weighted_objective(y[keep], X[keep], np.asarray(c)[keep], params, order)
 
     def mstep(self, y, X, c, params):
         keep = self._inside(y)
         if keep.all():
             return super().mstep(y, X, c, params)
-        return super().mstep(y[keep], X[keep], np.asarray(c)[keep], params)
+        return super(TruncatedRegression, self.rows(keep)).mstep(y[keep], X[keep], np.asarray(c)[keep], params)
 
     def fit_weighted(self, y, X, c, start=None, tol=1e-12, maxiter=200):
         keep = self._inside(y)
         if keep.all():
             return super().fit_weighted(y, X, c, start, tol, maxiter)
-        return super().fit_weighted(y[keep], X[keep], np.asarray(c)[keep], start, tol, maxiter)
+        inner = super(TruncatedRegression, self.rows(keep))
+        return inner.fit_weighted(y[keep], X[keep], np.asarray(c)[keep], start, tol, maxiter)
 
     def mean_from_index(self, eta, anc):
         if self._columns:
             return eta[:, 0].copy()
         return normal_interval_mean(self.lower, self.upper, eta[:, 0], float(anc[0]))
+
+    def rvs(self, eta, anc, rng, y=None):
+        """Normal draws restricted to ``(lower, upper)`` (``scipy.stats.truncnorm``).
+
+        With limit columns each row keeps its limits from ``y`` (the observed
+        ``(y, L, U)`` rows) and the draws are ``(y*, L, U)`` rows; without
+        ``y`` those rows have no limit on the column's side.
+        """
+        e, s = eta[:, 0], float(np.exp(anc[0]))
+        if not self._columns:
+            return stats.truncnorm.rvs((self.lower - e) / s, (self.upper - e) / s, loc=e, scale=s, random_state=rng)
+        n = eta.shape[0]
+        if y is None:
+            lo = np.full(n, -np.inf if "lower" in self._columns else self.lower)
+            hi = np.full(n, np.inf if "upper" in self._columns else self.upper)
+        else:
+            _, lo, hi = self._row_limits(y)
+            lo, hi = np.broadcast_to(lo, (n,)), np.broadcast_to(hi, (n,))
+        draw = stats.truncnorm.rvs((lo - e) / s, (hi - e) / s, loc=e, scale=s, random_state=rng)
+        return np.column_stack([draw, lo, hi])
+
+    def response_parts(self, y):
+        if not self._columns:
+            return y, {}
+        y = np.asarray(y, dtype=float)
+        return y[:, 0], {side: y[:, 1 if side == "lower" else 2] for side in self._columns}
 
     def ancillary_display(self, term, yname):
         return (f"var(e.{yname})", lambda a: np.exp(2.0 * a), lambda a: 2.0 * np.exp(2.0 * a))
@@ -183,4 +215,4 @@ class TruncatedRegression(ComponentFamily):
         """Least squares on the rows inside the limits."""
         resp, _, _ = self._row_limits(y)
         inside = self._inside(y)
-        return Gaussian().fit_weighted(np.where(inside, resp, 0.0), X, c * inside)
+        return Gaussian().with_offset(self.offset).fit_weighted(np.where(inside, resp, 0.0), X, c * inside)

@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit, logit
 
+from fmmreg.exceptions import FMMError
 from fmmreg.postestimation.predict import mean_gradient
 from fmmreg.reporting.export import TextReport, latex_tabular, markdown_table
 from fmmreg.reporting.formatting import abbreviate, stata_fixed, stata_g, thousands
@@ -324,7 +325,8 @@ def info_criteria(res) -> InfoCriteria:
     Notes
     -----
     With log likelihood ``l``, ``p`` estimated parameters and ``N``
-    observations (the sum of frequency weights when given):
+    observations (``res.nobs``: the sum of frequency or importance weights,
+    the rows after pweights, where ``l`` is a pseudolikelihood as in Stata):
 
     - ``AIC = -2l + 2p``, ``BIC = -2l + p ln N``,
     - ``CAIC = -2l + p (ln N + 1)``,
@@ -384,7 +386,7 @@ class LRTest(TextReport):
         return "\n".join(lines)
 
 
-def lrtest(res, other) -> LRTest:
+def lrtest(res, other, force: bool = False) -> LRTest:
     """Likelihood-ratio test between two nested fits on the same sample.
 
     The model with more parameters is taken as the full model, as Stata's
@@ -399,16 +401,27 @@ def lrtest(res, other) -> LRTest:
     unidentified, so the chi-squared reference is wrong there; a warning is
     issued when the two fits have different ``K``. Compare ``K`` with
     information criteria (:func:`fmmreg.select_k`) instead.
+
+    After a robust or cluster VCE, or with pweights, the log likelihood is a
+    pseudolikelihood and ``LR`` is not chi-squared: like Stata, the test is
+    refused unless ``force=True``; use a Wald test on ``cov_params()``.
     """
+    pseudo = [r for r in (res, other) if r.is_pseudolikelihood]
+    if pseudo and not force:
+        kinds = sorted({r.cov_type if r.cov_type in ("robust", "cluster") else "pweights" for r in pseudo})
+        raise FMMError(
+            f"LR test likely invalid for models with a {' / '.join(kinds)} variance (a pseudolikelihood): "
+            "2 (l1 - l0) is not chi-squared there; use a Wald test on cov_params(), or pass force=True"
+        )
     if abs(res.nobs - other.nobs) > 1e-9 * max(1.0, res.nobs) or len(res.lik.y) != len(other.lik.y):
-        raise ValueError(
+        raise FMMError(
             f"the two fits use different samples ({res.nobs:g} and {other.nobs:g} observations); "
             "a likelihood-ratio test needs the same observations"
         )
     full, restr = (res, other) if res.df_model >= other.df_model else (other, res)
     df = full.df_model - restr.df_model
     if df == 0:
-        raise ValueError("the two fits have the same number of parameters: they are not nested")
+        raise FMMError("the two fits have the same number of parameters: they are not nested")
     same_k = full.k == restr.k
     if not same_k:
         warnings.warn(

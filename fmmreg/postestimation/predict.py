@@ -14,6 +14,7 @@ predictions (they are not dropped, so the result aligns with ``newdata``).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import warnings
 from dataclasses import dataclass
@@ -24,9 +25,11 @@ import pandas as pd
 from fmmreg import formula as _formula
 from fmmreg.estimation.linalg import logsumexp_rows, weighted_sum
 from fmmreg.estimation.mixture import MixtureLikelihood
+from fmmreg.exceptions import FMMError
 from fmmreg.families import Gaussian, GLMFamily
 from fmmreg.families.base import class_responses
-from fmmreg.formula import _as_float, _matrix, _parse, encode_new
+from fmmreg.formula import _parse, encode_new, encode_response
+from fmmreg.offsets import newdata_offsets
 from fmmreg.postestimation import survival as _survival
 from fmmreg.postestimation.survival import SURVIVAL_KINDS
 
@@ -100,6 +103,22 @@ def mean_gradient(fam, X: np.ndarray, params: np.ndarray, w: np.ndarray) -> tupl
     return float(w @ mu) / wsum, grad
 
 
+def check_common_response(res, what: str) -> None:
+    """Raise when the classes model different variables: a mean over classes then mixes units.
+
+    A cure model's cured class is a point mass on the failure indicator,
+    the other classes model the analysis time; their "marginal mean" is no
+    quantity at all (use the survival predictions or the per-class means).
+    """
+    names = list(dict.fromkeys(fam.modelled_response(res.yname) for fam in res.families))
+    if len(names) > 1:
+        raise FMMError(
+            f"the classes model different variables ({', '.join(map(repr, names))}), so {what} averages "
+            "unlike quantities; ask for the classes' own means (cls=, classes=) or, for survival classes, "
+            "kind='survival' / 'median'"
+        )
+
+
 # ------------------------------------------------------------------ encoding
 @dataclass
 class PredictData:
@@ -111,12 +130,20 @@ class PredictData:
     designs: list[np.ndarray] | None = None
     Z: np.ndarray | None = None
     missing: np.ndarray | None = None
+    #: offsets of each class (results' class order), or None
+    offsets: list[np.ndarray | None] | None = None
+
+    def families(self, res) -> list:
+        """The classes' families bound to these rows' offsets."""
+        offsets = self.offsets or [None] * res.k
+        return [fam.with_offset(off) for fam, off in zip(res.families, offsets)]
 
 
-def in_sample(res) -> PredictData:
+def in_sample(res, nooffset: bool = False) -> PredictData:
     """The estimation sample's arrays."""
     lik = res.lik
-    return PredictData(res.model.design.index, list(lik.ys), list(lik.designs), lik.membership.Z, None)
+    offsets = None if nooffset else lik.offsets
+    return PredictData(res.model.design.index, list(lik.ys), list(lik.designs), lik.membership.Z, None, offsets)
 
 
 def _check_levels(spec, data: pd.DataFrame, what: str) -> bool:
@@ -137,7 +164,7 @@ def _check_levels(spec, data: pd.DataFrame, what: str) -> bool:
         values = pd.unique(data[cols[0]].dropna())
         unseen = [v.item() if hasattr(v, "item") else v for v in values if v not in known]
         if unseen:
-            raise ValueError(
+            raise FMMError(
                 f"newdata column {cols[0]!r} has level(s) {unseen[:10]} not seen in the estimation sample "
                 f"(term {factor!r} of the {what}; known levels: {known})"
             )
@@ -153,7 +180,7 @@ def _encode(spec, data: pd.DataFrame, names: list[str], what: str) -> np.ndarray
         msg = str(w.message)
         if w.category.__name__ == "DataMismatchWarning" or "nominated levels" in msg:
             if not checked and not _NAN_ONLY.search(msg):
-                raise ValueError(f"newdata has a level not seen in the estimation sample ({what}): {msg}")
+                raise FMMError(f"newdata has a level not seen in the estimation sample ({what}): {msg}")
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return out
@@ -167,14 +194,18 @@ def _variables(spec_or_formula) -> set[str]:
 def _require(data: pd.DataFrame, variables: set[str], what: str) -> None:
     missing = sorted(v for v in variables if v not in data.columns)
     if missing:
-        raise ValueError(
+        raise FMMError(
             f"newdata lacks column(s) {', '.join(map(repr, missing))} needed by the {what}; "
             f"it has: {', '.join(map(str, data.columns[:20]))}{' ...' if data.shape[1] > 20 else ''}"
         )
 
 
-def encode_newdata(res, data: pd.DataFrame, need: set[str]) -> PredictData:
-    """Encode ``data`` for the parts in ``need`` (``"y"``, ``"x"``, ``"z"``)."""
+def encode_newdata(res, data: pd.DataFrame, need: set[str], nooffset: bool = False) -> PredictData:
+    """Encode ``data`` for the parts in ``need`` (``"y"``, ``"x"``, ``"z"``).
+
+    The model's ``offset``/``exposure`` columns are read from ``data`` too
+    (unless ``nooffset``), for the parts that use the linear indices.
+    """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"newdata must be a pandas DataFrame, got {type(data).__name__}")
     d = res.model.design
@@ -193,6 +224,9 @@ def encode_newdata(res, data: pd.DataFrame, need: set[str]) -> PredictData:
                 cache[key] = _encode(spec, data, names, f"formula {d.formulas[j]!r}")
             designs.append(cache[key])
         out.designs = designs
+        if not nooffset:
+            specs = [res.model.offset_specs[j] for j in res.class_map]
+            out.offsets = newdata_offsets(specs, data)
     if "z" in need:
         if d.z_spec is None:
             out.Z = np.ones((len(data), 1))
@@ -207,24 +241,23 @@ def encode_newdata(res, data: pd.DataFrame, need: set[str]) -> PredictData:
         req = _variables(lhs)
         _require(data, req, f"response {d.yname!r}")
         used |= req
-        y = _as_float(_matrix(lhs, data), f"response {d.yname!r}")
-        y = y[:, 0] if y.shape[1] == 1 else y
+        y = encode_response(d, data)
         # the data columns the families read (failure indicator, limits, ...)
-        extra = sorted({c for f in res.lik.families for c in f.data_columns().values()})
-        _require(data, set(extra), "component families (data columns)")
-        used |= set(extra)
-        columns = {c: _formula.data_column(data, c) for c in extra}
-        out.ys = class_responses(res.lik.families, y, columns)
+        fam_cols = _formula.family_columns(res.families)
+        _require(data, set(fam_cols), "component families (data columns)")
+        used |= set(fam_cols)
+        columns = {c: _formula.data_column(data, c, what) for c, (what, _) in fam_cols.items()}
+        out.ys = class_responses(res.families, y, columns)
     missing = np.zeros(len(data), dtype=bool)
     if used:
         missing |= data[sorted(used)].isna().any(axis=1).to_numpy()
-    for arr in [y, out.Z] + list(out.designs or []):
+    for arr in [y, out.Z] + list(out.designs or []) + list(out.offsets or []):
         if arr is not None:
             missing |= ~np.isfinite(arr).reshape(len(data), -1).all(axis=1)
     out.missing = missing
     if out.ys is not None and (~missing).any():
         seen = set()
-        for fam, y_k in zip(res.lik.families, out.ys):
+        for fam, y_k in zip(res.families, out.ys):
             if id(fam) not in seen:
                 seen.add(id(fam))
                 _check_response(fam, y_k[~missing], d.yname)
@@ -241,7 +274,7 @@ def _check_response(fam, y: np.ndarray, yname: str) -> None:
     if levels is not None:
         extra = np.setdiff1d(np.unique(y), np.asarray(levels, dtype=float))
         if extra.size:
-            raise ValueError(
+            raise FMMError(
                 f"newdata response {yname!r} has value(s) {extra[:5].tolist()} outside the fitted outcomes "
                 f"{np.asarray(levels).tolist()} of family {fam.name!r}"
             )
@@ -252,7 +285,7 @@ def _check_response(fam, y: np.ndarray, yname: str) -> None:
 # ---------------------------------------------------------------- predictions
 def _per_class(res, pd_: PredictData, what: str) -> np.ndarray:
     gamma, comps = res.lik.unpack(res.theta)
-    fams = res.lik.families
+    fams = pd_.families(res)
     cols = []
     ys = pd_.ys if pd_.ys is not None else [None] * len(fams)
     for fam, y, X, th in zip(fams, ys, pd_.designs, comps):
@@ -284,28 +317,36 @@ def predict(
     marginal: bool = False,
     weighting: str = "prior",
     cls: int | None = None,
+    nooffset: bool = False,
 ) -> pd.DataFrame | pd.Series:
     """Predictions of a fitted mixture; see :meth:`PostestimationMixin.predict`."""
     if kind not in KINDS:
-        raise ValueError(f"kind={kind!r} is not known; use one of {', '.join(KINDS)}")
+        raise FMMError(f"kind={kind!r} is not known; use one of {', '.join(KINDS)}")
     if weighting not in ("prior", "posterior"):
-        raise ValueError(f"weighting must be 'prior' or 'posterior', got {weighting!r}")
+        raise FMMError(f"weighting must be 'prior' or 'posterior', got {weighting!r}")
     if marginal and kind not in ("mu", "eta", "density") + SURVIVAL_KINDS:
-        raise ValueError(f"marginal=True applies to kind 'mu', 'eta', 'density' or a survival kind, not {kind!r}")
+        raise FMMError(f"marginal=True applies to kind 'mu', 'eta', 'density' or a survival kind, not {kind!r}")
     if marginal and kind in ("density",) + SURVIVAL_KINDS and weighting == "posterior":
-        raise ValueError(f"the marginal {kind} mixes the classes with prior probabilities; use weighting='prior'")
+        raise FMMError(f"the marginal {kind} mixes the classes with prior probabilities; use weighting='prior'")
+    if marginal and kind in ("mu", "eta"):
+        check_common_response(res, f"the marginal {kind}")
     if cls is not None and (kind == "scores" or marginal):
-        raise ValueError("cls= selects one class of a per-class prediction; not with marginal=True or scores")
+        raise FMMError("cls= selects one class of a per-class prediction; not with marginal=True or scores")
     if cls is not None and cls not in range(1, res.k + 1):
-        raise ValueError(f"cls must be a class label 1..{res.k}, got {cls!r}")
+        raise FMMError(f"cls must be a class label 1..{res.k}, got {cls!r}")
     need = set(_NEEDS[kind])
     if marginal:
         need |= {"z"} if weighting == "prior" else {"y", "x", "z"}
-    data = in_sample(res) if newdata is None else encode_newdata(res, newdata, need)
+    # nooffset drops the offset from the means and linear predictions only: densities,
+    # posteriors and scores describe the observed outcome, which the fitted offset produced
+    outcome_kind = kind in ("classposteriorpr", "density", "scores") or (marginal and weighting == "posterior")
+    read_offsets = not nooffset or outcome_kind
+    data = in_sample(res, not read_offsets) if newdata is None else encode_newdata(res, newdata, need, not read_offsets)
+    mean_data = dataclasses.replace(data, offsets=None) if nooffset else data
 
     with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
         if kind == "scores":
-            lik = MixtureLikelihood(data.ys, data.designs, data.Z, res.lik.families, None)
+            lik = MixtureLikelihood(data.ys, data.designs, data.Z, res.families, None, offsets=data.offsets)
             vals = lik.score_obs(res.theta)
             columns = res.params.index
         elif kind == "classpr":
@@ -316,14 +357,14 @@ def predict(
             vals = np.exp(_per_class(res, data, "logf"))
         elif kind in SURVIVAL_KINDS:
             comps = res.lik.unpack(res.theta)[1]
-            fams = res.lik.families
+            fams = mean_data.families(res)
             if marginal:
                 prior = np.exp(_log_prior(res, data))
                 vals = _survival.marginal_values(kind, fams, data.designs, comps, data.ys, prior)
             else:
                 vals = _survival.class_values(kind, fams, data.designs, comps, data.ys)
         else:
-            vals = _per_class(res, data, kind)
+            vals = _per_class(res, mean_data, kind)
         if marginal and kind not in SURVIVAL_KINDS:
             p = np.exp(_log_prior(res, data)) if weighting == "prior" else _posterior(res, data)
             vals = (p * vals).sum(axis=1)
