@@ -147,7 +147,9 @@ class PostestimationMixin:
             For ``mu``, ``eta``, ``density``: average over classes,
             ``sum_k p_ik v_ik``, weighted by prior (default) or posterior
             class probabilities; the marginal density is the mixture
-            density ``sum_k pi_ik f_ik``. For the survival kinds: the
+            density ``sum_k pi_ik f_ik``. The marginal ``mu``/``eta`` needs
+            every class to model the same variable (not a cure model, whose
+            cured class models the failure indicator). For the survival kinds: the
             population's ``S = sum_k pi_k S_k``, hazard
             ``sum_k pi_k f_k / S`` and the median solving ``S(t) = 1/2``
             (see :mod:`fmmreg.postestimation.survival`).
