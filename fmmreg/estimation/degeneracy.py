@@ -61,8 +61,15 @@ class Finding:
 
 
 def response_sd(lik: MixtureLikelihood) -> float:
-    """Standard deviation of the (first column of the) response, finite values only."""
-    y = lik.y if lik.y.ndim == 1 else lik.y[:, 0]
+    """Standard deviation of the response (first column; finite values only).
+
+    Classes may read different data columns (a cure model's point mass): the
+    response of the first class with a scale parameter is used, as the rule
+    compares scales with it.
+    """
+    scaled = [y for fam, y in zip(lik.families, lik.ys) if "lnsigma" in fam.ancillary_names]
+    y = scaled[0] if scaled else lik.y
+    y = y if y.ndim == 1 else y[:, 0]
     y = y[np.isfinite(y)]
     return float(np.std(y)) if len(y) else 0.0
 
@@ -71,9 +78,10 @@ def class_sigmas(lik: MixtureLikelihood, theta: np.ndarray) -> list[float | None
     """Each class's standard deviation ``exp(lnsigma)``, ``None`` for families without one."""
     _, comps = lik.unpack(theta)
     out: list[float | None] = []
-    for fam, X, th in zip(lik.families, lik.designs, comps):
+    for fam, th in zip(lik.families, comps):
         if "lnsigma" in fam.ancillary_names:
-            pos = fam.n_linear * X.shape[1] + fam.ancillary_names.index("lnsigma")
+            # ancillary parameters close each class's block (its linear part may use column subsets)
+            pos = len(th) - len(fam.ancillary_names) + fam.ancillary_names.index("lnsigma")
             out.append(float(np.exp(th[pos])))
         else:
             out.append(None)

@@ -102,15 +102,15 @@ class Pooled:
 
 def pooled_fit(lik: MixtureLikelihood) -> Pooled:
     """Each class's family fitted to all rows; standardised residuals of class 1's."""
-    cache: dict[tuple[int, int], np.ndarray] = {}
+    cache: dict[tuple[int, int, int], np.ndarray] = {}
     params = []
-    for fam, X in zip(lik.families, lik.designs):
-        key = (id(fam), id(X))
+    for fam, y, X in zip(lik.families, lik.ys, lik.designs):
+        key = (id(fam), id(y), id(X))
         if key not in cache:
             with np.errstate(all="ignore"):
-                cache[key] = fam.fit_weighted(lik.y, X, lik.w, maxiter=50)
+                cache[key] = fam.fit_weighted(y, X, lik.w, maxiter=50)
         params.append(cache[key])
-    fam, X, y = lik.families[0], lik.designs[0], lik.y
+    fam, X, y = lik.families[0], lik.designs[0], lik.ys[0]
     with np.errstate(all="ignore"):
         if y.ndim == 1:
             r = y - fam.mean(X, params[0])
@@ -179,7 +179,7 @@ def random_posterior(kind: str, resid: np.ndarray, k: int, rng: np.random.Genera
 def class_residual(lik: MixtureLikelihood, theta: np.ndarray, k: int) -> np.ndarray:
     """Response residual of class ``k`` (the generalised residual for multi-column responses)."""
     _, comps = lik.unpack(theta)
-    fam, X, y = lik.families[k], lik.designs[k], lik.y
+    fam, X, y = lik.families[k], lik.designs[k], lik.ys[k]
     if y.ndim == 1:
         r = y - fam.mean(X, comps[k])
     else:
@@ -209,25 +209,33 @@ def jitter_theta(lik: MixtureLikelihood, pooled: Pooled, rng: np.random.Generato
     """
     comps = []
     for fam, X, base in zip(lik.families, lik.designs, pooled.params):
-        p = X.shape[1]
-        betas, anc = fam.split(base, p)
-        betas, anc = betas.copy(), anc.copy()
-        mean, sd, const = _spread(X)
+        th = np.array(base, dtype=float)
+        anc_names = list(fam.ancillary_names)
+        anc0 = len(th) - len(anc_names)
         s = scale
-        if "lnsigma" in fam.ancillary_names:
-            s = scale * float(np.exp(anc[fam.ancillary_names.index("lnsigma")]))
-        n_slopes = max(1, int((~const).sum()))
-        for e in range(betas.shape[1]):
+        if "lnsigma" in anc_names:
+            s = scale * float(np.exp(th[anc0 + anc_names.index("lnsigma")]))
+        # walk the packed vector index by index, as the likelihood does: a linear
+        # index owns a block as wide as its design (families may use column subsets)
+        spreads: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        pos, a = 0, 0
+        for D in fam.designs(X):
+            if D is None:
+                if anc_names[a].startswith("ln"):
+                    th[pos] += 0.3 * scale * rng.normal()
+                pos, a = pos + 1, a + 1
+                continue
+            mean, sd, const = spreads.setdefault(id(D), _spread(D))
+            p = D.shape[1]
+            n_slopes = max(1, int((~const).sum()))
             d = np.where(const, 0.0, rng.normal(size=p) * 0.5 * s / sd / np.sqrt(n_slopes))
             shift = float(mean @ d)
             if const.any():
                 j = int(np.flatnonzero(const)[0])
                 d[j] = (rng.normal() * s - shift) / (mean[j] if mean[j] != 0 else 1.0)
-            betas[:, e] += d
-        for a, name in enumerate(fam.ancillary_names):
-            if name.startswith("ln"):
-                anc[a] += 0.3 * scale * rng.normal()
-        comps.append(np.concatenate([betas.T.ravel(), anc]))
+            th[pos : pos + p] += d
+            pos += p
+        comps.append(th)
     mem = lik.membership
     gamma = np.zeros((mem.q, lik.k - 1))
     if lik.k > 1:
