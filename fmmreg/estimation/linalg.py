@@ -58,6 +58,110 @@ def weighted_cross(a: Design, c: np.ndarray, b: Design) -> np.ndarray:
     return out
 
 
+#: Rows per block of :class:`PairCrosses`: a block's Khatri-Rao products
+#: (rows x up to ~50 columns) stay in the 1 MB level-2 cache.
+PAIR_BLOCK = 2048
+
+
+class PairCrosses:
+    """Many weighted cross-products ``D_a' diag(c_r) D_b`` of a few designs at once.
+
+    Parameters
+    ----------
+    designs : list of Design
+        The distinct designs (``None`` is the constant column).
+    pairs : list of (int, int)
+        For each wanted product ``r``, the positions ``(a, b)``, ``a <= b``,
+        of its two designs in ``designs``.
+
+    Notes
+    -----
+    ``D_a' diag(c) D_b = sum_i c_i (d_ai kron d_bi)`` reshaped: every product
+    of the same two designs is one GEMM of their row-wise Khatri-Rao product
+    ``KR_ab`` (columns ``d_a,s * d_b,t``; ``s <= t`` only when ``a = b``)
+    with the matrix whose columns are the weights ``c_r``. ``KR_ab`` is built
+    in row blocks of :data:`PAIR_BLOCK` (in cache, never for all rows). An
+    observed information with ``m`` linear indices then costs one GEMM per
+    pair of distinct designs instead of ``m (m + 1) / 2`` cross-products,
+    each scaling a design copy (Louis' identity has one weight per index
+    pair, see :class:`fmmreg.estimation.mixture.MixtureLikelihood`).
+
+    The weights are passed as one column-major (n, R) array whose column
+    ``slot[r]`` holds ``c_r``; pairs with the same designs have adjacent
+    slots, so each GEMM reads a contiguous slice.
+    """
+
+    def __init__(self, designs: list[Design], pairs: list[tuple[int, int]]):
+        self.designs = list(designs)
+        widths = [design_width(d) for d in self.designs]
+        groups: dict[tuple[int, int], list[int]] = {}
+        for r, (a, b) in enumerate(pairs):
+            if a > b:
+                raise ValueError("PairCrosses wants design pairs with a <= b")
+            groups.setdefault((a, b), []).append(r)
+        self.n_pairs = len(pairs)
+        self.slot = np.empty(len(pairs), dtype=np.intp)
+        self._groups = []
+        start = 0
+        for (a, b), rs in groups.items():
+            self.slot[rs] = np.arange(start, start + len(rs))
+            self._groups.append((a, b, rs, slice(start, start + len(rs)), widths[a], widths[b]))
+            start += len(rs)
+        self._ncols = max(
+            [wa * (wa + 1) // 2 if a == b else wa * wb for a, b, _, _, wa, wb in self._groups if wa > 0 and wb > 0]
+            + [1]
+        )
+
+    def __call__(self, c: np.ndarray) -> list[np.ndarray]:
+        """The products ``D_a' diag(c[:, slot[r]]) D_b`` for every pair ``r``, as (w_a, w_b) arrays."""
+        out: list[np.ndarray] = [None] * self.n_pairs  # type: ignore[list-item]
+        n = c.shape[0]
+        buf = None
+        for a, b, rs, sl, wa, wb in self._groups:
+            da, db = self.designs[a], self.designs[b]
+            cg = c[:, sl]
+            if da is None and db is None:
+                g = cg.sum(axis=0)
+                for j, r in enumerate(rs):
+                    out[r] = np.array([[g[j]]])
+                continue
+            if da is None or db is None:
+                g = (db if da is None else da).T @ cg
+                for j, r in enumerate(rs):
+                    out[r] = g[None, :, j] if da is None else g[:, j, None]
+                continue
+            sym = a == b
+            ncols = wa * (wa + 1) // 2 if sym else wa * wb
+            if buf is None:
+                buf = np.empty((min(n, PAIR_BLOCK), self._ncols), order="F")
+            g = np.zeros((ncols, len(rs)))
+            for start in range(0, n, PAIR_BLOCK):
+                stop = min(start + PAIR_BLOCK, n)
+                kr = buf[: stop - start, :ncols]
+                xa = da[start:stop]
+                if sym:
+                    off = 0
+                    for s in range(wa):
+                        np.multiply(xa[:, s, None], xa[:, s:], out=kr[:, off : off + wa - s])
+                        off += wa - s
+                else:
+                    xb = db[start:stop]
+                    for s in range(wa):
+                        np.multiply(xa[:, s, None], xb, out=kr[:, s * wb : (s + 1) * wb])
+                g += kr.T @ cg[start:stop]
+            if sym:
+                iu = np.triu_indices(wa)
+                for j, r in enumerate(rs):
+                    m = np.zeros((wa, wa))
+                    m[iu] = g[:, j]
+                    m += np.triu(m, 1).T
+                    out[r] = m
+            else:
+                for j, r in enumerate(rs):
+                    out[r] = g[:, j].reshape(wa, wb)
+        return out
+
+
 def matmul_columns(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b`` for a tall ``a`` and a narrow ``b``, as a column-major result.
 
@@ -89,6 +193,38 @@ def logsumexp_rows(a: np.ndarray) -> np.ndarray:
         s += np.exp(a[:, j] - m)
     with np.errstate(divide="ignore"):
         return np.log(s) + m
+
+
+def normalize_rows(a: np.ndarray) -> np.ndarray:
+    """Turn log weights ``a`` (n, K) into probabilities in place; return the log normalisers.
+
+    ``a[i] <- exp(a[i] - lse_i)`` with ``lse_i = log sum_k exp(a_ik)``
+    (returned). One exponential per entry: the shifted exponentials that
+    make up the log-sum-exp are the probabilities once divided by their sum
+    (a softmax and its normaliser in one pass, K exponentials per row
+    instead of 2K). Column loops: numpy reductions along a short last axis
+    are slow, and a column-major ``a`` keeps each column contiguous. Rows
+    without a finite maximum give ``lse = -inf`` (all ``-inf``), ``inf`` or
+    NaN and NaN probabilities, as the textbook formula does.
+    """
+    k = a.shape[1]
+    m = a[:, 0].copy()
+    for j in range(1, k):
+        np.maximum(m, a[:, j], out=m)
+    m[~np.isfinite(m)] = 0.0
+    s = np.zeros(a.shape[0])
+    with np.errstate(invalid="ignore", over="ignore"):
+        for j in range(k):
+            col = a[:, j]
+            np.subtract(col, m, out=col)
+            np.exp(col, out=col)
+            s += col
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for j in range(k):
+            np.divide(a[:, j], s, out=a[:, j])
+        np.log(s, out=s)
+    s += m
+    return s
 
 
 def jacobi_scale(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fmmreg.estimation.linalg import logsumexp_rows, matmul_columns, solve_negdef, weighted_cross
+from fmmreg.estimation.linalg import matmul_columns, normalize_rows, solve_negdef, weighted_cross
 
 
 class Membership:
@@ -34,7 +34,7 @@ class Membership:
     """
 
     def __init__(self, Z: np.ndarray, k: int):
-        self.Z = np.ascontiguousarray(Z, dtype=float)
+        self.Z = np.asarray(Z, dtype=float)
         self.k = int(k)
         self.q = self.Z.shape[1]
         self.constant_only = self.q == 1 and bool(np.all(self.Z == 1.0))
@@ -65,13 +65,22 @@ class Membership:
 
         Column-major (n, K) so that each class's column is contiguous.
         """
-        full = np.empty((eta.shape[0], self.k), order="F")
-        full[:, 0] = 0.0
-        full[:, 1:] = eta
-        lse = logsumexp_rows(full)
+        return self.prior_from_eta(eta)[0]
+
+    def prior(self, gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log class probabilities and the probabilities themselves, each (n, K)."""
+        return self.prior_from_eta(self.linear(gamma))
+
+    def prior_from_eta(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(log pi, pi)`` from the logits of classes 2..K, with one exponential per entry."""
+        pi = np.empty((eta.shape[0], self.k), order="F")
+        pi[:, 0] = 0.0
+        pi[:, 1:] = eta
+        logpi = pi.copy(order="F")
+        lse = normalize_rows(pi)
         for j in range(self.k):
-            full[:, j] -= lse
-        return full
+            logpi[:, j] -= lse
+        return logpi, pi
 
     def objective(self, tau: np.ndarray, w: np.ndarray, gamma: np.ndarray) -> float:
         return self._objective(tau, w, self.log_prior(gamma))

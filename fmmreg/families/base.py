@@ -27,27 +27,52 @@ from scipy.special import gammaln
 from fmmreg.estimation.linalg import Design, matmul_columns, solve_negdef, weighted_cross, weighted_sum
 from fmmreg.exceptions import FMMError
 
+#: ``(response, log y!)`` of the last few response arrays, most recent first.
 _LOG_FACTORIAL_CACHE: list[tuple[np.ndarray, np.ndarray]] = []
+#: Response arrays :func:`log_factorial` remembers (the full data, a start
+#: search's subsample, a row chunk's parent, ...).
+LOG_FACTORIAL_SLOTS = 4
+
+
+def _row_offset(y: np.ndarray, arr: np.ndarray) -> int | None:
+    """Position of ``y`` as a contiguous run of rows of the 1-D array ``arr``, or ``None``.
+
+    Decided on the memory addresses, so it holds for any view (a row block
+    of the response is a view of the formula layer's 2-D array, whose
+    ``base`` is that array, not the response).
+    """
+    if y.ndim != 1 or arr.ndim != 1 or y.dtype != arr.dtype:
+        return None
+    if y.strides != arr.strides or not arr.flags.c_contiguous:
+        return None
+    start = y.__array_interface__["data"][0] - arr.__array_interface__["data"][0]
+    offset, rem = divmod(start, arr.itemsize)
+    if rem or offset < 0 or offset + len(y) > len(arr):
+        return None
+    return offset
 
 
 def log_factorial(y: np.ndarray) -> np.ndarray:
-    """``log y! = gammaln(y + 1)``, remembered for the last two response arrays.
+    """``log y! = gammaln(y + 1)``, remembered for the last few response arrays.
 
     Count densities need it at every evaluation, and it costs more than the
-    rest of a Poisson log density. The engine never modifies its response
-    array, so the array object identifies the values.
+    rest of a Poisson log density (``gammaln`` is ~4 exponentials). The
+    engine never modifies its response arrays, and each cached array is
+    held here, so its memory cannot be reused by another array: the array
+    object, or for a row block of it the address range, identifies the
+    values.
     """
-    for arr, value in _LOG_FACTORIAL_CACHE:
+    for i, (arr, value) in enumerate(_LOG_FACTORIAL_CACHE):
         if arr is y:
             return value
-        # a row block of a cached response (the blocked Hessian passes views)
-        if y.base is arr and y.ndim == arr.ndim == 1 and arr.flags.c_contiguous and y.flags.c_contiguous:
-            offset = (y.__array_interface__["data"][0] - arr.__array_interface__["data"][0]) // arr.itemsize
-            if 0 <= offset and offset + len(y) <= len(arr):
-                return value[offset : offset + len(y)]
+        offset = _row_offset(y, arr)
+        if offset is not None:
+            if i:
+                _LOG_FACTORIAL_CACHE.insert(0, _LOG_FACTORIAL_CACHE.pop(i))
+            return value[offset : offset + len(y)]
     value = gammaln(y + 1.0)
     _LOG_FACTORIAL_CACHE.insert(0, (y, value))
-    del _LOG_FACTORIAL_CACHE[2:]
+    del _LOG_FACTORIAL_CACHE[LOG_FACTORIAL_SLOTS:]
     return value
 
 
