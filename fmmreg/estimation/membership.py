@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fmmreg.estimation.linalg import matmul_columns, normalize_rows, solve_negdef, weighted_cross
+from fmmreg.estimation.linalg import PairCrosses, matmul_columns, normalize_rows, solve_negdef
 
 
 class Membership:
@@ -72,7 +72,11 @@ class Membership:
         return self.prior_from_eta(self.linear(gamma))
 
     def prior_from_eta(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(log pi, pi)`` from the logits of classes 2..K, with one exponential per entry."""
+        """``(log pi, pi)`` from the logits of classes 2..K, with one exponential per entry.
+
+        The last pair is remembered, so that a Newton step from this
+        ``log pi`` finds ``pi`` without exponentiating again.
+        """
         pi = np.empty((eta.shape[0], self.k), order="F")
         pi[:, 0] = 0.0
         pi[:, 1:] = eta
@@ -80,6 +84,7 @@ class Membership:
         lse = normalize_rows(pi)
         for j in range(self.k):
             logpi[:, j] -= lse
+        self._last_prior = (logpi, pi)
         return logpi, pi
 
     def objective(self, tau: np.ndarray, w: np.ndarray, gamma: np.ndarray) -> float:
@@ -92,16 +97,35 @@ class Membership:
     def _grad_hess(self, tau, w, pi):
         Z = self.Z
         q, km1 = self.q, self.k - 1
-        grad = np.concatenate([Z.T @ (w * (tau[:, j] - pi[:, j])) for j in range(1, self.k)])
+        wp = w[:, None] * pi
+        grad = np.concatenate([Z.T @ (w * tau[:, j] - wp[:, j]) for j in range(1, self.k)])
+        # every block is Z' diag(c) Z: one Khatri-Rao GEMM for all of them
+        pairs = [(a, b) for a in range(km1) for b in range(a, km1)]
+        crosses = self._crosses(len(pairs))
+        c = np.empty((Z.shape[0], len(pairs)), order="F")
+        for r, (a, b) in enumerate(pairs):
+            col = c[:, crosses.slot[r]]
+            np.multiply(wp[:, a + 1], pi[:, b + 1], out=col)
+            if a == b:
+                col -= wp[:, a + 1]
         hess = np.empty((km1 * q, km1 * q))
-        for a in range(km1):
-            wp = w * pi[:, a + 1]
-            for b in range(a, km1):
-                c = wp * ((a == b) - pi[:, b + 1])
-                blk = -weighted_cross(Z, c, Z)
-                hess[a * q : (a + 1) * q, b * q : (b + 1) * q] = blk
-                hess[b * q : (b + 1) * q, a * q : (a + 1) * q] = blk.T
+        for (a, b), blk in zip(pairs, crosses(c)):
+            hess[a * q : (a + 1) * q, b * q : (b + 1) * q] = blk
+            hess[b * q : (b + 1) * q, a * q : (a + 1) * q] = blk.T
         return grad, hess
+
+    def _crosses(self, n_pairs: int) -> PairCrosses:
+        cached = self.__dict__.get("_pair_crosses")
+        if cached is None or cached.designs[0] is not self.Z:
+            cached = self._pair_crosses = PairCrosses([self.Z], [(0, 0)] * n_pairs)
+        return cached
+
+    def _prior_probs(self, logpi: np.ndarray) -> np.ndarray:
+        """``exp(log pi)``, from the prior computed with it when that is the one passed."""
+        cached = self.__dict__.get("_last_prior")
+        if cached is not None and cached[0] is logpi:
+            return cached[1]
+        return np.exp(logpi)
 
     def closed_form(self, tau: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Exact maximiser for constant shares."""
@@ -126,7 +150,7 @@ class Membership:
             gamma = self.closed_form(tau, w)
             eta = np.broadcast_to(gamma, (self.Z.shape[0], self.k - 1))
             return gamma, eta, self.log_prior_from_eta(eta), 0.0
-        grad, hess = self._grad_hess(tau, w, np.exp(logpi))
+        grad, hess = self._grad_hess(tau, w, self._prior_probs(logpi))
         flat, _ = solve_negdef(hess, grad)
         decrement = float(grad @ flat)
         step = self.unpack(flat)

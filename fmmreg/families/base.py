@@ -112,6 +112,10 @@ class IndexState:
     eta: np.ndarray
     anc: np.ndarray
     logf: np.ndarray
+    #: ``(d1, d2)`` of :meth:`ComponentFamily.index_derivatives` at ``eta``
+    #: when already known (the M-step's line search computes them with the
+    #: log density, so the next M-step does not evaluate the class again).
+    derivs: tuple[np.ndarray, np.ndarray] | None = None
 
 
 class ComponentFamily(abc.ABC):
@@ -443,7 +447,11 @@ class ComponentFamily(abc.ABC):
     def _newton_state(self, y: np.ndarray, X: np.ndarray, c: np.ndarray, state: IndexState) -> tuple[IndexState, float]:
         """Newton step with halving on ``Q``; returns the new state and the Newton decrement."""
         p = X.shape[1]
-        _, d1, d2 = self.index_derivatives(y, state.eta, state.anc, order=2)
+        if state.derivs is None:
+            _, d1, d2 = self.index_derivatives(y, state.eta, state.anc, order=2)
+        else:
+            d1, d2 = state.derivs
+            state.derivs = None  # used once: do not keep them alive with the state
         grad, hess = self._chain_rule(X, c, d1, d2)
         if grad.size == 0:
             return state, 0.0
@@ -456,10 +464,12 @@ class ComponentFamily(abc.ABC):
         for _ in range(40):
             eta = state.eta + t * d_eta
             anc = state.anc + t * d_anc
-            logf = self.index_derivatives(y, eta, anc, order=0)[0]
+            # the derivatives come with the density (most candidates are
+            # accepted, and the next M-step starts from them)
+            logf, d1, d2 = self.index_derivatives(y, eta, anc, order=2)
             q = float(c @ logf)
             if np.isfinite(q) and q >= q0 - 1e-12 * abs(q0):
-                return IndexState(state.params + t * step, eta, anc, logf), decrement
+                return IndexState(state.params + t * step, eta, anc, logf, (d1, d2)), decrement
             t *= 0.5
         return state, 0.0
 
