@@ -9,6 +9,7 @@ possibly ill-conditioned negative-definite matrix.
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import lapack
 
 #: A design is an (n, p) float array, or ``None`` for the constant design of an
 #: ancillary parameter (a column of ones that is never materialised).
@@ -258,8 +259,8 @@ def jacobi_scale(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     magnitude; scaled, the condition number reflects the model, not the units.
     """
     d = np.sqrt(np.abs(np.diag(a)))
-    d = np.where(d > 0, d, 1.0)
-    return a / d[:, None] / d[None, :], d
+    d[d == 0] = 1.0
+    return a / np.outer(d, d), d
 
 
 def solve_negdef(h: np.ndarray, g: np.ndarray, ridge: float = 0.0) -> tuple[np.ndarray, bool]:
@@ -273,18 +274,18 @@ def solve_negdef(h: np.ndarray, g: np.ndarray, ridge: float = 0.0) -> tuple[np.n
     """
     a_s, d = jacobi_scale(-h)
     g_s = g / d
-    if not (np.all(np.isfinite(a_s)) and np.all(np.isfinite(g_s))):
+    # one finiteness test on a sum (inf - inf and NaN stay non-finite)
+    if not np.isfinite(a_s.sum() + g_s.sum()) and not (np.all(np.isfinite(a_s)) and np.all(np.isfinite(g_s))):
         # overflowing derivatives (a class at the edge of the parameter space):
         # LAPACK would return NaN or fail; steepest ascent on the finite part instead
         return np.where(np.isfinite(g_s), g_s, 0.0) / d, False
     if ridge:
         a_s = a_s + ridge * np.eye(len(g))
-    try:
-        chol = np.linalg.cholesky(a_s)
-        x = np.linalg.solve(chol.T, np.linalg.solve(chol, g_s))
+    # Cholesky factor and solve in one LAPACK call (dposv): the engine solves
+    # thousands of small systems, where numpy's per-call checks cost more
+    _, x, info = lapack.dposv(a_s, g_s, lower=1)
+    if info == 0:
         return x / d, True
-    except np.linalg.LinAlgError:
-        pass
     try:
         w, v = np.linalg.eigh(a_s)
     except np.linalg.LinAlgError:

@@ -77,11 +77,25 @@ class Membership:
         The last pair is remembered, so that a Newton step from this
         ``log pi`` finds ``pi`` without exponentiating again.
         """
-        pi = np.empty((eta.shape[0], self.k), order="F")
-        pi[:, 0] = 0.0
-        pi[:, 1:] = eta
-        logpi = pi.copy(order="F")
-        lse = normalize_rows(pi)
+        n = eta.shape[0]
+        logpi = np.empty((n, self.k), order="F")
+        logpi[:, 0] = 0.0
+        logpi[:, 1:] = eta
+        pi = np.empty_like(logpi)
+        if self.k > 1 and n and float(np.abs(logpi).max()) < 700.0:
+            # class 1's logit is 0: exp(0) = 1 needs no exponential and the
+            # unshifted sum cannot overflow for logits below 700
+            pi[:, 0] = 1.0
+            np.exp(logpi[:, 1:], out=pi[:, 1:])
+            s = 1.0 + pi[:, 1]
+            for j in range(2, self.k):
+                s += pi[:, j]
+            for j in range(self.k):
+                pi[:, j] /= s
+            lse = np.log(s)
+        else:
+            pi[...] = logpi
+            lse = normalize_rows(pi)
         for j in range(self.k):
             logpi[:, j] -= lse
         self._last_prior = (logpi, pi)
