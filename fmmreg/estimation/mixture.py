@@ -8,6 +8,8 @@ theta_K)`` -- the membership equations first, as Stata prints them.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +22,19 @@ from fmmreg.families.base import ComponentFamily
 #: derivatives and the weights of a chunk are vectorised over its rows (few
 #: Python calls), its temporaries stay small however large the data.
 HESSIAN_BLOCK = 65_536
+#: Threads evaluating the row chunks of large data (1: no threads). Two use
+#: the second core of a two-core machine; numpy and BLAS release the GIL.
+CHUNK_THREADS = min(2, os.cpu_count() or 1)
+
+_EXECUTOR: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The process's pool of chunk threads, started on first use."""
+    global _EXECUTOR
+    if _EXECUTOR is None or _EXECUTOR._max_workers != CHUNK_THREADS:
+        _EXECUTOR = ThreadPoolExecutor(max_workers=CHUNK_THREADS, thread_name_prefix="fmmreg-chunk")
+    return _EXECUTOR
 
 
 @dataclass(frozen=True)
@@ -131,9 +146,41 @@ class MixtureLikelihood:
         return out
 
     def estep(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """Log likelihood, posterior probabilities (n, K) and per-obs log likelihood."""
+        """Log likelihood, posterior probabilities (n, K) and per-obs log likelihood.
+
+        Large data are evaluated in row chunks (in :data:`CHUNK_THREADS`
+        threads), each chunk's temporaries small.
+        """
+        if self._chunked():
+            tau = np.empty((self.n, self.k), order="F")
+            ll_obs = np.empty(self.n)
+
+            def one(rows: slice) -> float:
+                ll, tau[rows], ll_obs[rows] = self.subset(rows).estep(theta)
+                return ll
+
+            return float(sum(self._map_chunks(one))), tau, ll_obs
         gamma, comps = self.unpack(theta)
         return self.posterior_from(self.membership.log_prior(gamma), self.component_logf(comps))
+
+    def _chunked(self) -> bool:
+        """Whether whole-data evaluations go by row chunks: many rows, and rows that are the units.
+
+        Subclasses whose units span rows (groups) or whose pieces differ
+        keep their own evaluation.
+        """
+        return self.n > 2 * HESSIAN_BLOCK and type(self) is MixtureLikelihood
+
+    def _map_chunks(self, fn):
+        """``[fn(rows) for rows in chunks]`` over row chunks of ``HESSIAN_BLOCK``, in threads on large data.
+
+        numpy releases the GIL inside its loops and BLAS calls, so chunks of
+        this size run in parallel on a second core.
+        """
+        chunks = [slice(start, min(start + HESSIAN_BLOCK, self.n)) for start in range(0, self.n, HESSIAN_BLOCK)]
+        if CHUNK_THREADS <= 1 or len(chunks) < 2:
+            return [fn(rows) for rows in chunks]
+        return list(_executor().map(fn, chunks))
 
     def posterior_from(self, logpi: np.ndarray, logf: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Log likelihood, posteriors and per-obs log likelihood from log pi and log f (n, K)."""
@@ -208,14 +255,10 @@ class MixtureLikelihood:
         """
         if self.n <= 2 * HESSIAN_BLOCK:
             return self._score_hessian_dense(theta, hessian)
-        ll, grad, hess = 0.0, np.zeros(self.n_params), np.zeros((self.n_params, self.n_params)) if hessian else None
-        for start in range(0, self.n, HESSIAN_BLOCK):
-            part = self.subset(slice(start, min(start + HESSIAN_BLOCK, self.n)))
-            l_b, g_b, h_b = part._score_hessian_dense(theta, hessian)
-            ll += l_b
-            grad += g_b
-            if hessian:
-                hess += h_b
+        parts = self._map_chunks(lambda rows: self.subset(rows)._score_hessian_dense(theta, hessian))
+        ll = float(sum(p[0] for p in parts))
+        grad = np.sum([p[1] for p in parts], axis=0)
+        hess = np.sum([p[2] for p in parts], axis=0) if hessian else None
         return ll, grad, hess
 
     def _cross_plan(self) -> tuple[PairCrosses, list[tuple[int, int]]]:

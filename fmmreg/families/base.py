@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
@@ -32,6 +33,7 @@ _LOG_FACTORIAL_CACHE: list[tuple[np.ndarray, np.ndarray]] = []
 #: Response arrays :func:`log_factorial` remembers (the full data, a start
 #: search's subsample, a row chunk's parent, ...).
 LOG_FACTORIAL_SLOTS = 4
+_LOG_FACTORIAL_LOCK = threading.Lock()
 
 
 def _row_offset(y: np.ndarray, arr: np.ndarray) -> int | None:
@@ -62,18 +64,42 @@ def log_factorial(y: np.ndarray) -> np.ndarray:
     object, or for a row block of it the address range, identifies the
     values.
     """
-    for i, (arr, value) in enumerate(_LOG_FACTORIAL_CACHE):
+    for arr, value in list(_LOG_FACTORIAL_CACHE):
         if arr is y:
             return value
         offset = _row_offset(y, arr)
         if offset is not None:
-            if i:
-                _LOG_FACTORIAL_CACHE.insert(0, _LOG_FACTORIAL_CACHE.pop(i))
             return value[offset : offset + len(y)]
+    root = _column_root(y)
+    if root is not None:
+        # a row chunk of a response: compute (and remember) the whole column
+        # once instead of every chunk in turn
+        with np.errstate(all="ignore"):
+            full = gammaln(root + 1.0)
+        with _LOG_FACTORIAL_LOCK:
+            _LOG_FACTORIAL_CACHE.insert(0, (root, full))
+            del _LOG_FACTORIAL_CACHE[LOG_FACTORIAL_SLOTS:]
+        offset = _row_offset(y, root)
+        return full[offset : offset + len(y)]
     value = gammaln(y + 1.0)
-    _LOG_FACTORIAL_CACHE.insert(0, (y, value))
-    del _LOG_FACTORIAL_CACHE[LOG_FACTORIAL_SLOTS:]
+    with _LOG_FACTORIAL_LOCK:  # row chunks are evaluated in threads
+        _LOG_FACTORIAL_CACHE.insert(0, (y, value))
+        del _LOG_FACTORIAL_CACHE[LOG_FACTORIAL_SLOTS:]
     return value
+
+
+def _column_root(y: np.ndarray) -> np.ndarray | None:
+    """The whole 1-D column ``y`` is a contiguous part of, when its base is one column, else ``None``."""
+    base = y.base
+    if base is None or y.ndim != 1 or base.dtype != y.dtype or base.size == y.size:
+        return None
+    if base.ndim == 2 and 1 in base.shape and (base.flags.c_contiguous or base.flags.f_contiguous):
+        root = base.reshape(-1)
+    elif base.ndim == 1 and base.flags.c_contiguous:
+        root = base
+    else:
+        return None
+    return root if _row_offset(y, root) is not None else None
 
 
 def draw_categories(rng: np.random.Generator, prob: np.ndarray) -> np.ndarray:
