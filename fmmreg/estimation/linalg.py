@@ -153,12 +153,12 @@ class PairCrosses:
                         np.multiply(xa[:, s, None], xb, out=kr[:, s * wb : (s + 1) * wb])
                 g += kr.T @ cg[start:stop]
             if sym:
-                iu = np.triu_indices(wa)
+                iu, il = np.triu_indices(wa)
+                m = np.empty((len(rs), wa, wa))
+                m[:, iu, il] = g.T
+                m[:, il, iu] = g.T
                 for j, r in enumerate(rs):
-                    m = np.zeros((wa, wa))
-                    m[iu] = g[:, j]
-                    m += np.triu(m, 1).T
-                    out[r] = m
+                    out[r] = m[j]
             else:
                 for j, r in enumerate(rs):
                     out[r] = g[:, j].reshape(wa, wb)
