@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fmmreg.estimation.linalg import solve_negdef
+from fmmreg.estimation import constrained
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.exceptions import FMMError
 
@@ -93,6 +93,8 @@ def run_em(
     ``tol``. Returns the parameters, their log likelihood and posteriors.
     """
     trace = FitTrace() if trace is None else trace
+    if constrained.constraints_of(lik) is not None:
+        return constrained.run_em(lik, theta, maxiter, tol, engine, trace)
     if engine == "fast":
         return _run_em_fast(lik, theta, maxiter, tol, trace)
     ll, tau, _ = lik.estep(theta)
@@ -155,13 +157,16 @@ def newton_polish(
     ``g'(-H)^{-1} g`` is below ``tol``. Steps are halved until the log
     likelihood does not decrease; where ``-H`` is indefinite a
     Levenberg-damped ascent step is taken, and when no step helps a few EM
-    iterations move the point instead.
+    iterations move the point instead. Under constraints (``lik.constraints``)
+    the point is first projected onto them and every step stays on them
+    (:func:`fmmreg.estimation.constrained.newton_direction`).
     """
     trace = FitTrace() if trace is None else trace
     converged = False
+    theta = constrained.feasible(lik, theta)
     ll, grad, hess = lik.score_hessian(theta)
     for _ in range(maxiter):
-        step, pos_def = solve_negdef(hess, grad)
+        step, pos_def = constrained.newton_direction(lik, hess, grad)
         decrement = float(grad @ step)
         trace.gradient_norm = float(np.sqrt(abs(decrement)))
         if pos_def and abs(decrement) < tol:

@@ -120,13 +120,15 @@ def _expanded_rows(res) -> np.ndarray | None:
     return np.repeat(np.arange(len(w)), w.astype(np.int64))
 
 
-def _best_llf(model, start: np.ndarray | None, seed: int, n_starts: int, n_refine: int) -> float:
+def _best_llf(model, start: np.ndarray | None, seed: int, n_starts: int, n_refine: int, engine: str = "fast") -> float:
     """Best log likelihood of ``model`` over a fit from ``start`` and, for K > 1, a start search.
 
     Only the maximised log likelihood matters here, so the engine's
     multi-start search is called directly (no covariance: a fit that empties
     a class, as the larger model often does on data from the smaller one,
-    has a singular information matrix but a valid log likelihood).
+    has a singular information matrix but a valid log likelihood). The
+    model's constraints (``lcinvariant``, ``constraints=``) hold in every
+    refit: they come with the model's likelihood.
     """
     lik = model._likelihood(list(range(model.k)))
     options = StartOptions(n_starts=n_starts, n_refine=n_refine)
@@ -138,7 +140,7 @@ def _best_llf(model, start: np.ndarray | None, seed: int, n_starts: int, n_refin
         try:
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                found = multistart(lik, options, np.random.default_rng(seed), **kwargs)
+                found = multistart(lik, options, np.random.default_rng(seed), engine=engine, **kwargs)
         except (ValueError, RuntimeError, np.linalg.LinAlgError, FloatingPointError):
             continue
         if np.isfinite(found.llf):
@@ -202,8 +204,8 @@ def blrt(
             seed = int(rng.integers(2**31))
             m0 = replicate_model(res0.model, res0.class_map, rows, ones, y)
             m1 = replicate_model(res1.model, res1.class_map, rows, ones, y)
-            ll0 = _best_llf(m0, res0.theta, seed, n_starts, n_refine)
-            ll1 = _best_llf(m1, None, seed, n_starts, n_refine)
+            ll0 = _best_llf(m0, res0.theta, seed, n_starts, n_refine, res0.fit_options.get("engine", "fast"))
+            ll1 = _best_llf(m1, None, seed, n_starts, n_refine, res1.fit_options.get("engine", "fast"))
             if not (np.isfinite(ll0) and np.isfinite(ll1)):
                 failed += 1
                 continue

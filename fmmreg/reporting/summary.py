@@ -34,7 +34,10 @@ class Row:
     p: float = np.nan
     lo: float = np.nan
     hi: float = np.nan
-    kind: str = "coef"  # coef | header | base | rule
+    kind: str = "coef"  # coef | anc | header | base | rule
+    #: ``"(constrained)"`` for a parameter the constraints fix, ``"(omitted)"`` for one a
+    #: class_formula list leaves out: shown instead of the standard error and the test
+    note: str = ""
 
 
 @dataclass
@@ -56,6 +59,8 @@ class Summary:
     alpha: float = 0.05
     #: column titles and the cluster note, as Stata prints them (see :mod:`fmmreg.reporting.inference`)
     columns: TableColumns = field(default_factory=TableColumns)
+    #: the constraints of the fit, listed above the tables as Stata does (``( 1)  [1.y]x - [2.y]x = 0``)
+    constraints: list[str] = field(default_factory=list)
 
     # ---------------------------------------------------------------- text
     def _table_head(self) -> list[str]:
@@ -73,6 +78,8 @@ class Summary:
             return f"{abbreviate(row.label, 12):<13}|  (base outcome)"
         label = abbreviate(row.label, 12)
         label = f"{label:>12} " if row.kind == "coef" else f"{label:<13}"
+        if row.note:
+            return f"{label}| {stata_g(row.coef):>10}  {row.note}"
         z = stata_fixed(row.z, 2)
         p = stata_fixed(row.p, 3)
         return (
@@ -86,6 +93,9 @@ class Summary:
         lines.append(f"{first[0]:<48}{first[1]}")
         for left, right in rest:
             lines.append(f"{left:<48}{right}".rstrip())
+        if self.constraints:
+            lines.append("")
+            lines.extend(f" ({k:>2})  {text}" for k, text in enumerate(self.constraints, start=1))
         for i, block in enumerate(self.blocks):
             lines.append("")
             lines.extend(block.title_lines)
@@ -115,6 +125,8 @@ class Summary:
         for left, right in self.header:
             out.append(f"<tr><th style='text-align:left'>{esc(left)}</th><td>{esc(right)}</td></tr>")
         out.append("</table>")
+        if self.constraints:
+            out.append("<p>" + "<br/>".join(f"({k}) {esc(t)}" for k, t in enumerate(self.constraints, 1)) + "</p>")
         if self.columns.note:
             out.append(f"<p>{esc(self.columns.note)}</p>")
         for block in self.blocks:
@@ -135,8 +147,7 @@ class Summary:
                         f"<tr><th style='text-align:left'>{esc(r.label)}</th><td colspan='6'>(base outcome)</td></tr>"
                     )
                 else:
-                    cells = [stata_g(r.coef), stata_g(r.se), stata_fixed(r.z, 2), stata_fixed(r.p, 3)]
-                    cells += [stata_g(r.lo), stata_g(r.hi)]
+                    cells = self._cells(r)[1:]
                     tds = "".join(f"<td>{esc(c)}</td>" for c in cells)
                     out.append(f"<tr><th style='text-align:right'>{esc(r.label)}</th>{tds}</tr>")
             out.append("</table>")
@@ -157,6 +168,8 @@ class Summary:
     @staticmethod
     def _cells(r: Row) -> list[str]:
         """Seven cells of a coefficient row, formatted as in the text table."""
+        if r.note:
+            return [r.label, stata_g(r.coef), r.note, "", "", "", ""]
         return [
             r.label,
             stata_g(r.coef),
@@ -176,6 +189,7 @@ class Summary:
         """GitHub-flavoured Markdown: header lines, one pipe table per block, notes."""
         out = [f"**{self.header[0][0]}**  ", " ".join(self.header[0][1].split()) + "  "]
         out += [" ".join(f"{a} {b}".split()) + "  " for a, b in self.header[1:]]
+        out += [f"({k}) {t}  " for k, t in enumerate(self.constraints, 1)]
         out += [self.columns.note + "  "] if self.columns.note else []
         for block in self.blocks:
             out.append("")
@@ -207,6 +221,7 @@ class Summary:
         compiles with ``pdflatex``.
         """
         out = [" \\\\\n".join(latex_escape(f"{a} {b}".strip()) for a, b in self.header) + " \\\\"]
+        out += [latex_escape(f"({k}) {t}") + " \\\\" for k, t in enumerate(self.constraints, 1)]
         if self.columns.note:
             out.append(latex_escape(self.columns.note) + " \\\\")
         for block in self.blocks:
@@ -254,13 +269,24 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
         (f"{loglik_label(res)} = {res.llf:.4f}", ""),
     ]
     blocks = []
-    rows = [Row("1.Class", kind="base"), Row("", kind="rule")]
-    for k in range(2, res.k + 1):
-        eq = f"{k}.Class"
+    status = {} if res.constraints is None else res.constraints.status().to_dict()
+
+    def row(eq: str, term: str, b: float, se: float) -> Row:
+        label = display_term(term)
+        kind = status.get((eq, term), "free")
+        if kind == "fixed":
+            return Row(label, b, note="(constrained)")
+        if kind == "omitted":
+            return Row(label, 0.0, note="(omitted)")
+        return _coef_row(label, b, se, alpha)
+
+    rows = [Row(f"{res.class_base}.Class", kind="base"), Row("", kind="rule")]
+    equations = res.membership_equations
+    for i, eq in enumerate(equations):
         rows.append(Row(eq, kind="header"))
         for term in params.loc[eq].index:
-            rows.append(_coef_row(display_term(term), params[(eq, term)], bse[(eq, term)], alpha))
-        if k < res.k:
+            rows.append(row(eq, term, params[(eq, term)], bse[(eq, term)]))
+        if i < len(equations) - 1:
             rows.append(Row("", kind="rule"))
     if res.k > 1:
         blocks.append(Block([], rows))
@@ -274,13 +300,21 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
         for term in params.index[params.index.get_level_values(0) == eq].get_level_values(1):
             b, se = params[(eq, term)], bse[(eq, term)]
             if term in fam.ancillary_names:
-                anc_rows.extend(res._ancillary_rows(k, term, b, se, alpha))
+                shown = res._ancillary_rows(k, term, b, se, alpha)
+                if status.get((eq, term)) == "fixed":
+                    shown = [Row(r.label, r.coef, kind="anc", note="(constrained)") for r in shown]
+                anc_rows.extend(shown)
             else:
-                rows.append(_coef_row(display_term(term), b, se, alpha))
+                rows.append(row(eq, term, b, se))
         if anc_rows:
             rows.append(Row("", kind="rule"))
             rows.extend(anc_rows)
-        titles = [f"Class:    {k}", f"Response: {res.yname}", f"Model:    {fam.stata_model}"]
+        label = res.class_labels[k - 1]
+        titles = [
+            f"Class:    {k}" + ("" if label == str(k) else f" ({label})"),
+            f"Response: {res.yname}",
+            f"Model:    {fam.stata_model}",
+        ]
         blocks.append(Block(titles, rows))
 
     footer = pd.DataFrame(
@@ -288,7 +322,7 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
             "Class share": res.class_shares.to_numpy(),
             "Mean posterior": res.posterior.mean().to_numpy(),
         },
-        index=pd.Index(range(1, res.k + 1), name="Class"),
+        index=pd.Index(res.class_labels, name="Class"),
     )
     notes = []
     event = getattr(res.model.design, "event", None)  # a text/boolean response of a binary family
@@ -301,5 +335,15 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
         notes.append("Warning: convergence not achieved.")
     if title is not None:
         # exp(b) for coefficient rows; ancillary rows stay as they are, as in Stata
-        blocks = [Block(b.title_lines, [eform_row(r) if r.kind == "coef" else r for r in b.rows]) for b in blocks]
-    return Summary(header, blocks, footer, notes, alpha, table_columns(res, title))
+        blocks = [Block(b.title_lines, [_eform(r) for r in b.rows]) for b in blocks]
+    constraints = [] if res.constraints is None else res.constraints.texts()
+    return Summary(header, blocks, footer, notes, alpha, table_columns(res, title), constraints)
+
+
+def _eform(row: Row) -> Row:
+    """``exp(b)`` for coefficient rows (a fixed coefficient too); ancillary rows stay as they are."""
+    if row.kind != "coef":
+        return row
+    if row.note:
+        return Row(row.label, float(np.exp(row.coef)), kind=row.kind, note=row.note)
+    return eform_row(row)
