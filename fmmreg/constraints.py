@@ -273,7 +273,10 @@ class LinearConstraints:
         R = self.R @ np.linalg.inv(A)
         rounded = np.round(R)
         R = np.where(np.abs(R - rounded) < 1e-12, rounded, R) + 0.0
-        rows = [Restriction(r, x.q, x.source, x.shown or np.count_nonzero(r) > 1) for r, x in zip(R, self.restrictions)]
+        rows = []
+        for r, x in zip(R, self.restrictions):
+            sign = -1.0 if r[np.flatnonzero(r)[0]] < 0 else 1.0  # "[1.y]x - [2.y]x = 0", not "- [1.y]x + ..."
+            rows.append(Restriction(sign * r + 0.0, sign * x.q + 0.0, x.source, x.shown or np.count_nonzero(r) > 1))
         return LinearConstraints(index, rows)
 
     # ------------------------------------------------------------- EM plan
