@@ -174,7 +174,11 @@ class FMMResults(PostestimationMixin):
 
     @property
     def tvalues(self) -> pd.Series:
-        return (self.params / self.bse).rename("z")
+        """``params / bse``; NaN for a parameter the constraints fix (Stata prints ``(constrained)``)."""
+        z = (self.params / self.bse).rename("z")
+        if self.constraints is not None:
+            z[self.constraints.fixed] = np.nan
+        return z
 
     @property
     def pvalues(self) -> pd.Series:

@@ -326,7 +326,7 @@ class PostestimationMixin:
         q = stats.norm.ppf(1 - alpha / 2)
         eq = params.index.get_level_values("equation")
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = params.to_numpy() / bse.to_numpy()
+            z = self.tvalues.to_numpy()  # NaN for a parameter the constraints fix
         frame = pd.DataFrame(
             {
                 "equation": eq,
