@@ -131,6 +131,15 @@ class FMMResults(PostestimationMixin):
         return self._invert_matrix(hess)
 
     def _invert_matrix(self, hess: np.ndarray) -> np.ndarray:
+        if not np.all(np.isfinite(hess)):
+            # a degenerate fit (a class whose cut points or scale ran off) has no usable information
+            warnings.warn(
+                "the observed information is not finite at the estimate (a degenerate class?): "
+                "standard errors are not available (NaN)",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            return np.full(hess.shape, np.nan)
         a_s, d = jacobi_scale(-hess)
         eig = np.linalg.eigvalsh(a_s)
         if eig.min() <= 1e-10 * max(1.0, eig.max()):
