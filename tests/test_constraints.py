@@ -299,6 +299,8 @@ def test_constraints_hold_exactly_and_df_counts_free_parameters(shared):
     text = str(res.summary())
     assert " ( 1)  [1.y]x - [2.y]x = 0" in text and " ( 3)  [2.Class]z = 0.5" in text
     assert "(constrained)" in text
+    assert "1.648721  (constrained)" in str(res.summary(eform=True))  # exp(0.5), as Stata's eform
+    assert "[1.y]x - [2.y]x = 0" in res.summary().as_html()
     # the classes are named in the constraints: the fit keeps its order
     assert res.class_labels == ["1", "2"]
 
