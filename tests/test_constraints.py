@@ -338,6 +338,10 @@ def test_class_base_changes_only_the_membership_parameterisation(shared, unconst
     np.testing.assert_allclose(res2.params.loc["1.Class"], -unconstrained.params.loc["2.Class"], atol=1e-6)
     np.testing.assert_allclose(res2.bse.loc["1.Class"], unconstrained.bse.loc["2.Class"], rtol=1e-5)
     np.testing.assert_allclose(res2.params.loc["2.y"], unconstrained.params.loc["2.y"], atol=1e-6)
+    for kind, extra in (("classpr", {}), ("mu", {"dydx": "z"})):
+        m1, m2 = unconstrained.margins(kind=kind, **extra).frame, res2.margins(kind=kind, **extra).frame
+        np.testing.assert_allclose(m2.iloc[:, 0], m1.iloc[:, 0], atol=1e-7)
+        np.testing.assert_allclose(m2["se"], m1["se"], rtol=1e-4)
     assert res2.class_base == 2 and res2.membership_equations == ["1.Class"]
     assert "2.Class      |  (base outcome)" in str(res2.summary())
     assert res2.relabel([2, 1]).llf == pytest.approx(res2.llf, abs=1e-9)
