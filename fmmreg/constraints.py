@@ -84,7 +84,7 @@ def parameter_roles(family, xnames: Sequence[str]) -> list[str]:
     roles = ["cons" if xnames[j % p] == INTERCEPT else "coef" for j in range(family.n_linear * p)] if p else []
     override = getattr(family, "invariant_roles", None) or {}
     for name in family.ancillary_names:
-        if name in override:
+        if override.get(name) in ROLES:
             roles.append(override[name])
         elif name in ERRVAR_NAMES:
             roles.append("errvar")
@@ -99,8 +99,8 @@ def resolve_lcinvariant(lcinvariant) -> tuple[str, ...]:
     """The kinds tied across classes: ``"coef"``, ``"cons coef"``, ``["errvar", "scale"]``, ``"all"``."""
     if lcinvariant is None:
         return ()
-    words = lcinvariant.split() if isinstance(lcinvariant, str) else list(lcinvariant)
-    if not all(isinstance(w, str) for w in words):
+    words = lcinvariant.split() if isinstance(lcinvariant, str) else lcinvariant
+    if not isinstance(words, Sequence) or not all(isinstance(w, str) for w in words):
         raise FMMError(
             f"lcinvariant= takes keywords {', '.join(LCINVARIANT)} (a string or a list), got {lcinvariant!r}"
         )
