@@ -81,13 +81,14 @@ def _plan(lik) -> tuple[list[int], list[_Group]]:
 
 
 def run_em(
-    lik, theta: np.ndarray, maxiter: int, tol: float, engine: str, trace
+    lik, theta: np.ndarray, maxiter: int, tol: float, engine: str, trace, callback=None
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """EM under the likelihood's constraints; see the module notes.
 
     Same contract as :func:`fmmreg.estimation.engine.run_em`: stops when the
     relative increase of the log likelihood is below ``tol``; returns the
-    parameters, their log likelihood and the posteriors.
+    parameters, their log likelihood and the posteriors. ``callback("em")``
+    is called before every iteration when given.
     """
     y, w, mem = lik.y, lik.w, lik.membership
     theta = lik.constraints.project(theta)
@@ -101,6 +102,8 @@ def run_em(
         logf[:, k] = s.logf
     ll, tau, _ = lik.posterior_from(logpi, logf)
     for _ in range(maxiter):
+        if callback is not None:
+            callback("em")
         new_states = list(states)
         new_m = (gamma, eta_m, logpi)
         for b in free:
@@ -148,8 +151,8 @@ def _group_step(lik, group: _Group, tau, states: list[IndexState], membership):
     grads, hessians, q0 = [], [], 0.0
     for b in group.blocks:
         if b == MEMBERSHIP:
-            g, h = mem._grad_hess(tau, w, np.exp(logpi))
-            q0 += mem._objective(tau, w, logpi)
+            q, g, h = mem.q_derivatives(tau, w, logpi)
+            q0 += q
         else:
             k = b - 1
             c = w * tau[:, k]
@@ -181,7 +184,7 @@ def _group_step(lik, group: _Group, tau, states: list[IndexState], membership):
             if b == MEMBERSHIP:
                 new_eta = eta_m + t * move
                 new_logpi = mem.log_prior_from_eta(new_eta)
-                q += mem._objective(tau, w, new_logpi)
+                q += mem.q_value(tau, w, new_logpi)
                 cand.append((gamma + t * mem.unpack(d), new_eta, new_logpi))
             else:
                 k = b - 1

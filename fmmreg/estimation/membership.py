@@ -103,6 +103,19 @@ class Membership:
                 hess[b * q : (b + 1) * q, a * q : (a + 1) * q] = blk.T
         return grad, hess
 
+    def q_value(self, tau: np.ndarray, w: np.ndarray, logpi: np.ndarray) -> float:
+        """The M-step objective ``Q`` at the log class probabilities ``logpi`` (n, K)."""
+        return self._objective(tau, w, logpi)
+
+    def q_derivatives(self, tau: np.ndarray, w: np.ndarray, logpi: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """``Q``, its gradient and its Hessian in the flat parameters, at ``logpi``.
+
+        Used by the constrained M-step (:mod:`fmmreg.estimation.constrained`),
+        which projects the Newton step of several blocks at once.
+        """
+        grad, hess = self._grad_hess(tau, w, np.exp(logpi))
+        return self._objective(tau, w, logpi), grad, hess
+
     def closed_form(self, tau: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Exact maximiser for constant shares."""
         s = np.maximum(w @ tau, 1e-300)
