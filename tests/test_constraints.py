@@ -11,6 +11,7 @@ constrained fit must have (exact constraints, monotone EM, df counts).
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -455,3 +456,37 @@ def test_bad_constraints_raise_naming_the_constraint(shared, options, message):
     with pytest.raises(FMMError) as err:
         FMM(2, "y ~ x", shared, **options)
     assert message in str(err.value)
+
+
+# ------------------------------------------------------------ every family
+def _family_case(name: str):
+    from fmmreg.families.tobit import Tobit
+
+    data = pd.read_csv(FIXTURES / name / "data.csv")
+    spec = {
+        "betareg": ("y ~ x", "betareg", None, "coef scale"),
+        "binomial": ("cbind(s, m - s) ~ x", "binomial", None, "coef"),
+        "gamma": ("y ~ x", "gamma", None, "scale"),
+        "intreg": ("lo + hi ~ x", "intreg", None, "errvar"),
+        "mlogit": ("y ~ x", "mlogit", "~ z", "cons"),
+        "tobit": ("y ~ x", Tobit(lower=0), "~ z", "coef errvar"),
+        "tpoisson": ("y ~ x", "tpoisson", None, "cons"),
+    }[name]
+    return data, spec
+
+
+@pytest.mark.parametrize("name", ["betareg", "binomial", "gamma", "intreg", "mlogit", "tobit", "tpoisson"])
+def test_every_family_reaches_the_constrained_maximum(name):
+    """The first-order condition of the constrained problem, by numerical derivatives along the free directions."""
+    data, (formula, family, class_formula, keyword) = _family_case(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a non-degenerate maximum: a regular information matrix
+        res = fmm(2, formula, data, family=family, class_formula=class_formula, lcinvariant=keyword, n_starts=5)
+    cons = res.constraints
+    assert res.converged and cons.violation(res.theta) == 0.0
+    assert res.df_model == cons.n_free == len(res.theta) - len(cons.texts())
+    h = 1e-5
+    slopes = [(res.lik.loglike(res.theta + h * v) - res.lik.loglike(res.theta - h * v)) / (2 * h) for v in cons.N.T]
+    assert np.max(np.abs(slopes)) < 1e-3, slopes
+    # the free directions are where the unconstrained score is not zero: the constraints bind
+    assert np.max(np.abs(res.score)) > 1e-2
