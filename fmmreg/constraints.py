@@ -10,10 +10,12 @@ one of three places:
   ========  ==========================================================
   cons      intercepts and cut points (``_cons``, ``/cut1``, ...)
   coef      fixed coefficients (every covariate's coefficient but ``_cons``)
-  errvar    error variances (``lnsigma``: ``var(e.y)`` of regress, tobit,
-            intreg, truncreg, lognormal)
-  scale     scaling parameters (``lnalpha``, ``lndelta``, ``lnphi``, and any
-            other ancillary parameter of a family)
+  errvar    covariances of errors (``lnsigma``: ``var(e.y)`` of regress,
+            tobit, intreg, truncreg, lognormal; ivregress's ``lnsigma``,
+            ``lnsigma_<x>`` and ``athrho``)
+  scale     scaling parameters (``lnalpha``, ``lndelta``, ``lnphi``, streg's
+            ``ln_p``, ``ln_gam``, ``ln_sig``, ``logs``, and any other
+            ancillary parameter of a family)
   all       all of the above
   none      nothing (the default)
   ========  ==========================================================
@@ -64,8 +66,8 @@ from fmmreg.formula import INTERCEPT
 LCINVARIANT = ("none", "cons", "coef", "errvar", "scale", "all")
 ROLES = ("cons", "coef", "errvar", "scale")
 
-#: Ancillary parameters that are error (log) standard deviations: ``errvar``.
-ERRVAR_NAMES = frozenset({"lnsigma"})
+#: Ancillary parameters of the errors' variances and covariances (``errvar``); ``lnsigma_<x>`` too.
+ERRVAR_NAMES = frozenset({"lnsigma", "athrho"})
 
 _TOL = 1e-9
 
@@ -75,23 +77,29 @@ def parameter_roles(family, xnames: Sequence[str]) -> list[str]:
     """The ``lcinvariant`` kind of each parameter of one class, in packed order.
 
     Linear coefficients are ``"cons"`` (the intercept) or ``"coef"``; an
-    ancillary parameter is ``"errvar"`` (``lnsigma``), ``"cons"`` (cut points
-    ``cut1``, ...) or ``"scale"`` (anything else: ``lnalpha``, ``lnphi``, ...).
+    ancillary parameter is ``"errvar"`` (error variances and covariances:
+    ``lnsigma``, ``lnsigma_<x>``, ``athrho``), ``"cons"`` (cut points ``cut1``,
+    ...) or ``"scale"`` (anything else: ``lnalpha``, ``lnphi``, ``ln_p``, ...).
     A family may override the kind of its ancillary parameters with a dict
     attribute ``invariant_roles`` (name -> kind).
     """
-    p = len(xnames)
-    roles = ["cons" if xnames[j % p] == INTERCEPT else "coef" for j in range(family.n_linear * p)] if p else []
+    names = family.param_names(list(xnames))
+    roles = ["coef"] * len(names)
+    for j in range(family.n_linear):
+        positions, terms = family.equation_terms(j, list(xnames))
+        for i, term in zip(positions, terms):
+            roles[i] = "cons" if term == INTERCEPT else "coef"
     override = getattr(family, "invariant_roles", None) or {}
-    for name in family.ancillary_names:
+    first = len(names) - family.n_ancillary
+    for i, name in enumerate(family.ancillary_names, start=first):
         if override.get(name) in ROLES:
-            roles.append(override[name])
-        elif name in ERRVAR_NAMES:
-            roles.append("errvar")
+            roles[i] = override[name]
+        elif name in ERRVAR_NAMES or name.startswith("lnsigma_"):
+            roles[i] = "errvar"
         elif re.fullmatch(r"/?cut\d+", name):
-            roles.append("cons")
+            roles[i] = "cons"
         else:
-            roles.append("scale")
+            roles[i] = "scale"
     return roles
 
 

@@ -404,23 +404,23 @@ def _class_rows(res, k: int, alpha: float) -> list[Row]:
     b, se = params.to_numpy()[mask], bse.to_numpy()[mask]
     status = _status(res, eq) if mask.any() else None
     xnames = res.model.design.xnames[res.class_map[k - 1]]
-    p = len(xnames)
     rows: list[Row] = []
     for e, (label, j) in enumerate(fam.display_equations()):
         if e:
             rows.append(Row("", kind="rule"))
-        header = res.yname if label is None else f"{label}.{res.yname}"
+        header = fam.equation_header(label, class_response_name(res, fam))
         if j is None:
             rows.append(Row(header, kind="base"))
             continue
         rows.append(Row(header, kind="header"))
         if j < fam.n_linear:
-            sl = slice(j * p, (j + 1) * p)
-            rows += _term_rows(res, xnames, b[sl], se[sl], alpha, None if status is None else status[sl])
+            pos, terms = fam.equation_terms(j, xnames)
+            eq_status = None if status is None else [status[i] for i in pos]
+            rows += _term_rows(res, terms, b[pos], se[pos], alpha, eq_status)
         if e == 0:
             rows += [Row(lab, v, note="(constrained)") for lab, v in fam.fixed_coefficients.items()]
     anc_rows = []
-    for i in range(fam.n_linear * p, len(names)):
+    for i in range(len(names) - fam.n_ancillary, len(names)):
         shown = res._ancillary_rows(k, names[i], b[i], se[i], alpha)
         if status is not None and status[i] == "fixed":  # fixed by constraints=: its value, (constrained)
             shown = [Row(r.label, r.coef, kind=r.kind, note="(constrained)") for r in shown]
@@ -430,6 +430,11 @@ def _class_rows(res, k: int, alpha: float) -> list[Row]:
         rows.append(Row("", kind="rule"))
         rows.extend(anc_rows)
     return rows
+
+
+def class_response_name(res, fam) -> str:
+    """The response a class models: the formula's, or a point mass's own column (the cured class)."""
+    return fam.modelled_response(res.yname)
 
 
 def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool = False, or_: bool = False) -> Summary:
@@ -459,9 +464,10 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
     for k in range(1, res.k + 1):
         fam = res.families[k - 1]
         name = res.class_labels[k - 1]
+        # a point mass on its own column (the cured class of a cure model) shows that column
         titles = [
             f"Class:    {k}" + ("" if name == str(k) else f" ({name})"),
-            f"Response: {res.yname}",
+            f"Response: {class_response_name(res, fam)}",
             f"Model:    {fam.stata_model}",
         ]
         blocks.append(Block(titles, _class_rows(res, k, alpha)))
