@@ -424,6 +424,15 @@ def test_parameter_roles_follow_stata():
     ologit = get_family("ologit")
     ologit.check_endog(np.array([0.0, 1, 2]), "y")
     assert parameter_roles(ologit, ["x"]) == ["coef", "cons", "cons"]
+    from fmmreg.families.ivregress import IVRegress
+    from fmmreg.families.streg import Streg
+
+    assert parameter_roles(Streg("weibull", failure="d"), ["x", "Intercept"]) == ["coef", "cons", "scale"]
+    iv, xnames = IVRegress("x2 ~ z1 + z2"), ["x1", "x2", "z1", "z2", "Intercept"]
+    iv.bind_design(xnames)
+    roles = dict(zip(iv.param_names(xnames), parameter_roles(iv, xnames)))
+    assert roles["Intercept"] == roles["x2:Intercept"] == "cons" and roles["x2:z1"] == "coef"
+    assert roles["lnsigma"] == roles["lnsigma_x2"] == roles["athrho"] == "errvar"  # Stata: covariances of errors
 
 
 @pytest.mark.parametrize(
