@@ -28,7 +28,7 @@ from fmmreg.families import get_family
 from fmmreg.postestimation.bootstrap import replicate_model
 from tests.conftest import FIXTURES
 
-FIT = {"n_starts": 8, "n_refine": 2}
+FIT = {"draws": 5, "max_draws": 10}
 
 
 # ----------------------------------------------------------------- data
@@ -350,8 +350,8 @@ def test_class_base_changes_only_the_membership_parameterisation(shared, unconst
 
 def test_class_formula_list_fixes_left_out_covariates_at_zero(shared):
     df = shared.assign(w=np.random.default_rng(16).normal(size=len(shared)))
-    listed = fmm(3, "y ~ x", df, class_formula=[None, "~ z", "~ w"], n_starts=5, n_refine=1)
-    same = fmm(3, "y ~ x", df, class_formula="~ z + w", constraints=["[2.Class]w = 0", "[3.Class]z = 0"], n_starts=5)
+    listed = fmm(3, "y ~ x", df, class_formula=[None, "~ z", "~ w"], draws=5, max_draws=10)
+    same = fmm(3, "y ~ x", df, class_formula="~ z + w", constraints=["[2.Class]w = 0", "[3.Class]z = 0"], **FIT)
     assert listed.params[("2.Class", "w")] == 0.0 and listed.params[("3.Class", "z")] == 0.0
     assert listed.df_model == 2 * 3 - 2 + 3 * 3
     assert listed.llf == pytest.approx(same.llf, abs=1e-6)
@@ -371,7 +371,7 @@ def test_relabel_carries_the_constraints(coef_fit, shared):
 
 
 def test_bootstrap_and_replicates_reuse_constraints_and_fit_options(coef_fit):
-    assert coef_fit.fit_options["n_starts"] == FIT["n_starts"]
+    assert coef_fit.fit_options["draws"] == FIT["draws"] and coef_fit.fit_options["engine"] == "fast"
     rep = replicate_model(coef_fit.model, coef_fit.class_map)
     assert rep._likelihood([0, 1]).constraints.texts() == coef_fit.constraints.texts()
     boot = coef_fit.bootstrap(reps=4, random_state=1)
@@ -490,7 +490,7 @@ def test_every_family_reaches_the_constrained_maximum(name):
     data, (formula, family, class_formula, keyword) = _family_case(name)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # a non-degenerate maximum: a regular information matrix
-        res = fmm(2, formula, data, family=family, class_formula=class_formula, lcinvariant=keyword, n_starts=5)
+        res = fmm(2, formula, data, family=family, class_formula=class_formula, lcinvariant=keyword, **FIT)
     cons = res.constraints
     assert res.converged and cons.violation(res.theta) == 0.0
     assert res.df_model == cons.n_free == len(res.theta) - len(cons.texts())
