@@ -493,6 +493,7 @@ def test_every_family_reaches_the_constrained_maximum(name):
         res = fmm(2, formula, data, family=family, class_formula=class_formula, lcinvariant=keyword, **FIT)
     cons = res.constraints
     assert res.converged and cons.violation(res.theta) == 0.0
+    assert not res.degenerate and res.warnings == []  # judged in the free parameters
     assert res.df_model == cons.n_free == len(res.theta) - len(cons.texts())
     h = 1e-5
     slopes = [(res.lik.loglike(res.theta + h * v) - res.lik.loglike(res.theta - h * v)) / (2 * h) for v in cons.N.T]
