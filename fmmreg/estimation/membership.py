@@ -1,7 +1,9 @@
-"""Class-membership model: multinomial logit with base class 1.
+"""Class-membership model: multinomial logit with a base class (class 1 by default).
 
-``pi_ik = exp(z_i'g_k) / sum_j exp(z_i'g_j)`` with ``g_1 = 0``. Parameters are
-held as a (q, K-1) array ``gamma``; column ``j`` belongs to class ``j + 2``.
+``pi_ik = exp(z_i'g_k) / sum_j exp(z_i'g_j)`` with ``g_b = 0`` for the base
+class ``b`` (Stata's ``lcbase()``). Parameters are held as a (q, K-1) array
+``gamma``; column ``j`` belongs to class ``others[j]`` (0-based), the classes
+other than the base in their order (class ``j + 2`` for base class 1).
 The M-step fits this logit to *fractional* responses (the posterior
 probabilities), which statsmodels' ``MNLogit`` cannot take, so the Newton
 solver is our own.
@@ -23,19 +25,24 @@ class Membership:
         Class-membership design (its first column is usually the constant).
     k : int
         Number of classes.
+    base : int
+        The base class (0-based) whose coefficients are 0.
 
     Notes
     -----
     Weighted soft-label objective ``Q(g) = sum_i w_i sum_k t_ik log pi_ik``.
-    Gradient for class ``j >= 2``: ``sum_i w_i (t_ij - pi_ij) z_i``; Hessian
-    block ``(j, l)``: ``-sum_i w_i pi_ij (1{j=l} - pi_il) z_i z_i'``. With a
-    constant-only design the maximiser is closed form,
-    ``g_k = log(sum w t_k / sum w t_1)``.
+    Gradient for a class ``j`` other than the base: ``sum_i w_i (t_ij - pi_ij) z_i``;
+    Hessian block ``(j, l)``: ``-sum_i w_i pi_ij (1{j=l} - pi_il) z_i z_i'``.
+    With a constant-only design the maximiser is closed form,
+    ``g_k = log(sum w t_k / sum w t_b)``.
     """
 
-    def __init__(self, Z: np.ndarray, k: int):
-        self.Z = np.asarray(Z, dtype=float)
+    def __init__(self, Z: np.ndarray, k: int, base: int = 0):
+        self.Z = np.asarray(Z, dtype=float)  # column-major designs stay so
         self.k = int(k)
+        self.base = int(base)
+        #: the classes (0-based) of the columns of ``gamma``: every class but the base
+        self.others = [j for j in range(self.k) if j != self.base]
         self.q = self.Z.shape[1]
         self.constant_only = self.q == 1 and bool(np.all(self.Z == 1.0))
 
@@ -44,7 +51,7 @@ class Membership:
         return self.q * (self.k - 1)
 
     def unpack(self, theta: np.ndarray) -> np.ndarray:
-        """Flat parameter vector (class 2 first) to a (q, K-1) array."""
+        """Flat parameter vector (one block per class of ``others``) to a (q, K-1) array."""
         # contiguous: numpy's matmul with a strided right operand skips BLAS (20x slower)
         return np.ascontiguousarray(np.asarray(theta, dtype=float).reshape(self.k - 1, self.q).T)
 
@@ -53,7 +60,7 @@ class Membership:
         return np.asarray(gamma, dtype=float).T.ravel()
 
     def linear(self, gamma: np.ndarray, Z: np.ndarray | None = None) -> np.ndarray:
-        """Logits ``Z gamma`` of classes 2..K, shape (n, K-1), column-major."""
+        """Logits ``Z gamma`` of the classes ``others``, shape (n, K-1), column-major."""
         return matmul_columns(self.Z if Z is None else Z, gamma)
 
     def log_prior(self, gamma: np.ndarray, Z: np.ndarray | None = None) -> np.ndarray:
@@ -61,7 +68,7 @@ class Membership:
         return self.log_prior_from_eta(self.linear(gamma, Z))
 
     def log_prior_from_eta(self, eta: np.ndarray) -> np.ndarray:
-        """Log class probabilities from the (n, K-1) logits of classes 2..K.
+        """Log class probabilities from the (n, K-1) logits of the classes ``others``.
 
         Column-major (n, K) so that each class's column is contiguous.
         """
@@ -72,24 +79,25 @@ class Membership:
         return self.prior_from_eta(self.linear(gamma))
 
     def prior_from_eta(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(log pi, pi)`` from the logits of classes 2..K, with one exponential per entry.
+        """``(log pi, pi)`` from the logits of the classes ``others``, one exponential per entry at most.
 
         The last pair is remembered, so that a Newton step from this
         ``log pi`` finds ``pi`` without exponentiating again.
         """
         n = eta.shape[0]
         logpi = np.empty((n, self.k), order="F")
-        logpi[:, 0] = 0.0
-        logpi[:, 1:] = eta
+        logpi[:, self.base] = 0.0
+        for j, c in enumerate(self.others):
+            logpi[:, c] = eta[:, j]
         pi = np.empty_like(logpi)
-        if self.k > 1 and n and float(np.abs(logpi).max()) < 700.0:
-            # class 1's logit is 0: exp(0) = 1 needs no exponential and the
-            # unshifted sum cannot overflow for logits below 700
-            pi[:, 0] = 1.0
-            np.exp(logpi[:, 1:], out=pi[:, 1:])
-            s = 1.0 + pi[:, 1]
-            for j in range(2, self.k):
-                s += pi[:, j]
+        if self.k > 1 and n and float(np.abs(eta).max()) < 700.0:
+            # the base class's logit is 0: exp(0) = 1 needs no exponential,
+            # and the unshifted sum cannot overflow for logits below 700
+            pi[:, self.base] = 1.0
+            s = np.ones(n)
+            for c in self.others:
+                np.exp(logpi[:, c], out=pi[:, c])
+                s += pi[:, c]
             for j in range(self.k):
                 pi[:, j] /= s
             lse = np.log(s)
@@ -111,17 +119,18 @@ class Membership:
     def _grad_hess(self, tau, w, pi):
         Z = self.Z
         q, km1 = self.q, self.k - 1
+        others = self.others
         wp = w[:, None] * pi
-        grad = np.concatenate([Z.T @ (w * tau[:, j] - wp[:, j]) for j in range(1, self.k)])
+        grad = np.concatenate([Z.T @ (w * tau[:, j] - wp[:, j]) for j in others])
         # every block is Z' diag(c) Z: one Khatri-Rao GEMM for all of them
         pairs = [(a, b) for a in range(km1) for b in range(a, km1)]
         crosses = self._crosses(len(pairs))
         c = np.empty((Z.shape[0], len(pairs)), order="F")
         for r, (a, b) in enumerate(pairs):
             col = c[:, crosses.slot[r]]
-            np.multiply(wp[:, a + 1], pi[:, b + 1], out=col)
+            np.multiply(wp[:, others[a]], pi[:, others[b]], out=col)
             if a == b:
-                col -= wp[:, a + 1]
+                col -= wp[:, others[a]]
         hess = np.empty((km1 * q, km1 * q))
         for (a, b), blk in zip(pairs, crosses(c)):
             hess[a * q : (a + 1) * q, b * q : (b + 1) * q] = blk
@@ -130,7 +139,7 @@ class Membership:
 
     def _crosses(self, n_pairs: int) -> PairCrosses:
         cached = self.__dict__.get("_pair_crosses")
-        if cached is None or cached.designs[0] is not self.Z:
+        if cached is None or cached.designs[0] is not self.Z or cached.n_pairs != n_pairs:
             cached = self._pair_crosses = PairCrosses([self.Z], [(0, 0)] * n_pairs)
         return cached
 
@@ -141,10 +150,23 @@ class Membership:
             return cached[1]
         return np.exp(logpi)
 
+    def q_value(self, tau: np.ndarray, w: np.ndarray, logpi: np.ndarray) -> float:
+        """The M-step objective ``Q`` at the log class probabilities ``logpi`` (n, K)."""
+        return self._objective(tau, w, logpi)
+
+    def q_derivatives(self, tau: np.ndarray, w: np.ndarray, logpi: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """``Q``, its gradient and its Hessian in the flat parameters, at ``logpi``.
+
+        Used by the constrained M-step (:mod:`fmmreg.estimation.constrained`),
+        which projects the Newton step of several blocks at once.
+        """
+        grad, hess = self._grad_hess(tau, w, self._prior_probs(logpi))
+        return self._objective(tau, w, logpi), grad, hess
+
     def closed_form(self, tau: np.ndarray, w: np.ndarray) -> np.ndarray:
         """Exact maximiser for constant shares."""
         s = np.maximum(w @ tau, 1e-300)
-        return np.log(s[1:] / s[0])[None, :]
+        return np.log(s[self.others] / s[self.base])[None, :]
 
     def mstep_state(
         self, tau: np.ndarray, w: np.ndarray, gamma: np.ndarray, eta: np.ndarray, logpi: np.ndarray
