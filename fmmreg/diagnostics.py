@@ -39,10 +39,13 @@ def parameter_units(res) -> np.ndarray:
     lik = res.lik
     units = np.ones(lik.n_params)
     sd_y = response_sd(lik) or 1.0
+    sds: dict[int, np.ndarray] = {}  # classes share one design array: one pass over it
     for idx in lik._indices:
         if idx.design is None:
             continue
-        sd = idx.design.std(axis=0)
+        if id(idx.design) not in sds:
+            sds[id(idx.design)] = idx.design.std(axis=0)
+        sd = sds[id(idx.design)]
         sd = np.where(sd > 0, sd, 1.0)
         if idx.kind == "comp":
             fam = lik.families[idx.cls]

@@ -302,14 +302,16 @@ class FMM:
                 f"the model has {total} parameters ({self.k} classes) but only {rows} observations are used: "
                 "it cannot be identified; fit fewer classes or fewer covariates"
             )
+        checked: set[int] = set()  # classes share design arrays
         for k, (X, names, fam) in enumerate(zip(d.designs, d.xnames, self.families), start=1):
             if n <= fam.n_params(X.shape[1]):
                 raise FMMError(f"class {k}: {n} observations for {fam.n_params(X.shape[1])} parameters")
-            if not full_column_rank(X):
+            if id(X) not in checked and not full_column_rank(X):
                 raise FMMError(
                     f"class {k}: the design of {d.formulas[k - 1]!r} is collinear "
                     f"(columns {names}); drop a redundant term"
                 )
+            checked.add(id(X))
         if not full_column_rank(d.Z):
             raise FMMError(f"class_formula {d.class_formula!r} gives a collinear design {d.znames}; drop a term")
 

@@ -8,6 +8,10 @@ possibly ill-conditioned negative-definite matrix.
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy.linalg import lapack
 
@@ -208,8 +212,22 @@ def normalize_rows(a: np.ndarray) -> np.ndarray:
     instead of 2K). Column loops: numpy reductions along a short last axis
     are slow, and a column-major ``a`` keeps each column contiguous. Rows
     without a finite maximum give ``lse = -inf`` (all ``-inf``), ``inf`` or
-    NaN and NaN probabilities, as the textbook formula does.
+    NaN and NaN probabilities, as the textbook formula does. Large arrays
+    go by row chunks (:func:`map_rows`): each chunk's passes stay in cache.
     """
+    n = a.shape[0]
+    if n <= 4 * ROW_CHUNK:
+        return _normalize_block(a)
+    lse = np.empty(n)
+
+    def one(rows: slice) -> None:
+        lse[rows] = _normalize_block(a[rows])
+
+    map_rows(one, n)
+    return lse
+
+
+def _normalize_block(a: np.ndarray) -> np.ndarray:
     k = a.shape[1]
     m = a[:, 0].copy()
     for j in range(1, k):
@@ -228,6 +246,37 @@ def normalize_rows(a: np.ndarray) -> np.ndarray:
         np.log(s, out=s)
     s += m
     return s
+
+
+#: Rows per chunk of the element-wise kernels on large arrays: a chunk's
+#: columns (128 KB each) stay in cache between the passes over them.
+ROW_CHUNK = 16_384
+#: Threads for the row chunks of large data (1: no threads). numpy releases
+#: the GIL inside its loops and BLAS calls, so two use a second core.
+THREADS = min(2, os.cpu_count() or 1)
+
+_EXECUTOR: ThreadPoolExecutor | None = None
+_THREAD_PREFIX = "fmmreg-rows"
+
+
+def _executor() -> ThreadPoolExecutor:
+    """The process's pool of chunk threads, started on first use."""
+    global _EXECUTOR
+    if _EXECUTOR is None or _EXECUTOR._max_workers != THREADS:
+        _EXECUTOR = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix=_THREAD_PREFIX)
+    return _EXECUTOR
+
+
+def map_rows(fn, n: int, size: int = ROW_CHUNK) -> list:
+    """``[fn(rows) for rows in chunks]`` over row chunks ``slice``s of ``size``, in :data:`THREADS` threads.
+
+    ``fn`` must only write to its own rows of shared outputs.
+    """
+    chunks = [slice(start, min(start + size, n)) for start in range(0, n, size)]
+    # inside a chunk thread already: serially (waiting on the same pool could deadlock)
+    if THREADS <= 1 or len(chunks) < 2 or threading.current_thread().name.startswith(_THREAD_PREFIX):
+        return [fn(rows) for rows in chunks]
+    return list(_executor().map(fn, chunks))
 
 
 def full_column_rank(X: np.ndarray) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fmmreg.estimation.linalg import PairCrosses, matmul_columns, normalize_rows, solve_negdef
+from fmmreg.estimation.linalg import ROW_CHUNK, PairCrosses, map_rows, matmul_columns, normalize_rows, solve_negdef
 
 
 class Membership:
@@ -86,15 +86,29 @@ class Membership:
         """
         n = eta.shape[0]
         logpi = np.empty((n, self.k), order="F")
+        pi = np.empty_like(logpi)
+        # the base class's logit is 0: exp(0) = 1 needs no exponential, and
+        # the unshifted sum cannot overflow for logits below 700
+        unshifted = self.k > 1 and n > 0 and float(np.abs(eta).max()) < 700.0
+
+        def one(rows: slice) -> None:
+            self._prior_rows(eta[rows], logpi[rows], pi[rows], unshifted)
+
+        if n > 4 * ROW_CHUNK:
+            map_rows(one, n)
+        else:
+            one(slice(0, n))
+        self._last_prior = (logpi, pi)
+        return logpi, pi
+
+    def _prior_rows(self, eta: np.ndarray, logpi: np.ndarray, pi: np.ndarray, unshifted: bool) -> None:
+        """``log pi`` and ``pi`` of some rows, written into ``logpi`` and ``pi``."""
         logpi[:, self.base] = 0.0
         for j, c in enumerate(self.others):
             logpi[:, c] = eta[:, j]
-        pi = np.empty_like(logpi)
-        if self.k > 1 and n and float(np.abs(eta).max()) < 700.0:
-            # the base class's logit is 0: exp(0) = 1 needs no exponential,
-            # and the unshifted sum cannot overflow for logits below 700
+        if unshifted:
             pi[:, self.base] = 1.0
-            s = np.ones(n)
+            s = np.ones(eta.shape[0])
             for c in self.others:
                 np.exp(logpi[:, c], out=pi[:, c])
                 s += pi[:, c]
@@ -106,8 +120,6 @@ class Membership:
             lse = normalize_rows(pi)
         for j in range(self.k):
             logpi[:, j] -= lse
-        self._last_prior = (logpi, pi)
-        return logpi, pi
 
     def objective(self, tau: np.ndarray, w: np.ndarray, gamma: np.ndarray) -> float:
         return self._objective(tau, w, self.log_prior(gamma))

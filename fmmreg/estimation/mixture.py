@@ -8,13 +8,11 @@ theta_K)`` -- the membership equations first, as Stata prints them.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
-from fmmreg.estimation.linalg import Design, PairCrosses, normalize_rows, weighted_sum
+from fmmreg.estimation.linalg import Design, PairCrosses, map_rows, normalize_rows, weighted_sum
 from fmmreg.estimation.membership import Membership
 from fmmreg.families.base import ComponentFamily
 
@@ -22,19 +20,6 @@ from fmmreg.families.base import ComponentFamily
 #: derivatives and the weights of a chunk are vectorised over its rows (few
 #: Python calls), its temporaries stay small however large the data.
 HESSIAN_BLOCK = 65_536
-#: Threads evaluating the row chunks of large data (1: no threads). Two use
-#: the second core of a two-core machine; numpy and BLAS release the GIL.
-CHUNK_THREADS = min(2, os.cpu_count() or 1)
-
-_EXECUTOR: ThreadPoolExecutor | None = None
-
-
-def _executor() -> ThreadPoolExecutor:
-    """The process's pool of chunk threads, started on first use."""
-    global _EXECUTOR
-    if _EXECUTOR is None or _EXECUTOR._max_workers != CHUNK_THREADS:
-        _EXECUTOR = ThreadPoolExecutor(max_workers=CHUNK_THREADS, thread_name_prefix="fmmreg-chunk")
-    return _EXECUTOR
 
 
 @dataclass(frozen=True)
@@ -157,7 +142,7 @@ class MixtureLikelihood:
     def estep(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Log likelihood, posterior probabilities (n, K) and per-obs log likelihood.
 
-        Large data are evaluated in row chunks (in :data:`CHUNK_THREADS`
+        Large data are evaluated in row chunks (in :data:`fmmreg.estimation.linalg.THREADS`
         threads), each chunk's temporaries small.
         """
         if self._chunked():
@@ -186,10 +171,7 @@ class MixtureLikelihood:
         numpy releases the GIL inside its loops and BLAS calls, so chunks of
         this size run in parallel on a second core.
         """
-        chunks = [slice(start, min(start + HESSIAN_BLOCK, self.n)) for start in range(0, self.n, HESSIAN_BLOCK)]
-        if CHUNK_THREADS <= 1 or len(chunks) < 2:
-            return [fn(rows) for rows in chunks]
-        return list(_executor().map(fn, chunks))
+        return map_rows(fn, self.n, HESSIAN_BLOCK)
 
     def posterior_from(self, logpi: np.ndarray, logf: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Log likelihood, posteriors and per-obs log likelihood from log pi and log f (n, K)."""

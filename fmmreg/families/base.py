@@ -25,7 +25,15 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from scipy.special import gammaln
 
-from fmmreg.estimation.linalg import Design, matmul_columns, solve_negdef, weighted_cross, weighted_sum
+from fmmreg.estimation.linalg import (
+    ROW_CHUNK,
+    Design,
+    map_rows,
+    matmul_columns,
+    solve_negdef,
+    weighted_cross,
+    weighted_sum,
+)
 from fmmreg.exceptions import FMMError
 
 #: ``(response, log y!)`` of the last few response arrays, most recent first.
@@ -34,6 +42,7 @@ _LOG_FACTORIAL_CACHE: list[tuple[np.ndarray, np.ndarray]] = []
 #: search's subsample, a row chunk's parent, ...).
 LOG_FACTORIAL_SLOTS = 4
 _LOG_FACTORIAL_LOCK = threading.Lock()
+_ROWS_LOCK = threading.Lock()
 
 
 def _row_offset(y: np.ndarray, arr: np.ndarray) -> int | None:
@@ -406,10 +415,37 @@ class ComponentFamily(abc.ABC):
     def _offset_or_zero(self) -> np.ndarray | float:
         return 0.0 if self.offset is None else self.offset
 
+    def derivatives_by_rows(
+        self, y: np.ndarray, eta: np.ndarray, anc: np.ndarray, order: int = 2
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """:meth:`index_derivatives`, evaluated by row chunks on large data.
+
+        The log density of a row depends on that row only, so chunks of
+        :data:`~fmmreg.estimation.linalg.ROW_CHUNK` rows give the same
+        values; their temporaries stay in cache and two chunks run at once
+        (:func:`~fmmreg.estimation.linalg.map_rows`).
+        """
+        n = eta.shape[0]
+        if n <= 4 * ROW_CHUNK:
+            return self.index_derivatives(y, eta, anc, order=order)
+        out: list = [None, None, None]
+
+        def one(rows: slice) -> None:
+            parts = self.index_derivatives(y[rows], eta[rows], anc, order=order)
+            with _ROWS_LOCK:
+                if out[0] is None:
+                    out[:] = [None if p is None else np.empty((n,) + p.shape[1:]) for p in parts]
+            for dst, p in zip(out, parts):
+                if p is not None:
+                    dst[rows] = p
+
+        map_rows(one, n)
+        return out[0], out[1], out[2]
+
     def loglike_obs(self, y: np.ndarray, X: np.ndarray, params: np.ndarray) -> np.ndarray:
         """Per-observation log density, shape (n,)."""
         eta, anc = self.indices(X, params)
-        return self.index_derivatives(y, eta, anc, order=0)[0]
+        return self.derivatives_by_rows(y, eta, anc, order=0)[0]
 
     def mean(self, X: np.ndarray, params: np.ndarray) -> np.ndarray:
         """Fitted mean of the response, shape (n,)."""
@@ -455,7 +491,7 @@ class ComponentFamily(abc.ABC):
     def index_state(self, y: np.ndarray, X: np.ndarray, params: np.ndarray) -> IndexState:
         """Evaluate a class at ``params`` once, for reuse by EM."""
         eta, anc = self.indices(X, params)
-        logf = self.index_derivatives(y, eta, anc, order=0)[0]
+        logf = self.derivatives_by_rows(y, eta, anc, order=0)[0]
         return IndexState(np.asarray(params, dtype=float), eta, anc, logf)
 
     def mstep_state(self, y: np.ndarray, X: np.ndarray, c: np.ndarray, state: IndexState) -> IndexState:
@@ -474,7 +510,7 @@ class ComponentFamily(abc.ABC):
         """Newton step with halving on ``Q``; returns the new state and the Newton decrement."""
         p = X.shape[1]
         if state.derivs is None:
-            _, d1, d2 = self.index_derivatives(y, state.eta, state.anc, order=2)
+            _, d1, d2 = self.derivatives_by_rows(y, state.eta, state.anc, order=2)
         else:
             d1, d2 = state.derivs
             state.derivs = None  # used once: do not keep them alive with the state
@@ -492,7 +528,7 @@ class ComponentFamily(abc.ABC):
             anc = state.anc + t * d_anc
             # the derivatives come with the density (most candidates are
             # accepted, and the next M-step starts from them)
-            logf, d1, d2 = self.index_derivatives(y, eta, anc, order=2)
+            logf, d1, d2 = self.derivatives_by_rows(y, eta, anc, order=2)
             q = float(c @ logf)
             if np.isfinite(q) and q >= q0 - 1e-12 * abs(q0):
                 return IndexState(state.params + t * step, eta, anc, logf, (d1, d2)), decrement
