@@ -15,6 +15,9 @@ import numpy as np
 
 from fmmreg.estimation.linalg import ROW_CHUNK, PairCrosses, map_rows, matmul_columns, normalize_rows, solve_negdef
 
+#: Rows up to which the last prior probabilities are kept for the next Newton step.
+CARRY_PRIOR_ROWS = 2_000_000
+
 
 class Membership:
     """Multinomial-logit class membership on a design ``Z``.
@@ -98,7 +101,8 @@ class Membership:
             map_rows(one, n)
         else:
             one(slice(0, n))
-        self._last_prior = (logpi, pi)
+        # remembered up to a size where an extra (n, K) array matters
+        self._last_prior = (logpi, pi) if n <= CARRY_PRIOR_ROWS else None
         return logpi, pi
 
     def _prior_rows(self, eta: np.ndarray, logpi: np.ndarray, pi: np.ndarray, unshifted: bool) -> None:

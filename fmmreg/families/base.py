@@ -43,6 +43,9 @@ _LOG_FACTORIAL_CACHE: list[tuple[np.ndarray, np.ndarray]] = []
 LOG_FACTORIAL_SLOTS = 4
 _LOG_FACTORIAL_LOCK = threading.Lock()
 _ROWS_LOCK = threading.Lock()
+#: Rows up to which an EM state keeps its class's index derivatives for the
+#: next M-step (two (n, m) arrays per class: ~1 GB at n = 1e7, K = 3).
+CARRY_DERIVATIVES_ROWS = 2_000_000
 
 
 def _row_offset(y: np.ndarray, arr: np.ndarray) -> int | None:
@@ -527,11 +530,13 @@ class ComponentFamily(abc.ABC):
             eta = state.eta + t * d_eta
             anc = state.anc + t * d_anc
             # the derivatives come with the density (most candidates are
-            # accepted, and the next M-step starts from them)
-            logf, d1, d2 = self.derivatives_by_rows(y, eta, anc, order=2)
+            # accepted, and the next M-step starts from them); on very large
+            # data they are not kept, their memory matters more
+            carry = len(eta) <= CARRY_DERIVATIVES_ROWS
+            logf, d1, d2 = self.derivatives_by_rows(y, eta, anc, order=2 if carry else 0)
             q = float(c @ logf)
             if np.isfinite(q) and q >= q0 - 1e-12 * abs(q0):
-                return IndexState(state.params + t * step, eta, anc, logf, (d1, d2)), decrement
+                return IndexState(state.params + t * step, eta, anc, logf, (d1, d2) if carry else None), decrement
             t *= 0.5
         return state, 0.0
 
