@@ -20,6 +20,9 @@ from fmmreg.families.base import ComponentFamily
 #: derivatives and the weights of a chunk are vectorised over its rows (few
 #: Python calls), its temporaries stay small however large the data.
 HESSIAN_BLOCK = 65_536
+#: Rows up to which the posterior of the last score/Hessian evaluation is
+#: kept for an :meth:`MixtureLikelihood.estep` at the same point.
+MEMO_ROWS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,9 @@ class MixtureLikelihood:
         Large data are evaluated in row chunks (in :data:`fmmreg.estimation.linalg.THREADS`
         threads), each chunk's temporaries small.
         """
+        memo = self.__dict__.pop("_posterior_memo", None)
+        if memo is not None and memo[0] == np.asarray(theta, dtype=float).tobytes():
+            return memo[1], memo[2], memo[3]
         if self._chunked():
             tau = np.empty((self.n, self.k), order="F")
             ll_obs = np.empty(self.n)
@@ -194,8 +200,19 @@ class MixtureLikelihood:
             logf[:, k] = lf
             d1s.append(d1)
             d2s.append(d2)
-        ll, tau, _ = self.posterior_from(logpi, logf)
+        ll, tau, ll_obs = self.posterior_from(logpi, logf)
+        self._remember_posterior(theta, ll, tau, ll_obs)
         return ll, tau, pi, d1s, d2s
+
+    def _remember_posterior(self, theta, ll, tau, ll_obs) -> None:
+        """Keep the posterior of the last derivative evaluation for one :meth:`estep` at the same point.
+
+        The fit's checks ask for the posterior at the converged point, where
+        the final Hessian was just evaluated. Not on very large data, where
+        an (n, K) array kept alive matters more.
+        """
+        if self.n <= MEMO_ROWS:
+            self._posterior_memo = (np.asarray(theta, dtype=float).tobytes(), ll, tau, ll_obs)
 
     def _index_gradient(self, idx: _Index, tau, pi, d1s) -> np.ndarray:
         if idx.kind == "mem":
@@ -255,10 +272,24 @@ class MixtureLikelihood:
         """
         if self.n <= 2 * HESSIAN_BLOCK:
             return self._score_hessian_dense(theta, hessian)
-        parts = self._map_chunks(lambda rows: self.subset(rows)._score_hessian_dense(theta, hessian))
+        keep = self.n <= MEMO_ROWS
+        tau = np.empty((self.n, self.k), order="F") if keep else None
+        ll_obs = np.empty(self.n) if keep else None
+
+        def one(rows: slice):
+            part = self.subset(rows)
+            out = part._score_hessian_dense(theta, hessian)
+            memo = part.__dict__.get("_posterior_memo")
+            if keep and memo is not None:
+                tau[rows], ll_obs[rows] = memo[2], memo[3]
+            return out
+
+        parts = self._map_chunks(one)
         ll = float(sum(p[0] for p in parts))
         grad = np.sum([p[1] for p in parts], axis=0)
         hess = np.sum([p[2] for p in parts], axis=0) if hessian else None
+        if keep and type(self) is MixtureLikelihood:
+            self._remember_posterior(theta, ll, tau, ll_obs)
         return ll, grad, hess
 
     def _cross_plan(self) -> tuple[PairCrosses, list[tuple[int, int]]]:
