@@ -10,7 +10,9 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from fmmreg import panel as _panel
 from fmmreg.estimation.engine import check_engine
+from fmmreg.estimation.grouped import GroupedMixtureLikelihood
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.estimation.relabel import canonical_order, check_order, permute_theta, relabel_matrix
 from fmmreg.estimation.starts import StartOptions, multistart
@@ -106,11 +108,19 @@ class FMM:
         value per row of ``data``), or a list with one entry per class
         (``None`` for a class without). Exposures must be positive.
         Predictions on new data read the same columns from the new data.
+    group : str or array-like, optional
+        Panel data: the latent class belongs to the group (subject, firm),
+        every row of a group comes from its class (flexmix's ``y ~ x | id``,
+        group-based trajectory models); ``"y ~ x | id"`` in the formula is
+        the same. A column of ``data`` or one id per row. Class-membership
+        covariates and weights must be constant within a group; see
+        :mod:`fmmreg.panel`.
 
     Notes
     -----
     ``l(theta) = sum_i w_i log sum_k pi_k(z_i) f_k(y_i | x_i)`` with
-    ``pi_k(z) = exp(z'g_k) / sum_j exp(z'g_j)`` and ``g_1 = 0``.
+    ``pi_k(z) = exp(z'g_k) / sum_j exp(z'g_j)`` and ``g_1 = 0``; with
+    ``group``, ``l(theta) = sum_g w_g log sum_k pi_k(z_g) prod_{i in g} f_k(y_i | x_i)``.
     """
 
     def __init__(
@@ -127,18 +137,29 @@ class FMM:
         iweights=None,
         offset=None,
         exposure=None,
+        group=None,
     ):
         k, formula, data = _formulas_first(k, formula, data)
         self.k, formulas, fam_specs = _broadcast(k, formula, family)
+        formulas, group = _panel.resolve_group(formulas, group)
         #: one formula or family per class: classes keep the order the user listed
         self.hybrid = isinstance(formula, (list, tuple)) or isinstance(family, (list, tuple))
         self.families: list[ComponentFamily] = [get_family(f) for f in fam_specs]
         self.weight_spec = resolve_weights(weights, fweights, pweights, iweights)
         offset_specs = resolve_offsets(offset, exposure, self.k)
-        self.design = build_design(
-            formulas, data, class_formula, self.weight_spec.source, self.families, extra=extra_columns(offset_specs)
-        )
+        extra = extra_columns(offset_specs)
+        if group is not None:
+            if not isinstance(data, pd.DataFrame):
+                raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+            extra[_panel.GROUP_KEY], group_ids = _panel.group_values(group, data)
+        self.design = build_design(formulas, data, class_formula, self.weight_spec.source, self.families, extra=extra)
         check_weights(self.weight_spec, self.design.weights)
+        #: the groups of a panel model (``group=``), or None
+        self.panel = (
+            None
+            if group is None
+            else _panel.make_panel(_panel.group_name(group), group_ids, self.design.extra[_panel.GROUP_KEY])
+        )
         #: the user's DataFrame (a reference, never modified): cluster= columns given at fit
         #: time, margins and the bootstrap read its rows
         self.data = data
@@ -147,6 +168,8 @@ class FMM:
         #: offset of each class (model order) on the rows used, or None
         self.offsets = offset_arrays(self.offset_specs, self.design.extra)
         self._check_designs()
+        if self.panel is not None:
+            _panel.check_panel(self)
 
     def _check_response(self) -> np.ndarray:
         """Validate the response against every class's family.
@@ -267,7 +290,7 @@ class FMM:
 
     def _likelihood(self, class_map: list[int]) -> MixtureLikelihood:
         d = self.design
-        return MixtureLikelihood(
+        lik = MixtureLikelihood(
             self.y,
             [d.designs[j] for j in class_map],
             d.Z,
@@ -275,6 +298,8 @@ class FMM:
             d.weights,
             offsets=[self.offsets[j] for j in class_map],
         )
+        panel = getattr(self, "panel", None)
+        return lik if panel is None else GroupedMixtureLikelihood.from_rows(lik, panel.groups)
 
     def fit(
         self,
@@ -329,7 +354,11 @@ class FMM:
             (Stata's small-sample factors; clusters may cut across classes).
             Default ``"robust"`` with ``pweights``, ``"cluster"`` when
             ``cluster=`` is given. ``res.with_vce(...)`` switches later
-            without refitting. See :mod:`fmmreg.postestimation.vce`.
+            without refitting. See :mod:`fmmreg.postestimation.vce`. With
+            ``group=`` the units are the groups: ``"robust"`` is the cluster
+            sandwich with the groups as clusters (as Stata's panel commands),
+            ``"opg"`` sums the groups' score products, and clusters must nest
+            the groups.
         cluster : str or array-like, optional
             Cluster ids: a column of ``data`` or one value per row of ``data``.
         """
@@ -421,6 +450,7 @@ def fmm(
     iweights=None,
     offset=None,
     exposure=None,
+    group=None,
     **fit_options,
 ) -> FMMResults:
     """Fit a finite mixture of regressions in one call.
@@ -430,7 +460,8 @@ def fmm(
     :class:`FMM` and :meth:`FMM.fit` for the options. Hybrid models list one
     formula and/or family per class, ``fmm(["y ~ x1", "y ~ x1 + x2"],
     data=df, family=["gaussian", "poisson"])``. Weights (``fweights``,
-    ``pweights``, ``iweights``), ``offset`` and ``exposure`` are model options,
+    ``pweights``, ``iweights``), ``offset``, ``exposure`` and ``group`` (panel
+    data: one class per group, or ``"y ~ x | id"``) are model options,
     ``vce`` and ``cluster`` fit options.
     """
     model = FMM(
@@ -445,5 +476,6 @@ def fmm(
         iweights=iweights,
         offset=offset,
         exposure=exposure,
+        group=group,
     )
     return model.fit(**fit_options)

@@ -157,6 +157,17 @@ class PostestimationMixin:
         Returns
         -------
         DataFrame (columns: classes 1..K, or parameters for scores) or Series.
+
+        Notes
+        -----
+        Grouped models (``group=``): the posterior (``classposteriorpr``,
+        ``weighting="posterior"``) is the row's group's. On ``newdata`` the
+        group variable's column says which: a fitted group keeps its fitted
+        posterior, a new group gets the posterior from its own rows with a
+        response (so rows without one, e.g. future waves, are predicted from
+        the observed ones), or its prior without any. ``scores`` are each
+        row's share of its group's score. See
+        :mod:`fmmreg.postestimation.grouped`.
         """
         return _predict.predict(self, newdata, kind, marginal, weighting, cls, nooffset)
 

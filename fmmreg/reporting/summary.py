@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from fmmreg.panel import header_rows as panel_header
 from fmmreg.reporting.export import latex_document, latex_escape, latex_tabular, markdown_table
 from fmmreg.reporting.formatting import abbreviate, display_term, stata_fixed, stata_g, thousands
 from fmmreg.reporting.inference import TableColumns, eform_row, eform_title, loglik_label, table_columns
@@ -253,6 +254,8 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
         ("Finite mixture model", f"Number of obs     = {thousands(res.nobs):>10}"),
         (f"{loglik_label(res)} = {res.llf:.4f}", ""),
     ]
+    if getattr(res, "panel", None) is not None:
+        header[1:1] = panel_header(res)
     blocks = []
     rows = [Row("1.Class", kind="base"), Row("", kind="rule")]
     for k in range(2, res.k + 1):
