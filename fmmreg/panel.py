@@ -39,6 +39,11 @@ GROUP_KEY = "group"
 _NAME = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_.]*|`[^`]+`)$")
 
 
+def _show(value) -> str:
+    """A group id as the user wrote it (``3``, ``'A12'``), not as a numpy scalar."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 # ------------------------------------------------------------------ formulas
 def split_group(formula: str) -> tuple[str, str | None]:
     """Split flexmix's ``"y ~ x | id"`` into ``("y ~ x", "id")``.
@@ -197,7 +202,7 @@ class Panel:
         if split.any():
             i = int(np.flatnonzero(split)[0])
             raise FMMError(
-                f"group {self.ids[g.codes[i]]!r} of {self.name!r} spans several clusters of "
+                f"group {_show(self.ids[g.codes[i]])} of {self.name!r} spans several clusters of "
                 f"{cluster_name or 'cluster='!r}: the groups must be nested within the clusters (a group's "
                 "rows share its latent class, so its score is one unit); cluster on a variable constant "
                 f"within {self.name!r}, or use vce='robust' (clusters = groups)"
@@ -248,7 +253,7 @@ def check_panel(model) -> None:
         i, j = bad
         first = g.first[g.codes[i]]
         raise FMMError(
-            f"class-membership variable {d.znames[j]!r} is not constant within group {panel.ids[g.codes[i]]!r} of "
+            f"class-membership variable {d.znames[j]!r} is not constant within group {_show(panel.ids[g.codes[i]])} of "
             f"{panel.name!r} (values {d.Z[first, j]:g} and {d.Z[i, j]:g}): the latent class belongs to the group, "
             "so its covariates must be group-level; use one value per group (e.g. the baseline value or the "
             "group mean) or drop it from class_formula"
@@ -261,7 +266,7 @@ def check_panel(model) -> None:
             spec = model.weight_spec
             label = f"{spec.option} {spec.label!r}" if isinstance(spec.source, str) else spec.option
             raise FMMError(
-                f"{label} is not constant within group {panel.ids[g.codes[i]]!r} of {panel.name!r} (values "
+                f"{label} is not constant within group {_show(panel.ids[g.codes[i]])} of {panel.name!r} (values "
                 f"{d.weights[first]:g} and {d.weights[i]:g}): with group= a weight belongs to the group (each "
                 "group's rows share its class); give every row of a group the group's weight"
             )

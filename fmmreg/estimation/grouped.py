@@ -115,25 +115,47 @@ class GroupedMembership(Membership):
     ``w`` (the group's values repeated on its rows). The membership
     objective of the grouped model counts each group once,
 
-        ``Q(g) = sum_g w_g sum_k t_gk log pi_gk = sum_i (w_i / n_g) sum_k t_ik log pi_ik``,
+        ``Q(g) = sum_g w_g sum_k tbar_gk log pi_gk``,  ``tbar_gk = mean_{i in g} t_ik``,
 
-    so this class divides the row weights by the group size and otherwise
-    is :class:`~fmmreg.estimation.membership.Membership` (same Newton
-    steps, same closed form for constant shares).
+    (``tbar = t`` in EM, where the posterior is the group's; a starting
+    posterior may vary within a group). So the M-steps run the
+    :class:`~fmmreg.estimation.membership.Membership` Newton steps on one
+    row per group -- ``n_g`` times fewer rows than the data -- and repeat
+    the new logits and log probabilities on the rows.
     """
 
     def __init__(self, Z: np.ndarray, k: int, groups: Groups):
         super().__init__(Z, k)
-        self.row_share = groups.inv_size
+        self.groups = groups
+        self.per_group = Membership(self.Z[groups.first], k)
+
+    def linear(self, gamma: np.ndarray, Z: np.ndarray | None = None) -> np.ndarray:
+        if Z is not None:
+            return super().linear(gamma, Z)
+        return self.groups.broadcast(self.per_group.linear(gamma))
+
+    def log_prior(self, gamma: np.ndarray, Z: np.ndarray | None = None) -> np.ndarray:
+        """Log class probabilities (n, K): computed once per group, repeated on its rows."""
+        if Z is not None:
+            return super().log_prior(gamma, Z)
+        return self.groups.broadcast(self.per_group.log_prior(gamma))
+
+    def _group_tau(self, tau: np.ndarray) -> np.ndarray:
+        g = self.groups
+        return g.sum(tau) / g.sizes[:, None]
 
     def objective(self, tau: np.ndarray, w: np.ndarray, gamma: np.ndarray) -> float:
-        return super().objective(tau, w * self.row_share, gamma)
+        return self.per_group.objective(self._group_tau(tau), w[self.groups.first], gamma)
 
     def mstep_state(self, tau, w, gamma, eta, logpi):
-        return super().mstep_state(tau, w * self.row_share, gamma, eta, logpi)
+        g = self.groups
+        gamma, eta_g, logpi_g = self.per_group.mstep_state(
+            self._group_tau(tau), w[g.first], gamma, eta[g.first], logpi[g.first]
+        )
+        return gamma, g.broadcast(np.asarray(eta_g)), g.broadcast(logpi_g)
 
     def fit(self, tau, w, gamma=None, tol: float = 1e-12, maxiter: int = 100) -> np.ndarray:
-        return super().fit(tau, w * self.row_share, gamma, tol=tol, maxiter=maxiter)
+        return self.per_group.fit(self._group_tau(tau), w[self.groups.first], gamma, tol=tol, maxiter=maxiter)
 
 
 class GroupedMixtureLikelihood(MixtureLikelihood):
@@ -154,7 +176,7 @@ class GroupedMixtureLikelihood(MixtureLikelihood):
     Everything the engine uses keeps its row-level shape: the posterior is
     the group's ``t_gk`` repeated on its rows, so the component M-steps are
     the usual weighted fits with row weights ``w_g t_gk``, and the
-    membership M-step is :class:`GroupedMembership`.
+    membership M-step is :class:`GroupedMembership` (one row per group).
 
     Score: with the row scores ``s_ike = d log f_ik / d eta_ike`` of index
     ``e`` of class ``k`` (design row ``x_ie``),

@@ -142,7 +142,7 @@ def multistart(
         return MultiStartResult(theta, ll, trace, table)
 
     if lik.n > options.subsample:
-        rows = np.sort(rng.choice(lik.n, size=options.subsample, replace=False))
+        rows = lik.sample_rows(options.subsample, rng)  # whole groups of a grouped likelihood
         short_lik = lik.subset(rows)
     else:
         short_lik = lik

@@ -26,6 +26,7 @@ from fmmreg.estimation.grouped import GroupedMixtureLikelihood, Groups
 from fmmreg.estimation.linalg import logsumexp_rows
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.exceptions import FMMError
+from fmmreg.panel import _show
 from fmmreg.postestimation.predict import _log_prior, _per_class, _variables, encode_newdata, in_sample
 
 
@@ -66,7 +67,7 @@ def _new_group_posterior(res, sub: pd.DataFrame, codes: np.ndarray, nooffset: bo
     if rows.size and np.any(zdat.Z[rows] != zdat.Z[first[codes[rows]]]):
         i = rows[np.flatnonzero(np.any(zdat.Z[rows] != zdat.Z[first[codes[rows]]], axis=1))[0]]
         raise FMMError(
-            f"the class-membership variables vary within group {sub[res.model.panel.name].iloc[i]!r} of newdata; "
+            f"the class-membership variables vary within group {_show(sub[res.model.panel.name].iloc[i])} of newdata; "
             "they must be constant within a group"
         )
     logpi_g = np.full((n_groups, res.k), np.nan)

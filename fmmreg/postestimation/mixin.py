@@ -371,3 +371,14 @@ class PostestimationMixin:
         from fmmreg.reporting.plots import plot_class_means
 
         return plot_class_means(self, x, data, at=at, ax=ax, **kwargs)
+
+    def plot_trajectories(
+        self, time: str, data: pd.DataFrame | None = None, at: dict | None = None, weighting: str = "modal", ax=None
+    ):
+        """Group-based trajectory plot: each class's fitted mean over ``time`` with its groups' observed means.
+
+        See :func:`fmmreg.reporting.trajectories.plot_trajectories`. Returns the Axes.
+        """
+        from fmmreg.reporting.trajectories import plot_trajectories
+
+        return plot_trajectories(self, time, data=data, at=at, weighting=weighting, ax=ax)
