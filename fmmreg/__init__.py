@@ -5,6 +5,7 @@
 >>> print(res.summary())                                # doctest: +SKIP
 """
 
+from fmmreg import datasets
 from fmmreg.exceptions import ConvergenceWarning, DataWarning, DegenerateClassWarning, FMMError
 from fmmreg.families import available_families, get_family
 from fmmreg.model import FMM, fmm
@@ -22,6 +23,7 @@ __all__ = [
     "available_families",
     "blrt",
     "compare",
+    "datasets",
     "fmm",
     "get_family",
     "select_k",

@@ -16,6 +16,7 @@ naming the formula, never a formulaic or numpy traceback.
 from __future__ import annotations
 
 import ast
+import itertools
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -50,6 +51,21 @@ def cbind(*columns) -> np.ndarray:
 FORMULA_FUNCTIONS = {"cbind": cbind}
 
 
+@dataclass(frozen=True)
+class TermLabel:
+    """What a design column is, for the reports: its variable and, for a factor, its level.
+
+    ``variable`` is what Stata prints as the row (``income``) or as the header
+    of a factor block (``health`` for ``health[T.poor]``, ``region`` for
+    ``C(region)[T.west]``, ``health#c.chronic`` for an interaction);
+    ``level`` is the category label of a factor column (``poor``,
+    ``poor#west``) and ``None`` otherwise.
+    """
+
+    variable: str
+    level: str | None = None
+
+
 @dataclass
 class Design:
     """Arrays and labels of a mixture model, ready for the engine."""
@@ -74,11 +90,75 @@ class Design:
     extra: dict[str, np.ndarray] = field(default_factory=dict)
     #: positions (0-based) in the input data of the rows used, aligned with ``index``
     rows: np.ndarray | None = None
+    #: design column name -> :class:`TermLabel`, for every formula's columns
+    term_labels: dict[str, TermLabel] = field(default_factory=dict)
 
     @property
     def event(self) -> str | None:
         """``"insurance = yes"``: the outcome a binary family's probability is of."""
         return None if self.response_coding is None else self.response_coding.label
+
+
+def _factor_variable(expr: str) -> str:
+    """``C(region, contr.sum)`` -> ``region``; any other expression unchanged."""
+    if not (expr.startswith("C(") and expr.endswith(")")):
+        return expr
+    inner, depth = expr[2:-1], 0
+    for i, ch in enumerate(inner):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if ch == "," and depth == 0:
+            return inner[:i].strip()
+    return inner.strip()
+
+
+def _level_text(value) -> str:
+    """Category label as printed: ``1.0 -> '1'``, strings unchanged."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def term_labels(spec) -> dict[str, TermLabel]:
+    """Column name -> :class:`TermLabel` from a formulaic ``ModelSpec``.
+
+    Every column of every (scoped) term is enumerated from the encoder
+    state (categories and contrasts, as formulaic names them) and matched
+    by name, so the labels describe exactly the columns of the design.
+    Columns that cannot be matched (multi-column transforms such as
+    splines) are labelled by their own name.
+    """
+    if spec is None:
+        return {}
+    state = spec.encoder_state
+    out: dict[str, TermLabel] = {}
+    for structure in spec.structure:
+        for scoped in structure.scoped_terms:
+            parts = []  # one list of (column piece, variable, level) per factor
+            for sf in scoped.factors:
+                expr = str(sf.factor.expr)
+                kind, info = state.get(expr, (None, {}))
+                contrasts = info.get("contrasts") if isinstance(info, dict) else None
+                if contrasts is None or getattr(kind, "value", kind) != "categorical":
+                    parts.append([(expr, expr, None)])
+                    continue
+                levels = list(contrasts.levels)
+                coding = contrasts.contrasts
+                fmt = coding.get_factor_format(levels, reduced_rank=sf.reduced)
+                fields = coding.get_coding_column_names(levels, reduced_rank=sf.reduced)
+                var = _factor_variable(expr)
+                parts.append([(fmt.format(name=expr, field=f), var, _level_text(f)) for f in fields])
+            if not parts:
+                continue
+            interaction = len(parts) > 1
+            for combo in itertools.product(*parts):
+                name = ":".join(piece for piece, _, _ in combo)
+                names = [var if lvl is not None or not interaction else f"c.{var}" for _, var, lvl in combo]
+                levels = [lvl for _, _, lvl in combo if lvl is not None]
+                out[name] = TermLabel("#".join(names), "#".join(levels) if levels else None)
+    for name in spec.column_names:
+        out.setdefault(name, TermLabel(name))
+    return out
 
 
 def _intercept_last(names: list[str]) -> list[int]:
@@ -522,6 +602,7 @@ def build_design(
         response_coding=coding,
         extra=ex,
         rows=rows,
+        term_labels={k: v for spec in [*(x[2] for x in xs.values()), zspec] for k, v in term_labels(spec).items()},
     )
 
 

@@ -453,16 +453,103 @@ def fmm(
     group=None,
     **fit_options,
 ) -> FMMResults:
-    """Fit a finite mixture of regressions in one call.
+    """Fit a finite mixture of regressions (latent class regression), like Stata's ``fmm``.
 
     ``fmm(3, "visits ~ age + chronic", data=df, family="poisson",
-    class_formula="~ income")`` is ``FMM(...).fit(**fit_options)``; see
-    :class:`FMM` and :meth:`FMM.fit` for the options. Hybrid models list one
-    formula and/or family per class, ``fmm(["y ~ x1", "y ~ x1 + x2"],
-    data=df, family=["gaussian", "poisson"])``. Weights (``fweights``,
-    ``pweights``, ``iweights``), ``offset``, ``exposure`` and ``group`` (panel
-    data: one class per group, or ``"y ~ x | id"``) are model options,
-    ``vce`` and ``cluster`` fit options.
+    class_formula="~ income")`` is Stata's ``fmm 3, lcprob(income): poisson
+    visits age chronic``: three latent classes, each with its own Poisson
+    regression, class membership a multinomial logit on ``income`` (class 1
+    is the base). It is ``FMM(...).fit(**fit_options)``.
+
+    Parameters
+    ----------
+    k : int
+        Number of classes. May be omitted (``None``) when ``formula`` or
+        ``family`` is a list with one entry per class (a hybrid model,
+        Stata's ``fmm: (regress y x1) (poisson y x2)``); the formula list may
+        also come first: ``fmm(["y ~ x1", "y ~ x1 + x2"], data=df)``.
+    formula : str or list of str
+        ``"y ~ x1 + x2"`` in formulaic syntax: ``C(region)`` or a categorical
+        column for a factor (Stata's ``i.region``), ``a:b`` / ``a*b``
+        interactions, ``I(age**2)``, ``np.log(x)``. Every class models the
+        same response. Binomial responses with trials are
+        ``cbind(successes, failures) ~ x``.
+    data : DataFrame
+        Never modified. Rows with a missing value in any variable of any
+        formula (or the weights) are dropped once, as Stata does.
+        ``fmmreg.datasets.load("nmes1988")`` loads a shipped example.
+    family : str, statsmodels family, ComponentFamily, or list of them
+        The component model (default ``"gaussian"``, Stata's ``regress``):
+        ``poisson``, ``nbreg``, ``nbreg1``, ``logit``, ``probit``,
+        ``cloglog``, ``binomial``, ``gamma``, ``lognormal``, ``betareg``,
+        ``tobit``, ``intreg``, ``truncreg``, ``tpoisson``, ``ologit``,
+        ``oprobit``, ``mlogit``, ``pointmass``, ``glm``; see
+        :func:`fmmreg.available_families`. A list gives one family per
+        class (``["pointmass", "poisson"]`` is a zero-inflated Poisson).
+        Ancillary parameters (variances, NB ``alpha``, cut points) are
+        estimated by ML; ``sm.families.NegativeBinomial()`` is Stata's
+        ``nbreg`` with ``alpha`` estimated.
+    class_formula : str, optional
+        ``"~ z1 + z2"``: the covariates of class membership (Stata's
+        ``lcprob()``). ``None`` gives constant class shares.
+    weights, fweights, pweights, iweights : str or array, optional
+        Stata's frequency, sampling and importance weights: a column of
+        ``data`` or one value per row (``weights`` is ``fweights``); at most
+        one kind. ``pweights`` imply robust standard errors and a
+        pseudolikelihood. See :class:`FMM`.
+    offset, exposure : str, array or list, optional
+        Stata's ``offset()`` and ``exposure()`` (``log`` of it added to the
+        first linear index of each class), e.g. ``exposure="Holders"`` for
+        claim counts of ``Holders`` policies; a list gives one per class.
+    group : str or array-like, optional
+        Panel data: the latent class belongs to the group (subject, firm) and
+        every row of a group comes from its class (flexmix's ``y ~ x | id``,
+        group-based trajectory models); ``"y ~ x | id"`` in the formula is
+        the same. Class-membership covariates and weights must be constant
+        within a group. ``res.posterior`` is then per group; see :class:`FMM`
+        and :mod:`fmmreg.panel`.
+    **fit_options
+        Passed to :meth:`FMM.fit`: ``n_starts`` (default 20) and
+        ``n_refine`` (3) of the start search, ``random_state`` (0; results
+        are deterministic given it), ``start=`` (your start values, labelled
+        like ``params``), ``order`` (``"mean"``: classes sorted by their mean
+        response; ``"fit"``; or a list), ``vce`` (``"oim"``, Stata's default;
+        ``"opg"``, ``"robust"``, ``"cluster"`` with ``cluster=``),
+        ``progress=True``, ``engine``.
+
+    Returns
+    -------
+    FMMResults
+        ``params``, ``bse``, ``pvalues``, ``conf_int()``, ``cov_params()``
+        (observed-information, Stata's OIM), ``llf``, ``aic``, ``bic``,
+        ``nobs``; ``summary()`` prints Stata's table (also HTML, LaTeX,
+        Markdown); ``posterior`` / ``prior`` class probabilities per row;
+        ``lcprob()``, ``lcmean()``, ``ic()`` (Stata's ``estat``),
+        ``predict()``, ``to_frame()``, ``plot_posterior()``, ``relabel()``.
+
+    See Also
+    --------
+    FMM : the model object (``FMM(...).fit()``).
+    select_k : fit a range of K and choose by BIC.
+    compare : fits side by side.
+
+    Notes
+    -----
+    The log likelihood is ``sum_i w_i log sum_k pi_k(z_i) f_k(y_i | x_i)``
+    with ``pi_k(z) = exp(z'g_k) / sum_j exp(z'g_j)``, ``g_1 = 0``. Several
+    starts run a few EM iterations each, the best distinct ones run EM to
+    convergence, then Newton on the full likelihood gives the exact MLE;
+    the summary reports how many refined starts reached the best maximum.
+
+    Examples
+    --------
+    >>> from fmmreg import datasets, fmm
+    >>> nmes = datasets.load("nmes1988")
+    >>> res = fmm(3, "visits ~ age + chronic", data=nmes, family="poisson",
+    ...           class_formula="~ income")            # doctest: +SKIP
+    >>> print(res.summary())                            # doctest: +SKIP
+    >>> zip_ = fmm(None, "visits ~ chronic", data=nmes,
+    ...            family=["pointmass", "poisson"])     # doctest: +SKIP
     """
     model = FMM(
         k,

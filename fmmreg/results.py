@@ -22,6 +22,8 @@ from fmmreg import weighting
 from fmmreg.estimation.engine import FitTrace
 from fmmreg.estimation.linalg import jacobi_scale
 from fmmreg.estimation.relabel import check_order, permute_theta
+from fmmreg.families.base import AncillaryDisplay
+from fmmreg.formula import TermLabel
 from fmmreg.postestimation.mixin import PostestimationMixin
 from fmmreg.postestimation.vce import OIM, VCESpec, covariance, resolve_vce
 from fmmreg.reporting.summary import Row, Summary, build_summary
@@ -298,6 +300,22 @@ class FMMResults(PostestimationMixin):
         return FMMResults(self.model, theta, new_map, self.trace, self.starts, vce=self.vce_spec)
 
     # ----------------------------------------------------------- display
+    def term_label(self, term: str) -> TermLabel:
+        """Variable and factor level of a coefficient name (from the formulas' ModelSpec).
+
+        ``"health[T.poor]"`` -> ``TermLabel("health", "poor")``; the intercept
+        is ``_cons``; ancillary and unknown names are their own variable.
+        """
+        labels = self.model.design.term_labels
+        if term == "Intercept":
+            return TermLabel("_cons")
+        if term not in labels and ":" in term:
+            # a multi-equation family names its coefficients "<equation>:<term>" (mlogit outcomes)
+            _, rest = term.split(":", 1)
+            if rest == "Intercept" or rest in labels:
+                return self.term_label(rest)
+        return labels.get(term, TermLabel(term))
+
     def _ancillary_rows(self, k: int, term: str, b: float, se: float, alpha: float) -> list[Row]:
         fam = self.families[k - 1]
         disp = fam.ancillary_display(term, self.yname)
@@ -305,10 +323,18 @@ class FMMResults(PostestimationMixin):
         if disp is None:
             z = b / se if se > 0 else np.nan
             p = 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else np.nan
-            return [Row(f"/{term}", b, se, z, p, b - q * se, b + q * se, kind="anc")]
-        label, f, df = disp
+            return [Row(f"/{term}", b, se, z, p, b - q * se, b + q * se, kind="aux")]
+        disp = AncillaryDisplay(*disp)
+        f, df = disp.transform, disp.derivative
         lo, hi = sorted((f(b - q * se), f(b + q * se)))
-        return [Row(label, f(b), abs(df(b)) * se, np.nan, np.nan, lo, hi, kind="anc")]
+        if disp.keep_estimate:
+            # Stata's nbreg: /lnalpha without z and P, a rule, then alpha
+            return [
+                Row(f"/{term}", b, se, np.nan, np.nan, b - q * se, b + q * se, kind="aux"),
+                Row("", kind="rule"),
+                Row(disp.label, f(b), abs(df(b)) * se, np.nan, np.nan, lo, hi, kind="aux"),
+            ]
+        return [Row(disp.label, f(b), abs(df(b)) * se, np.nan, np.nan, lo, hi, kind="anc")]
 
     def starts_note(self) -> str:
         tab = self.starts

@@ -81,3 +81,23 @@ def poisson_mixture(n: int = 500, seed: int = 3) -> pd.DataFrame:
     cls = (rng.random(n) < 1 / (1 + np.exp(-(0.3 + 0.9 * z)))).astype(int)
     eta = np.where(cls == 1, 1.8 + 0.3 * x, 0.2 - 0.4 * x)
     return pd.DataFrame({"y": rng.poisson(np.exp(eta)), "x": x, "z": z, "w": rng.integers(1, 4, size=n)})
+
+
+def zero_inflated_nb(n: int = 600, seed: int = 0) -> pd.DataFrame:
+    """Zero-inflated NB2 counts with factor covariates (golden summary of a pointmass + nbreg model).
+
+    Columns ``y`` (count), ``household_income`` (continuous, a long name),
+    ``region`` (``north``/``south``/``west``) and ``smoker`` (``no``/``yes``,
+    membership covariate). Structural zeros have probability
+    ``expit(-0.8 + 1.0 * smoker)``; the NB2 part has ``alpha = 0.5``.
+    """
+    rng = np.random.default_rng(seed)
+    income = rng.normal(size=n)
+    region = rng.choice(np.array(["north", "south", "west"]), size=n)
+    smoker = rng.choice(np.array(["no", "yes"]), size=n)
+    zero = rng.random(n) < 1 / (1 + np.exp(-(-0.8 + 1.0 * (smoker == "yes"))))
+    mu = np.exp(1.0 + 0.4 * income + 0.5 * (region == "south") - 0.3 * (region == "west"))
+    alpha = 0.5
+    counts = rng.poisson(rng.gamma(1 / alpha, alpha * mu))
+    y = np.where(zero, 0, counts)
+    return pd.DataFrame({"y": y, "household_income": income, "region": region, "smoker": smoker})

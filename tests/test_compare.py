@@ -6,10 +6,12 @@ import shutil
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import fmmreg
 from fmmreg import compare, select_k
+from fmmreg.postestimation.compare import SelectK
 from fmmreg.reporting.formatting import stata_g
 from fmmreg.reporting.progress import progress_iter
 from tests.simulate import gaussian_mixture
@@ -42,6 +44,18 @@ def test_select_k_picks_three_by_bic(selection):
     bic = selection.table["BIC"]
     assert bic[3] < bic[2] < bic[1] and bic[3] < bic[4]
     assert "Best K by BIC: 3" in str(selection)
+
+
+def test_select_k_warns_when_the_best_k_is_at_the_edge(three_class, selection):
+    assert selection.edge_note is None  # best K = 3 inside 1..4
+    with pytest.warns(UserWarning, match=r"best K by BIC \(3\) is the largest K tried.*k=range\(1, 6\)"):
+        short = select_k("y ~ x", three_class, k=[1, 2, 3], **FAST)
+    assert "Note: the best K by BIC (3) is the largest" in str(short)
+    with pytest.warns(UserWarning, match=r"smallest K tried.*k=range\(1, 5\)"):
+        select_k("y ~ x", three_class, k=[3, 4], **FAST)
+    # K = 1 at the lower edge is a real answer, not a warning
+    table = pd.DataFrame({"BIC": [10.0, 12.0, 15.0]}, index=pd.Index([1, 2, 3], name="K"))
+    assert SelectK({}, table).edge_note is None
 
 
 def test_select_k_other_criterion_and_bad_input(selection, three_class):
@@ -79,14 +93,31 @@ def test_compare_stars_and_se_cells(selection):
     header, rows, _ = cmp.table()
     assert header == ["", "Model 1", "Model 2"]
     labels = [r[0] for r in rows]
-    i = labels.index("3.y: x")
+    i = labels.index("3.y") + 1  # equation header, then its terms indented
+    assert labels[i] == "  x" and rows[i - 1][1:] == ["", ""]
     b, se, p = res.params[("3.y", "x")], res.bse[("3.y", "x")], res.pvalues[("3.y", "x")]
     expected = stata_g(b) + ("***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else "")
-    assert rows[i][2] == expected and rows[i][1] == ""
-    assert rows[i + 1] == ["", "", f"({stata_g(se)})"]
+    assert rows[i][2].rstrip() == expected and rows[i][1] == ""
+    assert len(rows[i][2]) == len(stata_g(b)) + 3  # stars padded: numbers stay aligned
+    assert rows[i + 1] == ["", "", f"({stata_g(se)})  "]
     plain = compare([res], coefs=True, stars=False, se=False).table()[1]
     assert [r[0] for r in plain].count("") == 0
+    assert [r[0] for r in plain][:4] == ["2.Class", "  _cons", "3.Class", "  _cons"]
     assert all("*" not in c for r in plain for c in r[1:])
+
+
+def test_compare_shows_factor_variables_like_the_summary():
+    df = gaussian_mixture(n=300, seed=2, k=2)
+    a = fmmreg.fmm(2, "y ~ x + C(g)", data=df, class_formula="~ z", **FAST)
+    b = fmmreg.fmm(2, "y ~ x", data=df, class_formula="~ z", **FAST)
+    header, rows, _ = compare({"with g": a, "without": b}, coefs=True, se=False).table()
+    labels = [r[0] for r in rows]
+    i = labels.index("1.y")
+    assert labels[i : i + 7] == ["1.y", "  x", "  g", "    b", "    c", "  _cons", "  /lnsigma"]
+    assert rows[i + 2][1:] == ["", ""]  # the factor's header row has no numbers
+    assert rows[i + 3][1].rstrip("* ") == stata_g(a.params[("1.y", "C(g)[T.b]")]) and rows[i + 3][2] == ""
+    html = compare({"with g": a}, coefs=True).as_html()
+    assert "<style>" in html and 'class="lab left"' in html
 
 
 def test_compare_markdown_and_latex(selection, tmp_path):
@@ -123,6 +154,7 @@ def test_progress_iter_without_and_with_tqdm(monkeypatch, capsys):
     assert list(progress_iter(range(3), enabled=True)) == [0, 1, 2]
 
 
+@pytest.mark.filterwarnings("ignore:select_k. the best K")
 def test_select_k_progress_same_result(three_class, monkeypatch):
     pytest.importorskip("tqdm")
     a = select_k("y ~ x", three_class.iloc[:200], k=[1, 2], progress=True, **FAST)
@@ -131,6 +163,7 @@ def test_select_k_progress_same_result(three_class, monkeypatch):
     np.testing.assert_allclose(a.table.to_numpy(), b.table.to_numpy())
 
 
+@pytest.mark.filterwarnings("ignore:select_k. the best K")
 def test_select_k_records_failures(three_class, monkeypatch):
     import fmmreg.model
 

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fmmreg.reporting.formatting import display_term, stata_g
-from tests.fixtures.golden.make_golden import fit
+from fmmreg.reporting.formatting import stata_g
+from tests.fixtures.golden.make_golden import fit, fit_zinb
 
 GOLDEN = Path(__file__).resolve().parent / "fixtures" / "golden"
 
@@ -24,7 +24,7 @@ def golden_fit():
 
 
 def _displayed(res) -> list[tuple[str, str]]:
-    """(label, formatted coefficient) of every row the summary shows."""
+    """(label, formatted coefficient) of every row the summary shows, labels in full."""
     out = []
     for (eq, term), b in res.params.items():
         k = int(eq.split(".", 1)[0])
@@ -36,7 +36,8 @@ def _displayed(res) -> list[tuple[str, str]]:
                 continue
             out.append((f"/{term}", stata_g(b)))
         else:
-            out.append((display_term(term), stata_g(b)))
+            lab = res.term_label(term)
+            out.append((lab.variable if lab.level is None else lab.level, stata_g(b)))
     return out
 
 
@@ -44,6 +45,85 @@ def _displayed(res) -> list[tuple[str, str]]:
 def test_summary_text_matches_golden(golden_fit):
     expected = (GOLDEN / "summary_sim2.txt").read_text()
     assert golden_fit.summary().as_text() + "\n" == expected
+
+
+@pytest.fixture(scope="module")
+def zinb_data():
+    return pd.read_csv(GOLDEN / "zinb.csv")
+
+
+@pytest.fixture(scope="module")
+def zinb_fit(zinb_data):
+    return fit_zinb(zinb_data)
+
+
+def test_zero_inflated_nb_summary_matches_golden(zinb_fit):
+    """Factor blocks, a point-mass class (its value as _cons) and /lnalpha, alpha of an nbreg class."""
+    expected = (GOLDEN / "summary_zinb.txt").read_text()
+    assert zinb_fit.summary().as_text() + "\n" == expected
+
+
+def test_zero_inflated_nb_golden_fit_is_statsmodels_zinb(zinb_fit, zinb_data):
+    """The golden fit is the MLE: statsmodels' ZINB (NB2) reaches the same likelihood and estimates."""
+    import warnings
+
+    from formulaic import model_matrix
+    from statsmodels.discrete.count_model import ZeroInflatedNegativeBinomialP
+
+    X = model_matrix("household_income + C(region)", zinb_data)
+    Z = model_matrix("C(smoker)", zinb_data)
+    model = ZeroInflatedNegativeBinomialP(zinb_data["y"], X, exog_infl=Z, p=2, inflation="logit")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = model.fit(method="bfgs", maxiter=2000, gtol=1e-10, disp=0)
+        ref = model.fit(start_params=ref.params, method="newton", maxiter=100, disp=0)
+    assert zinb_fit.llf == pytest.approx(ref.llf, abs=1e-6)
+    b = zinb_fit.params
+    # statsmodels models P(structural zero) = P(class 1): its inflation logit is minus fmmreg's 2.Class
+    np.testing.assert_allclose(
+        [b[("2.Class", "C(smoker)[T.yes]")], b[("2.Class", "Intercept")]],
+        [-ref.params["inflate_C(smoker)[T.yes]"], -ref.params["inflate_Intercept"]],
+        atol=1e-4,
+    )
+    np.testing.assert_allclose(b[("2.y", "household_income")], ref.params["household_income"], atol=1e-4)
+    np.testing.assert_allclose(np.exp(b[("2.y", "lnalpha")]), ref.params["alpha"], rtol=1e-4)
+
+
+def test_mlogit_class_prints_one_block_per_outcome_with_the_base():
+    from fmmreg import fmm
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=600)
+    eta = np.column_stack([np.zeros(600), 0.5 + 0.8 * x, -0.3 - 0.5 * x])
+    prob = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
+    y = (rng.random(600)[:, None] > prob.cumsum(axis=1)).sum(axis=1) + 1
+    res = fmm(1, "y ~ x", data=pd.DataFrame({"y": y, "x": x}), family="mlogit")
+    assert res.families[0].levels[res.families[0].base_index] == 2  # the most frequent outcome, as Stata
+    lines = res.summary().as_text().splitlines()
+    heads = [line for line in lines if line[:1].isdigit() and "|" in line]
+    assert heads == ["1.y          |", "2.y          |  (base outcome)", "3.y          |"]
+    i = lines.index("1.y          |")
+    assert lines[i + 1].startswith("           x |") and lines[i + 2].startswith("       _cons |")
+    assert lines[i + 3].startswith("-------------+") and lines[i + 5].startswith("-------------+")
+    row = [float(v) for v in lines[i + 1].split("|")[1].split()[:2]]
+    np.testing.assert_allclose(row, [res.params[("1.y", "1:x")], res.bse[("1.y", "1:x")]], rtol=1e-6)
+    tidy = res.to_frame()
+    assert list(tidy["variable"]) == ["x", "_cons", "x", "_cons"] and list(tidy["term"])[0] == "1:x"
+
+
+def test_long_labels_are_abbreviated_distinctly_within_a_table():
+    from fmmreg import fmm
+    from fmmreg.reporting.formatting import abbreviate, unique_abbreviations
+
+    assert abbreviate("displacement", 8) == "displa~t" and abbreviate("var(e.lmedexp)") == "var(e.lme~p)"
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"income_of_household1": rng.normal(size=300), "income_of_household2": rng.normal(size=300)})
+    df["y"] = 1 + df["income_of_household1"] - df["income_of_household2"] + rng.normal(size=300)
+    text = fmm(1, "y ~ income_of_household1 + income_of_household2", data=df).summary().as_text()
+    labels = [line.split("|")[0].strip() for line in text.splitlines() if "income" in line]
+    assert labels == ["income_of_~1", "income_of_~2"]
+    short = unique_abbreviations(["np.log(income_a1)", "np.log(income_b1)", "x"])
+    assert len(set(short.values())) == 3 and all(len(v) <= 12 for v in short.values())
 
 
 def test_estat_text_matches_golden(golden_fit):

@@ -80,9 +80,27 @@ def test_nb_fit_on_poisson_data_does_not_invent_likelihood(name, seed):
         np.testing.assert_allclose(nb[:-1], p, atol=1e-4)
 
 
-def test_nbreg_shows_lnalpha_like_stata():
-    assert get_family("nbreg").ancillary_display("lnalpha", "y") is None
-    assert get_family("nbreg1").ancillary_display("lndelta", "y") is None
+@pytest.mark.parametrize(("family", "term", "shown"), [("nbreg", "lnalpha", "alpha"), ("nbreg1", "lndelta", "delta")])
+def test_nb_summary_shows_the_log_and_the_dispersion_like_stata(family, term, shown):
+    """Stata's nbreg: /lnalpha (no z, P), a rule, then alpha with a delta-method SE and the exp of the CI."""
+    import pandas as pd
+
+    from fmmreg import fmm
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=400)
+    y = rng.poisson(rng.gamma(2.0, 0.5 * np.exp(0.5 + 0.4 * x)))
+    res = fmm(1, "y ~ x", data=pd.DataFrame({"y": y, "x": x}), family=family)
+    b, se = res.params[("1.y", term)], res.bse[("1.y", term)]
+    lines = res.summary().as_text().splitlines()
+    i = next(j for j, line in enumerate(lines) if line.startswith(f"{'/' + term:>12} |"))
+    log_row = [float(v) for v in lines[i].split("|")[1].split()]
+    assert lines[i + 1].startswith("-------------+")
+    assert lines[i + 2].startswith(f"{shown:>12} |")
+    row = [float(v) for v in lines[i + 2].split("|")[1].split()]
+    assert len(log_row) == len(row) == 4  # coefficient, SE and the CI; no z and P, as Stata
+    np.testing.assert_allclose(log_row, [b, se, b - 1.959964 * se, b + 1.959964 * se], rtol=1e-5)
+    np.testing.assert_allclose(row, np.exp([b, b, b - 1.959964 * se, b + 1.959964 * se]) * [1, se, 1, 1], rtol=1e-5)
 
 
 def test_tpoisson_mean_is_the_truncated_mean():

@@ -175,3 +175,36 @@ def test_gamma_tight_class_is_exact(shape):
     dn = fam.index_derivatives(y, eta[:, None], np.array([lnphi - h]), order=1)
     np.testing.assert_allclose(d1[:, 1], (up[0] - dn[0]) / (2 * h), atol=1e-6, rtol=1e-6)
     np.testing.assert_allclose(d2[:, 1, 1], (up[1][:, 1] - dn[1][:, 1]) / (2 * h), atol=1e-6, rtol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:Negative binomial dispersion parameter alpha not set")
+def test_statsmodels_negative_binomial_family_estimates_alpha_like_nbreg():
+    """sm.families.NegativeBinomial() fixes alpha in a GLM; fmmreg estimates it by ML (Stata's nbreg)."""
+    import statsmodels.api as sm
+
+    from fmmreg import FMMError
+    from fmmreg.families import NegativeBinomial2, get_family
+
+    assert isinstance(get_family(sm.families.NegativeBinomial()), NegativeBinomial2)
+    assert isinstance(get_family(sm.families.NegativeBinomial(alpha=2.0)), NegativeBinomial2)
+    with pytest.raises(FMMError, match=r"fixes alpha.*family='nbreg'.*glm\('nbinomial'"):
+        get_family(sm.families.NegativeBinomial(sm.families.links.Identity()))
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=300)
+    df = pd.DataFrame({"x": x, "y": rng.poisson(rng.gamma(2.0, 0.5 * np.exp(0.3 + 0.5 * x)))})
+    a = fmm(1, "y ~ x", data=df, family=sm.families.NegativeBinomial())
+    b = fmm(1, "y ~ x", data=df, family="nbreg")
+    assert a.llf == pytest.approx(b.llf, abs=1e-9)
+    assert "lnalpha" in a.params.index.get_level_values(1)
+
+
+def test_fixed_alpha_is_shown_as_fixed():
+    """glm('nbinomial', alpha=...) keeps alpha fixed on purpose: the summary says so, as Stata's family(nbinomial #)."""
+    rng = np.random.default_rng(8)
+    df = pd.DataFrame({"x": rng.normal(size=200)})
+    df["y"] = rng.poisson(np.exp(0.5 + 0.3 * df["x"]))
+    res = fmm(1, "y ~ x", data=df, family=glm("nbinomial", alpha=0.7))
+    text = res.summary().as_text()
+    assert "Model:    glm, family(nbinomial 0.7) link(log)" in text
+    assert "       alpha |         .7  (constrained)" in text
+    assert "alpha" not in " ".join(res.params.index.get_level_values(1))  # not an estimated parameter

@@ -298,7 +298,16 @@ def test_lrtest_warns_for_different_k(sim2):
 # -------------------------------------------------------------- to_frame
 def test_to_frame_one_row_per_parameter(ex1b):
     tidy = ex1b.to_frame()
-    assert list(tidy.columns) == ["equation", "class", "term", "coef", "se", "z", "p", "ci_low", "ci_high"]
+    assert list(tidy.columns) == [
+        *("equation", "class", "term", "variable", "level"),
+        *("coef", "se", "z", "p", "ci_low", "ci_high"),
+    ]
+    # full names stay in term; variable / level say what they are (from the formula's ModelSpec)
+    row = tidy.set_index(["equation", "term"]).loc[("1.lmedexp", "C(sex)[T.1]")]
+    assert (row["variable"], row["level"]) == ("sex", "1")
+    row = tidy.set_index(["equation", "term"]).loc[("2.Class", "Intercept")]
+    assert row["variable"] == "_cons" and pd.isna(row["level"])
+    assert tidy.loc[tidy["term"] == "income", "level"].isna().all()
     assert len(tidy) == len(ex1b.params)
     idx = pd.MultiIndex.from_arrays([tidy["equation"], tidy["term"]])
     assert list(idx) == list(ex1b.params.index)

@@ -80,7 +80,7 @@ def test_summary_layout(res):
     assert head in lines
     assert all(len(line) <= 80 for line in lines if "|" in line)
     html = res._repr_html_()
-    assert "<table>" in html and "(base outcome)" in html
+    assert '<table class="fmmreg-table fmmreg-coef">' in html and "(base outcome)" in html
 
 
 def test_gaussian_variance_row_is_delta_method():

@@ -52,6 +52,23 @@ _REGISTRY: dict[str, Callable[[], ComponentFamily]] = {
 }
 
 
+def _negative_binomial(spec) -> ComponentFamily:
+    """statsmodels' NegativeBinomial family fixes ``alpha``; a mixture user expects it estimated.
+
+    With the log link it is Stata's ``nbreg`` (NB2), ``alpha`` estimated by ML
+    (statsmodels' ``alpha`` is ignored). Other links have no ML version here:
+    an error points to ``"nbreg"`` and to ``glm("nbinomial", link=..., alpha=...)``
+    for a deliberately fixed ``alpha``.
+    """
+    if isinstance(spec.link, sm.families.links.Log):
+        return NegativeBinomial2()
+    raise FMMError(
+        f"statsmodels' NegativeBinomial family with the {type(spec.link).__name__} link fixes alpha "
+        f"(alpha={spec.alpha:g}) instead of estimating it; use family='nbreg' (log link, alpha estimated "
+        "by ML as Stata's nbreg), or fmmreg.families.glm('nbinomial', link=..., alpha=...) to fix alpha on purpose"
+    )
+
+
 def available_families() -> list[str]:
     """Names accepted by ``family=``."""
     return sorted(_REGISTRY)
@@ -74,6 +91,8 @@ def get_family(spec) -> ComponentFamily:
     if isinstance(spec, sm.families.Family):
         if isinstance(spec, sm.families.Gaussian) and isinstance(spec.link, sm.families.links.Identity):
             return Gaussian()
+        if isinstance(spec, sm.families.NegativeBinomial):
+            return _negative_binomial(spec)
         if isinstance(spec, GLM_FAMILIES):
             return GLMFamily(spec)
         raise FMMError(

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import abc
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 from scipy.special import gammaln
@@ -55,6 +56,23 @@ def draw_categories(rng: np.random.Generator, prob: np.ndarray) -> np.ndarray:
     cum = np.cumsum(prob, axis=1)
     u = rng.random(prob.shape[0]) * cum[:, -1]
     return np.minimum((u[:, None] >= cum).sum(axis=1), prob.shape[1] - 1)
+
+
+class AncillaryDisplay(NamedTuple):
+    """How the summary shows an ancillary parameter on a transformed scale.
+
+    ``transform`` maps the estimate to the shown value, ``derivative`` is its
+    derivative (delta-method SE); the CI is the transformed CI of the
+    estimate. With ``keep_estimate`` the estimate is printed first as
+    ``/term`` (no z and P), then a rule and the transformed row, as Stata's
+    ``nbreg`` prints ``/lnalpha`` and ``alpha``; otherwise only the
+    transformed row is printed (``var(e.y)``).
+    """
+
+    label: str
+    transform: Callable[[float], float]
+    derivative: Callable[[float], float]
+    keep_estimate: bool = False
 
 
 @dataclass
@@ -396,11 +414,42 @@ class ComponentFamily(abc.ABC):
         """How Stata shows an ancillary parameter.
 
         Returns ``None`` to show it as estimated (``/term`` with z and P), or
-        ``(label, f, df)``: the label and a monotone transform with its
-        derivative, shown with a delta-method SE and a CI transformed from the
-        estimation scale (no z and P), as Stata does for ``var(e.y)``.
+        ``(label, f, df)`` / an :class:`AncillaryDisplay`: the label and a
+        monotone transform with its derivative, shown with a delta-method SE
+        and a CI transformed from the estimation scale (no z and P), as Stata
+        does for ``var(e.y)``.
         """
         return None
+
+    @property
+    def fixed_coefficients(self) -> dict[str, float]:
+        """Coefficients fixed by the model, shown as ``label | value (constrained)``.
+
+        A point mass shows its value as ``_cons``; empty for estimated families.
+        """
+        return {}
+
+    @property
+    def fixed_ancillaries(self) -> dict[str, float]:
+        """Ancillary parameters held fixed (not estimated), shown below the coefficients.
+
+        A statsmodels negative binomial GLM family fixes ``alpha``; the summary
+        says so instead of hiding it.
+        """
+        return {}
+
+    def display_equations(self) -> list[tuple[str | None, int | None]]:
+        """Equations of the class table, in printed order.
+
+        Pairs ``(label, j)``: ``j`` is the linear predictor whose
+        coefficients the equation shows, ``None`` for a base outcome
+        printed as ``(base outcome)``; ``label`` ``None`` means the response
+        itself (one-equation families), otherwise the equation is printed as
+        ``label.<response>``.
+        """
+        if self.n_linear <= 1:
+            return [(None, 0)]
+        return [(lab, j) for j, lab in enumerate(self.linear_labels())]
 
     def __repr__(self) -> str:
         return f"<fmmreg family {self.name!r}>"

@@ -169,8 +169,17 @@ class GLMFamily(ComponentFamily):
         lname = link.__name__.lower()
         self.name = name or f"{fam}({lname})"
         if stata_model is None:
-            stata_model = "poisson" if self._kind == "poisson_log" else f"glm, family({fam}) link({lname})"
+            # Stata writes a fixed negative binomial alpha into the family: family(nbinomial 1)
+            stata_fam = f"{fam} {sm_family.alpha:g}" if isinstance(sm_family, _F.NegativeBinomial) else fam
+            stata_model = "poisson" if self._kind == "poisson_log" else f"glm, family({stata_fam}) link({lname})"
         self.stata_model = stata_model
+
+    @property
+    def fixed_ancillaries(self) -> dict[str, float]:
+        """The negative binomial's ``alpha`` is fixed here (Stata ``family(nbinomial #)``), not estimated."""
+        if isinstance(self.sm_family, _F.NegativeBinomial):
+            return {"alpha": float(self.sm_family.alpha)}
+        return {}
 
     # ------------------------------------------------------------------ checks
     def check_endog(self, y, yname):

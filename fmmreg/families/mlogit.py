@@ -78,6 +78,13 @@ class MultinomialLogit(ComponentFamily):
     def linear_labels(self) -> list[str]:
         return [level_label(self.levels[j]) for j in self.others]
 
+    def display_equations(self) -> list[tuple[str | None, int | None]]:
+        """One equation per outcome in value order, the base outcome in its place (as Stata's ``mlogit``)."""
+        if self.levels is None:
+            return []
+        position = {int(j): e for e, j in enumerate(self.others)}
+        return [(level_label(v), position.get(j)) for j, v in enumerate(self.levels)]
+
     def _codes(self, y: np.ndarray) -> np.ndarray:
         if self.levels is None:
             raise ValueError("family 'mlogit' does not know the outcomes yet: call check_endog(y) first")

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy.special import digamma, expit, gammaln, polygamma
 
-from fmmreg.families.base import ComponentFamily, log_factorial
+from fmmreg.families.base import AncillaryDisplay, ComponentFamily, log_factorial
 from fmmreg.families.glm import check_nonnegative, check_single_column, poisson
 
 #: Size above which the gamma-function differences use their asymptotic series
@@ -116,6 +116,10 @@ class _NegativeBinomial(ComponentFamily):
 
     def mean_from_index(self, eta, anc):
         return np.exp(eta[:, 0])
+
+    def ancillary_display(self, term, yname):
+        # Stata's nbreg prints /lnalpha (or /lndelta), a rule, then alpha (delta) = exp(.)
+        return AncillaryDisplay(term[2:], np.exp, np.exp, keep_estimate=True)
 
 
 def _gamma_poisson(rng: np.random.Generator, size: np.ndarray, mu: np.ndarray) -> np.ndarray:

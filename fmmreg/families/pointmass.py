@@ -50,6 +50,11 @@ class PointMass(ComponentFamily):
     def __repr__(self) -> str:
         return f"<fmmreg family 'pointmass' value={self.value:g}>"
 
+    @property
+    def fixed_coefficients(self) -> dict[str, float]:
+        # Stata shows the point mass as the class's constant
+        return {"_cons": self.value}
+
     def support(self, y):
         y = np.asarray(y, dtype=float)
         return y == self.value if y.ndim == 1 else None

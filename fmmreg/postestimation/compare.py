@@ -9,7 +9,6 @@ best by an information criterion (BIC by default).
 
 from __future__ import annotations
 
-import html
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,10 +18,12 @@ import pandas as pd
 
 from fmmreg.exceptions import FMMError
 from fmmreg.postestimation.estat import info_criteria
+from fmmreg.reporting import html as h
 from fmmreg.reporting.export import TextReport, latex_document, latex_escape, latex_tabular, markdown_table
 from fmmreg.reporting.export import stars as star_marks
-from fmmreg.reporting.formatting import display_term, stata_g, thousands
+from fmmreg.reporting.formatting import stata_g, thousands
 from fmmreg.reporting.progress import progress_iter
+from fmmreg.reporting.summary import factor_layout
 
 CRITERIA = ("aic", "bic", "caic", "sabic", "aicc", "icl")
 
@@ -115,21 +116,66 @@ class Comparison:
             return f"{v:.3f}"
         return f"{v:.4f}"
 
+    def _term_label(self, eq: str, term: str):
+        """Variable and level of ``(eq, term)`` from the first fit that has it."""
+        from fmmreg.formula import TermLabel
+
+        for r in self.results.values():
+            if (eq, term) in r.params.index:
+                head = eq.partition(".")[0]
+                if not eq.endswith(".Class") and head.isdigit():
+                    fam = r.families[int(head) - 1]
+                    if term in fam.ancillary_names:
+                        return TermLabel(f"/{term}")
+                return r.term_label(term)
+        return TermLabel(term)
+
+    def _coef_rows(self) -> tuple[list[list[str]], list[str]]:
+        """Rows of coefficients (with SE rows) grouped by equation, and each row's kind."""
+        names = list(self.results)
+        blank = [""] * len(names)
+        rows: list[list[str]] = []
+        kinds: list[str] = []
+        index = self.params.index
+        for eq in dict.fromkeys(index.get_level_values(0)):
+            terms = [t for e, t in index if e == eq]
+            rows.append([eq] + blank)
+            kinds.append("header")
+            for kind, label, i in factor_layout([self._term_label(eq, t) for t in terms]):
+                if kind == "blank":
+                    continue
+                indent = "    " if kind == "level" else "  "
+                if i is None:
+                    rows.append([indent + label] + blank)
+                    kinds.append(kind)
+                    continue
+                key = (eq, terms[i])
+                b, s, p = self.params.loc[key], self.bse.loc[key], self.pvalues.loc[key]
+                # stars padded to three characters keep the numbers aligned on their last digit
+                cells = [
+                    "" if not np.isfinite(b[n]) else stata_g(b[n]) + (f"{star_marks(p[n]):<3}" if self.stars else "")
+                    for n in names
+                ]
+                rows.append([indent + label] + cells)
+                kinds.append(kind)
+                if self.se:
+                    pad = "  " if self.stars else ""
+                    rows.append([""] + ["" if not np.isfinite(s[n]) else f"({stata_g(s[n])}){pad}" for n in names])
+                    kinds.append("se")
+        return rows, kinds
+
     def table(self) -> tuple[list[str], list[list[str]], list[int]]:
-        """Header, rows of strings (label first) and the positions of rules."""
+        """Header, rows of strings (label first) and the positions of rules.
+
+        With ``coefs=True`` the coefficients come first, one block per
+        equation (its name as a header row), factor variables as a header
+        row with one indented row per level, as in the Stata-style summary.
+        """
         names = list(self.results)
         rows: list[list[str]] = []
         rules: list[int] = []
         if self.coefs:
-            for eq, term in self.params.index:
-                b, s, p = self.params.loc[(eq, term)], self.bse.loc[(eq, term)], self.pvalues.loc[(eq, term)]
-                cells = [
-                    "" if not np.isfinite(b[n]) else stata_g(b[n]) + (star_marks(p[n]) if self.stars else "")
-                    for n in names
-                ]
-                rows.append([f"{eq}: {display_term(term)}"] + cells)
-                if self.se:
-                    rows.append([""] + ["" if not np.isfinite(s[n]) else f"({stata_g(s[n])})" for n in names])
+            rows, _ = self._coef_rows()
             rules.append(len(rows))
         for stat in self.stats.index:
             rows.append([stat] + [self._stat_cell(stat, self.stats.loc[stat, n]) for n in names])
@@ -191,16 +237,12 @@ class Comparison:
         return latex_document(text) if standalone else text
 
     def as_html(self) -> str:
+        """Self-contained HTML in the Stata style of the summary (embedded stylesheet)."""
         header, rows, rules = self.table()
-        out = ['<table class="fmmreg-compare">', "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header)]
-        for r in rows:
-            out.append(
-                f"<tr><th style='text-align:left'>{html.escape(r[0])}</th>"
-                + "".join(f"<td>{html.escape(c)}</td>" for c in r[1:])
-                + "</tr>"
-            )
-        out.append("</table>")
-        out += [f"<p>{html.escape(n)}</p>" for n in self._notes()]
+        out = h.open_report("compare")
+        out.append(h.simple_table(header, rows, rules, left_labels=True))
+        out += [f'<p class="fmmreg-note">{h.esc(n)}</p>' for n in self._notes()]
+        out.append("</div>")
         return "\n".join(out)
 
     def _repr_html_(self) -> str:
@@ -269,6 +311,29 @@ class SelectK(TextReport):
         """The fit with the best (smallest) criterion."""
         return self.results[self.best_k]
 
+    @property
+    def edge_note(self) -> str | None:
+        """A warning text when the best K is the largest (or, above 1, the smallest) K tried, else ``None``.
+
+        The criterion may still fall beyond the range: the "best" K is then
+        only the best of those tried.
+        """
+        ks = sorted(self.table.index)
+        if len(ks) < 2:
+            return None
+        best, name = self.best_k, _column(self.criterion)
+        if best == ks[-1]:
+            return (
+                f"the best K by {name} ({best}) is the largest K tried: {name} may fall further with more "
+                f"classes; try k=range({ks[0]}, {best + 3})"
+            )
+        if best == ks[0] and best > 1:
+            return (
+                f"the best K by {name} ({best}) is the smallest K tried: {name} may be lower with fewer "
+                f"classes; try k=range(1, {ks[-1] + 1})"
+            )
+        return None
+
     def compare(self, **kwargs) -> Comparison:
         """Side-by-side :class:`Comparison` of the fits (``K=1``, ``K=2``, ...)."""
         return compare({f"K={k}": r for k, r in self.results.items()}, **kwargs)
@@ -283,6 +348,8 @@ class SelectK(TextReport):
         t = self.table.copy()
         text = t.to_string(float_format=lambda v: f"{v:.3f}")
         lines = [text, f"Best K by {_column(self.criterion)}: {self.best_k}"]
+        if self.edge_note:
+            lines.append(f"Note: {self.edge_note}.")
         lines += [f"K={k} failed: {msg}" for k, msg in self.errors.items()]
         return "\n".join(lines)
 
@@ -320,6 +387,12 @@ def select_k(
     -------
     SelectK
         ``.table`` of criteria by K, ``.best_k``, ``.best``, ``.results``.
+
+    Warns
+    -----
+    UserWarning
+        When the best K is the largest K tried (or the smallest, when that is
+        above 1): the criterion may improve beyond the range, so widen it.
 
     Notes
     -----
@@ -362,4 +435,7 @@ def select_k(
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("K")
     if table.empty:
         raise FMMError(f"every fit failed: {errors}")
-    return SelectK(results, table, criterion, errors)
+    selection = SelectK(results, table, criterion, errors)
+    if selection.edge_note:
+        warnings.warn(f"select_k: {selection.edge_note}", UserWarning, stacklevel=2)
+    return selection

@@ -327,22 +327,30 @@ class PostestimationMixin:
     def to_frame(self, alpha: float = 0.05) -> pd.DataFrame:
         """Tidy table, one row per parameter.
 
-        Columns ``equation, class, term, coef, se, z, p, ci_low, ci_high``:
-        ``equation`` is the equation of ``params`` (``"2.Class"`` for the
-        membership logit of class 2, ``"1.y"`` for class 1's component),
-        ``class`` the class it belongs to and ``term`` the coefficient name
-        on the estimation scale (``Intercept``, ``lnsigma``, ...).
+        Columns ``equation, class, term, variable, level, coef, se, z, p,
+        ci_low, ci_high``: ``equation`` is the equation of ``params``
+        (``"2.Class"`` for the membership logit of class 2, ``"1.y"`` for
+        class 1's component), ``class`` the class it belongs to and ``term``
+        the full coefficient name on the estimation scale (``Intercept``,
+        ``health[T.poor]``, ``lnsigma``, ...). ``variable`` and ``level`` say
+        what the term is, as the Stata-style table shows it: ``health`` and
+        ``poor`` for a factor level, ``income`` and ``None`` for a plain
+        covariate, ``_cons`` for the intercept.
         """
         params, bse = self.params, self.bse
         q = stats.norm.ppf(1 - alpha / 2)
         eq = params.index.get_level_values("equation")
+        terms = params.index.get_level_values("term")
+        labels = [self.term_label(t) for t in terms]
         with np.errstate(divide="ignore", invalid="ignore"):
             z = params.to_numpy() / bse.to_numpy()
         frame = pd.DataFrame(
             {
                 "equation": eq,
                 "class": [int(e.split(".", 1)[0]) for e in eq],
-                "term": params.index.get_level_values("term"),
+                "term": terms,
+                "variable": [lab.variable for lab in labels],
+                "level": [lab.level for lab in labels],
                 "coef": params.to_numpy(),
                 "se": bse.to_numpy(),
                 "z": z,

@@ -54,12 +54,51 @@ def stata_fixed(x: float, decimals: int) -> str:
     return f"{x:.{decimals}f}"
 
 
-def abbreviate(name: str, width: int = 12) -> str:
-    """Shorten a label to ``width`` characters with a ``~`` as Stata does."""
+def abbreviate(name: str, width: int = 12, tail: int = 1) -> str:
+    """Shorten a label to ``width`` characters with a ``~`` in the middle, as Stata does.
+
+    Stata's ``abbrev()`` keeps the start and the last character
+    (``displacement`` -> ``displa~t``); closing brackets stay with the last
+    character, so ``var(e.lmedexp)`` -> ``var(e.lme~p)``. ``tail`` is the
+    number of characters kept before those brackets.
+    """
     if len(name) <= width:
         return name
-    tail = 2
-    return name[: width - 1 - tail] + "~" + name[-tail:]
+    closing = len(name) - len(name.rstrip(")]}"))
+    keep = tail + closing
+    head = width - 1 - keep
+    if head < 1:
+        return name[: width - 1] + "~"
+    return name[:head] + "~" + name[-keep:]
+
+
+def unique_abbreviations(names, width: int = 12) -> dict[str, str]:
+    """Abbreviations of ``names`` that stay distinct within one table.
+
+    Each long name starts with Stata's abbreviation (:func:`abbreviate`);
+    when two different names would print the same, more of their ends are
+    kept (``np.log(inc~1)`` / ``np.log(in~10)``) until they differ.
+
+    Returns
+    -------
+    dict
+        Full name -> printed label (short names map to themselves).
+    """
+    distinct = list(dict.fromkeys(names))
+    out = {n: abbreviate(n, width) for n in distinct}
+    for _ in range(width):
+        seen: dict[str, list[str]] = {}
+        for n in distinct:
+            seen.setdefault(out[n], []).append(n)
+        clashes = [group for group in seen.values() if len(group) > 1]
+        if not clashes:
+            break
+        for group in clashes:
+            for n in group:
+                if len(n) > width:
+                    kept = len(out[n]) - out[n].index("~") - 1
+                    out[n] = abbreviate(n, width, tail=kept - (len(n) - len(n.rstrip(")]}"))) + 1)
+    return out
 
 
 def display_term(term: str) -> str:

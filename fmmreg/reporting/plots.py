@@ -2,6 +2,14 @@
 
 Every function draws on a given Axes/Figure or makes a new one, returns it,
 and never calls ``plt.show()``.
+
+In a notebook with matplotlib's inline backend a new pyplot figure is shown
+when the cell ends, and a Figure returned as the cell's last value is shown
+again by IPython's display hook: twice. The figures made here are
+:class:`MixtureFigure`, which shows itself once: when it is displayed (as
+the last value, by ``display(fig)`` or at the end of the cell) it sends its
+image and, under the inline backend, leaves pyplot's list of open figures,
+so the end of the cell does not send it again.
 """
 
 from __future__ import annotations
@@ -22,6 +30,56 @@ def _pyplot():
     return plt
 
 
+def _figure_class():
+    """:class:`MixtureFigure`, defined on first use so that matplotlib stays optional."""
+    global MixtureFigure
+    if MixtureFigure is None:
+        from matplotlib.figure import Figure
+
+        class _MixtureFigure(Figure):
+            """A matplotlib Figure that a notebook shows exactly once."""
+
+            def _ipython_display_(self) -> None:
+                _display_once(self)
+
+        _MixtureFigure.__name__ = _MixtureFigure.__qualname__ = "MixtureFigure"
+        MixtureFigure = _MixtureFigure
+    return MixtureFigure
+
+
+#: The Figure subclass of fmmreg's plots (set by :func:`_figure_class`).
+MixtureFigure = None
+
+
+def _display_once(fig) -> None:
+    """Send ``fig`` as IPython would, then take it off pyplot's list under the inline backend."""
+    import matplotlib
+    from IPython import get_ipython
+    from IPython.display import publish_display_data
+
+    shell = get_ipython()
+    inline = "inline" in matplotlib.get_backend()
+    if shell is None:
+        print(repr(fig))
+        return
+    data, metadata = {}, {}
+    for mime, formatter in shell.display_formatter.formatters.items():
+        if not inline and mime != "text/plain":  # a GUI or widget backend shows the figure itself
+            continue
+        try:
+            out = formatter(fig)
+        except Exception:  # a formatter that cannot render this figure: skip it, as IPython does
+            continue
+        if isinstance(out, tuple):
+            out, metadata[mime] = out
+        if out is not None:
+            data[mime] = out
+    publish_display_data(data, metadata=metadata)
+    if inline:
+        # shown now: the inline backend's end-of-cell flush must not send it again
+        _pyplot().close(fig)
+
+
 def plot_posterior(res, bins: int = 20, modal: bool = False, fig=None):
     """Histograms of the posterior class probabilities, one panel per class.
 
@@ -39,14 +97,16 @@ def plot_posterior(res, bins: int = 20, modal: bool = False, fig=None):
 
     Returns
     -------
-    matplotlib.figure.Figure
+    MixtureFigure
+        A matplotlib Figure (``savefig``, ``axes``, ...) that a notebook shows
+        once, also as a cell's last value.
     """
     plt = _pyplot()
     post = res.posterior_array
     w = res.lik.unit_weights  # a grouped model's posteriors count once per group
     k = res.k
     if fig is None:
-        fig = plt.figure(figsize=(3.2 * min(k, 4), 2.8 * int(np.ceil(k / 4))))
+        fig = plt.figure(figsize=(3.2 * min(k, 4), 2.8 * int(np.ceil(k / 4))), FigureClass=_figure_class())
     ncol = min(k, 4)
     axes = fig.subplots(int(np.ceil(k / ncol)), ncol, sharex=True, squeeze=False).ravel()
     modal_class = post.argmax(axis=1)
@@ -150,7 +210,7 @@ def plot_class_means(
     """
     plt = _pyplot()
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 4))
+        _, ax = plt.subplots(figsize=(6, 4), FigureClass=_figure_class())
     grid, means, marginal = class_mean_profile(res, x, data, at, n_points)
     yname = res.yname
     if show_data and yname in data.columns:
@@ -197,7 +257,7 @@ def plot_ic(obj, criteria: Sequence[str] = ("aic", "bic"), ax=None):
     table = _ic_table(obj)
     names = {c.lower(): c for c in table.columns}
     if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.5))
+        _, ax = plt.subplots(figsize=(5, 3.5), FigureClass=_figure_class())
     for i, c in enumerate(criteria):
         if c.lower() not in names:
             raise FMMError(f"criterion {c!r} not available; choose from {sorted(names)}")

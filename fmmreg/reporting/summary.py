@@ -1,14 +1,21 @@
-"""Stata-style summary of a fitted mixture: text and HTML.
+"""Stata-style summary of a fitted mixture: text, HTML, Markdown and LaTeX.
 
 The layout follows Stata 17+'s ``fmm`` output: a header, the class-membership
 table (base class first), one table per class (``Class / Response / Model``
 with the ancillary parameters after a separator), then a short block with
 class shares and mean posterior probabilities.
+
+Factor variables print as Stata prints ``i.health``: a header row with the
+variable's name, one row per non-base level labelled by its category, and
+blank rows around the block. Which variable and level a coefficient
+belongs to comes from the formulas' ModelSpec (:class:`fmmreg.formula.TermLabel`).
+Labels longer than the label column are abbreviated with ``~`` in the
+middle, distinct within each table.
 """
 
 from __future__ import annotations
 
-import html
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,17 +23,31 @@ import pandas as pd
 from scipy import stats
 
 from fmmreg.panel import header_rows as panel_header
+from fmmreg.reporting import html as h
 from fmmreg.reporting.export import latex_document, latex_escape, latex_tabular, markdown_table
-from fmmreg.reporting.formatting import abbreviate, display_term, stata_fixed, stata_g, thousands
+from fmmreg.reporting.formatting import stata_fixed, stata_g, thousands, unique_abbreviations
 from fmmreg.reporting.inference import TableColumns, eform_row, eform_title, loglik_label, table_columns
 
 RULE = "-" * 78
 MID = "-" * 13 + "+" + "-" * 64
 
+#: Row kinds: how a row's label is placed and whether it has numbers.
+#: ``coef`` a coefficient, right-aligned label; ``level`` a factor level (one
+#: column further in); ``anc`` an ancillary parameter with a left-aligned
+#: label (``var(e.y)``), ``aux`` one with a right-aligned label (``/lnalpha``,
+#: ``alpha``, ``/cut1``); ``header`` an equation name; ``var`` a factor
+#: variable's name; ``base`` ``(base outcome)``; ``blank`` an empty row;
+#: ``rule`` a separator. ``eform`` transforms ``coef`` and ``level`` rows only.
+ROW_KINDS = ("coef", "level", "anc", "aux", "header", "var", "base", "blank", "rule")
+
 
 @dataclass
 class Row:
-    """One printed row of a coefficient table."""
+    """One printed row of a coefficient table.
+
+    ``note`` replaces the standard error and what follows (``(constrained)``
+    for a value fixed by the model, like a point mass).
+    """
 
     label: str
     coef: float = np.nan
@@ -35,7 +56,8 @@ class Row:
     p: float = np.nan
     lo: float = np.nan
     hi: float = np.nan
-    kind: str = "coef"  # coef | header | base | rule
+    kind: str = "coef"
+    note: str = ""
 
 
 @dataclass
@@ -65,19 +87,38 @@ class Summary:
         return [RULE] + self.columns.text_head(ci) + [MID]
 
     @staticmethod
-    def _row_text(row: Row) -> str:
+    def _labels(rows: Sequence[Row]) -> dict[tuple[str, int], str]:
+        """Printed label of every (label, width) in one table, distinct after abbreviation."""
+        out = {}
+        for width, kinds in ((11, ("level",)), (12, tuple(k for k in ROW_KINDS if k != "level"))):
+            names = [r.label for r in rows if r.kind in kinds]
+            out.update({(n, width): a for n, a in unique_abbreviations(names, width).items()})
+        return out
+
+    @staticmethod
+    def _row_text(row: Row, label: str) -> str:
         if row.kind == "rule":
             return MID
+        if row.kind == "blank":
+            return f"{'':13}|"
         if row.kind == "header":
-            return f"{abbreviate(row.label, 12):<13}|"
+            return f"{label:<13}|"
+        if row.kind == "var":
+            return f"{label:>12} |"
         if row.kind == "base":
-            return f"{abbreviate(row.label, 12):<13}|  (base outcome)"
-        label = abbreviate(row.label, 12)
-        label = f"{label:>12} " if row.kind == "coef" else f"{label:<13}"
+            return f"{label:<13}|  (base outcome)"
+        if row.kind == "level":
+            head = f"{label:>11}  |"
+        elif row.kind == "anc":
+            head = f"{label:<13}|"
+        else:
+            head = f"{label:>12} |"
+        if row.note:
+            return f"{head} {stata_g(row.coef):>10}  {row.note}"
         z = stata_fixed(row.z, 2)
         p = stata_fixed(row.p, 3)
         return (
-            f"{label}| {stata_g(row.coef):>10} {stata_g(row.se):>10} {z:>8} {p:>7}"
+            f"{head} {stata_g(row.coef):>10} {stata_g(row.se):>10} {z:>8} {p:>7}"
             f"    {stata_g(row.lo):>9}   {stata_g(row.hi):>9}"
         ).rstrip()
 
@@ -95,7 +136,10 @@ class Summary:
             if i == 0 and self.columns.note:
                 lines.append(f"{self.columns.note:>78}")
             lines.extend(self._table_head())
-            lines.extend(self._row_text(r) for r in block.rows)
+            labels = self._labels(block.rows)
+            for r in block.rows:
+                width = 11 if r.kind == "level" else 12
+                lines.append(self._row_text(r, labels.get((r.label, width), r.label)))
             lines.append(RULE)
         lines.append("")
         lines.append(self.footer.to_string(float_format=lambda v: f"{v:.4f}"))
@@ -109,41 +153,59 @@ class Summary:
         return self.as_text()
 
     # ---------------------------------------------------------------- html
-    def as_html(self) -> str:
-        esc = html.escape
+    def _html_block(self, block: Block, label_width: int) -> str:
+        esc = h.esc
         level = int(round(100 * (1 - self.alpha)))
-        out = ['<div class="fmmreg-summary">', "<table>"]
-        for left, right in self.header:
-            out.append(f"<tr><th style='text-align:left'>{esc(left)}</th><td>{esc(right)}</td></tr>")
-        out.append("</table>")
+        out = ['<table class="fmmreg-table fmmreg-coef">']
+        out.append(
+            f'<thead><tr><th class="lab" style="width: {label_width}ch"></th><th>{esc(self.columns.coef)}</th>'
+            f'<th>{esc(self.columns.se)}</th><th class="zp">z</th>'
+            '<th class="zp">P&gt;|z|</th>'
+            f'<th colspan="2">[{level}% conf. interval]</th></tr></thead>'
+        )
+        out.append("<tbody>")
+        ruled = False
+        for r in block.rows:
+            if r.kind == "rule":
+                ruled = True
+                continue
+            classes = [r.kind] + (["ruled"] if ruled else [])
+            ruled = False
+            tr = f'<tr class="{" ".join(classes)}">'
+            lab = f'<th class="lab">{esc(r.label)}</th>'
+            if r.kind in ("header", "var", "blank"):
+                out.append(f'{tr}{lab}<td colspan="6"></td></tr>')
+            elif r.kind == "base":
+                out.append(f'{tr}{lab}<td class="note" colspan="6">(base outcome)</td></tr>')
+            elif r.note:
+                out.append(
+                    f'{tr}{lab}<td class="num">{esc(stata_g(r.coef))}</td>'
+                    f'<td class="note" colspan="5">{esc(r.note)}</td></tr>'
+                )
+            else:
+                cells = [stata_g(r.coef), stata_g(r.se), stata_fixed(r.z, 2), stata_fixed(r.p, 3)]
+                cells += [stata_g(r.lo), stata_g(r.hi)]
+                tds = [f'<td class="num{" zp" if j in (2, 3) else ""}">{esc(c)}</td>' for j, c in enumerate(cells)]
+                out.append(tr + lab + "".join(tds) + "</tr>")
+        out += ["</tbody>", "</table>"]
+        return "\n".join(out)
+
+    def as_html(self) -> str:
+        """Self-contained HTML (embedded stylesheet) laid out like Stata's table."""
+        out = h.open_report("summary")
+        out.append(h.header_table(self.header))
         if self.columns.note:
-            out.append(f"<p>{esc(self.columns.note)}</p>")
+            out.append(f'<p class="fmmreg-note">{h.esc(self.columns.note)}</p>')
+        # one label width for every table, so the columns line up from table to table as in Stata
+        width = max([12] + [len(r.label) + (1 if r.kind == "level" else 0) for b in self.blocks for r in b.rows])
         for block in self.blocks:
             if block.title_lines:
-                out.append("<p>" + "<br/>".join(esc(t) for t in block.title_lines) + "</p>")
-            out.append("<table>")
-            out.append(
-                f"<tr><th></th><th>{esc(self.columns.coef)}</th><th>{esc(self.columns.se)}</th><th>z</th>"
-                f"<th>P&gt;|z|</th><th colspan='2'>[{level}% conf. interval]</th></tr>"
-            )
-            for r in block.rows:
-                if r.kind == "rule":
-                    continue
-                if r.kind == "header":
-                    out.append(f"<tr><th style='text-align:left' colspan='7'>{esc(r.label)}</th></tr>")
-                elif r.kind == "base":
-                    out.append(
-                        f"<tr><th style='text-align:left'>{esc(r.label)}</th><td colspan='6'>(base outcome)</td></tr>"
-                    )
-                else:
-                    cells = [stata_g(r.coef), stata_g(r.se), stata_fixed(r.z, 2), stata_fixed(r.p, 3)]
-                    cells += [stata_g(r.lo), stata_g(r.hi)]
-                    tds = "".join(f"<td>{esc(c)}</td>" for c in cells)
-                    out.append(f"<tr><th style='text-align:right'>{esc(r.label)}</th>{tds}</tr>")
-            out.append("</table>")
-        out.append(self.footer.to_html(float_format=lambda v: f"{v:.4f}"))
+                out.append('<div class="fmmreg-title">' + h.esc("\n".join(block.title_lines)) + "</div>")
+            out.append(self._html_block(block, width))
+        header, rows = self._footer_cells()
+        out.append(h.simple_table(header, rows).replace("fmmreg-table", "fmmreg-table fmmreg-shares", 1))
         for note in self.notes:
-            out.append(f"<p>{esc(note)}</p>")
+            out.append(f'<p class="fmmreg-note">{h.esc(note)}</p>')
         out.append("</div>")
         return "\n".join(out)
 
@@ -158,6 +220,8 @@ class Summary:
     @staticmethod
     def _cells(r: Row) -> list[str]:
         """Seven cells of a coefficient row, formatted as in the text table."""
+        if r.note:
+            return [r.label, stata_g(r.coef), r.note, "", "", "", ""]
         return [
             r.label,
             stata_g(r.coef),
@@ -185,10 +249,12 @@ class Summary:
                 out.append("")
             rows = []
             for r in block.rows:
-                if r.kind == "rule":
+                if r.kind in ("rule", "blank"):
                     continue
                 if r.kind == "header":
                     rows.append([f"**{r.label}**"] + [""] * 6)
+                elif r.kind == "var":
+                    rows.append([f"*{r.label}*"] + [""] * 6)
                 elif r.kind == "base":
                     rows.append([r.label, "(base outcome)"] + [""] * 5)
                 else:
@@ -219,10 +285,17 @@ class Summary:
             for r in block.rows:
                 if r.kind == "rule":
                     rows.append("hline")
-                elif r.kind == "header":
-                    rows.append(f"\\multicolumn{{7}}{{l}}{{{latex_escape(r.label)}}} \\\\")
+                elif r.kind == "blank":
+                    continue
+                elif r.kind in ("header", "var"):
+                    label = latex_escape(r.label)
+                    label = f"\\textit{{{label}}}" if r.kind == "var" else label
+                    rows.append(f"\\multicolumn{{7}}{{l}}{{{label}}} \\\\")
                 elif r.kind == "base":
                     rows.append(f"{latex_escape(r.label)} & \\multicolumn{{6}}{{l}}{{(base outcome)}} \\\\")
+                elif r.kind == "level":
+                    cells = [latex_escape(c) for c in self._cells(r)]
+                    rows.append("\\quad " + " & ".join(cells) + " \\\\")
                 else:
                     rows.append(self._cells(r))
             out.append(latex_tabular(self._columns(), rows))
@@ -240,6 +313,87 @@ def _coef_row(label: str, b: float, se: float, alpha: float, kind: str = "coef")
     z = b / se if se > 0 else np.nan
     p = 2 * stats.norm.sf(abs(z)) if np.isfinite(z) else np.nan
     return Row(label, b, se, z, p, b - q * se, b + q * se, kind)
+
+
+def factor_layout(labels) -> list[tuple[str, str, int | None]]:
+    """Stata's layout of one equation's terms.
+
+    Parameters
+    ----------
+    labels : sequence of TermLabel
+        The terms' variables and levels, in the equation's order.
+
+    Returns
+    -------
+    list of (kind, label, position)
+        ``("coef", variable, i)`` for an ordinary term, ``("var", variable,
+        None)`` heading the ``("level", level, i)`` rows of a factor, and
+        ``("blank", "", None)`` separating a factor block (or an interaction
+        such as ``c.age#c.age``) from other rows, as Stata does.
+    """
+    out: list[tuple[str, str, int | None]] = []
+    current = None
+    for i, lab in enumerate(labels):
+        if lab.level is None and "#" not in lab.variable:
+            if current is not None:
+                out.append(("blank", "", None))
+                current = None
+            out.append(("coef", lab.variable, i))
+            continue
+        if lab.level is None:  # an interaction of continuous variables stands apart, like a factor
+            if out and out[-1][0] != "blank":
+                out.append(("blank", "", None))
+            out.append(("coef", lab.variable, i))
+            current = lab.variable
+            continue
+        if lab.variable != current:
+            if out and out[-1][0] != "blank":
+                out.append(("blank", "", None))
+            out.append(("var", lab.variable, None))
+            current = lab.variable
+        out.append(("level", lab.level, i))
+    return out
+
+
+def _term_rows(res, terms: Sequence[str], b: np.ndarray, se: np.ndarray, alpha: float) -> list[Row]:
+    rows = []
+    for kind, label, i in factor_layout([res.term_label(t) for t in terms]):
+        rows.append(Row(label, kind=kind) if i is None else _coef_row(label, b[i], se[i], alpha, kind))
+    return rows
+
+
+def _class_rows(res, k: int, alpha: float) -> list[Row]:
+    """Rows of class ``k``'s table: its equations, fixed values and ancillary parameters."""
+    params, bse = res.params, res.bse
+    fam = res.families[k - 1]
+    eq = res.component_equation(k)
+    mask = params.index.get_level_values(0) == eq  # a class may have no parameters (pointmass)
+    names = list(params.index[mask].get_level_values(1))
+    b, se = params.to_numpy()[mask], bse.to_numpy()[mask]
+    xnames = res.model.design.xnames[res.class_map[k - 1]]
+    p = len(xnames)
+    rows: list[Row] = []
+    for e, (label, j) in enumerate(fam.display_equations()):
+        if e:
+            rows.append(Row("", kind="rule"))
+        header = res.yname if label is None else f"{label}.{res.yname}"
+        if j is None:
+            rows.append(Row(header, kind="base"))
+            continue
+        rows.append(Row(header, kind="header"))
+        if j < fam.n_linear:
+            sl = slice(j * p, (j + 1) * p)
+            rows += _term_rows(res, xnames, b[sl], se[sl], alpha)
+        if e == 0:
+            rows += [Row(lab, v, note="(constrained)") for lab, v in fam.fixed_coefficients.items()]
+    anc_rows = []
+    for i in range(fam.n_linear * p, len(names)):
+        anc_rows.extend(res._ancillary_rows(k, names[i], b[i], se[i], alpha))
+    anc_rows += [Row(lab, v, kind="aux", note="(constrained)") for lab, v in fam.fixed_ancillaries.items()]
+    if anc_rows:
+        rows.append(Row("", kind="rule"))
+        rows.extend(anc_rows)
+    return rows
 
 
 def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool = False, or_: bool = False) -> Summary:
@@ -261,8 +415,8 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
     for k in range(2, res.k + 1):
         eq = f"{k}.Class"
         rows.append(Row(eq, kind="header"))
-        for term in params.loc[eq].index:
-            rows.append(_coef_row(display_term(term), params[(eq, term)], bse[(eq, term)], alpha))
+        terms = list(params.loc[eq].index)
+        rows += _term_rows(res, terms, params.loc[eq].to_numpy(), bse.loc[eq].to_numpy(), alpha)
         if k < res.k:
             rows.append(Row("", kind="rule"))
     if res.k > 1:
@@ -270,21 +424,8 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
 
     for k in range(1, res.k + 1):
         fam = res.families[k - 1]
-        eq = res.component_equation(k)
-        rows = [Row(res.yname, kind="header")]
-        anc_rows = []
-        # a class may have no parameters at all (pointmass)
-        for term in params.index[params.index.get_level_values(0) == eq].get_level_values(1):
-            b, se = params[(eq, term)], bse[(eq, term)]
-            if term in fam.ancillary_names:
-                anc_rows.extend(res._ancillary_rows(k, term, b, se, alpha))
-            else:
-                rows.append(_coef_row(display_term(term), b, se, alpha))
-        if anc_rows:
-            rows.append(Row("", kind="rule"))
-            rows.extend(anc_rows)
         titles = [f"Class:    {k}", f"Response: {res.yname}", f"Model:    {fam.stata_model}"]
-        blocks.append(Block(titles, rows))
+        blocks.append(Block(titles, _class_rows(res, k, alpha)))
 
     footer = pd.DataFrame(
         {
@@ -303,6 +444,9 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
     if not res.converged:
         notes.append("Warning: convergence not achieved.")
     if title is not None:
-        # exp(b) for coefficient rows; ancillary rows stay as they are, as in Stata
-        blocks = [Block(b.title_lines, [eform_row(r) if r.kind == "coef" else r for r in b.rows]) for b in blocks]
+        # exp(b) for coefficient rows and factor levels; ancillary rows and fixed values stay, as in Stata
+        blocks = [
+            Block(b.title_lines, [eform_row(r) if r.kind in ("coef", "level") and not r.note else r for r in b.rows])
+            for b in blocks
+        ]
     return Summary(header, blocks, footer, notes, alpha, table_columns(res, title))
