@@ -228,7 +228,7 @@ class MixtureLikelihood:
     # ------------------------------------------------- units of the likelihood
     # The likelihood is a sum over independent units: rows here, groups in
     # :class:`fmmreg.estimation.grouped.GroupedMixtureLikelihood`. Code that
-    # blocks rows or sums scores per unit goes through these four methods.
+    # blocks rows or sums scores per unit goes through these methods.
     @property
     def unit_weights(self) -> np.ndarray:
         """Per-row weights that sum to the weighted number of units (here ``w``)."""
@@ -246,6 +246,10 @@ class MixtureLikelihood:
     def unit_scores(self, theta: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Scores of each unit (unweighted) and the per-row values ``m`` of each unit."""
         return self.score_obs(theta), m
+
+    def unit_posterior(self, tau: np.ndarray) -> np.ndarray:
+        """A row-level (starting) posterior as one posterior per unit, on its rows (here unchanged)."""
+        return tau
 
     def sample_rows(self, size: int, rng: np.random.Generator) -> np.ndarray:
         """Sorted positions of a random subsample of about ``size`` rows made of whole units."""
