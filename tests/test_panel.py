@@ -521,3 +521,18 @@ def test_grouped_likelihood_units_on_unsorted_rows():
     assert GroupedMixtureLikelihood.from_rows(plain, Groups(np.arange(lik.n))).loglike(res.theta) == pytest.approx(
         plain.loglike(res.theta), rel=1e-14
     )
+
+
+def test_blrt_simulates_one_class_per_group():
+    """The BLRT's parametric draws give every row of a group its group's class."""
+    from fmmreg.postestimation.blrt import simulate
+
+    rng = np.random.default_rng(12)
+    ids = np.repeat(np.arange(80), 5)
+    never = (rng.random(80) < 0.5)[ids]
+    df = pd.DataFrame({"id": ids, "y": np.where(never, 0, rng.poisson(20.0, size=len(ids)))})
+    res = fmm(["y ~ 1 | id", "y ~ 1 | id"], data=df, family=["pointmass", "poisson"])
+    draws = pd.DataFrame({"id": ids, "zero": simulate(res, np.random.default_rng(0)) == 0})
+    share_zero = draws.groupby("id")["zero"].mean()
+    assert set(np.round(share_zero, 6)) <= {0.0, 1.0}  # all zeros (point mass) or none (Poisson with mean 20)
+    assert 0.2 < (share_zero == 1).mean() < 0.8
