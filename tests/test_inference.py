@@ -246,6 +246,38 @@ def test_exposure_equals_log_offset_and_statsmodels(exposure_data):
         b.predict(new)
 
 
+def test_nooffset_drops_the_offset_from_means_not_from_posteriors(exposure_data):
+    df = exposure_data
+    a = fmm(2, "y ~ x", data=df, family="poisson", exposure="t", n_starts=6)
+    # the posterior describes the observed counts, which the exposure produced
+    np.testing.assert_allclose(a.predict(kind="classposteriorpr", nooffset=True), a.posterior, atol=1e-12)
+    rates = a.predict(nooffset=True).to_numpy()
+    pmarginal = a.predict(marginal=True, weighting="posterior", nooffset=True)
+    np.testing.assert_allclose(pmarginal, (a.posterior.to_numpy() * rates).sum(axis=1), rtol=1e-12)
+    np.testing.assert_allclose(rates * df["t"].to_numpy()[:, None], a.predict(), rtol=1e-12)
+
+
+def test_margins_with_exposure_equal_averaged_predictions(exposure_data):
+    df = exposure_data.assign(g=lambda d: (d["x"] > 0).map({True: "hi", False: "lo"}))
+    res = fmm(2, "y ~ x + C(g)", data=df, family="poisson", exposure="t", n_starts=6)
+    effect = res.margins(dydx="g", classes=["marginal"]).frame["dydx"].iloc[0]
+    at_hi = res.predict(df.assign(g="hi"), marginal=True).mean()
+    at_lo = res.predict(df.assign(g="lo"), marginal=True).mean()
+    assert effect == pytest.approx(at_lo - at_hi, rel=1e-10)  # "hi" is the base level
+    # at means the exposure sits at its geometric mean (the offset log t at its mean)
+    t_bar = float(np.exp(np.log(df["t"]).mean()))
+    point = df.iloc[:1].assign(x=df["x"].mean(), t=t_bar)
+    at_means = res.margins(dydx="x", atmeans=True, at={"g": "lo"}, classes=["marginal"]).frame["dydx"].iloc[0]
+    h = 1e-5
+    numeric = (
+        res.predict(point.assign(g="lo", x=point["x"] + h), marginal=True).iloc[0]
+        - res.predict(point.assign(g="lo", x=point["x"] - h), marginal=True).iloc[0]
+    ) / (2 * h)
+    assert at_means == pytest.approx(numeric, rel=1e-6)
+    with pytest.raises(FMMError, match="needs the offset as a column"):
+        fmm(1, "y ~ x", data=df, family="poisson", offset=np.log(df["t"].to_numpy())).margins(dydx="x")
+
+
 def test_offset_in_em_starts_subsample_and_blocked_hessian(exposure_data, monkeypatch):
     df = exposure_data
     full = fmm(2, "y ~ x", data=df, family="poisson", exposure="t", n_starts=6)

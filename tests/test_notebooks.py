@@ -41,7 +41,7 @@ def executed() -> dict[str, tuple[nbformat.NotebookNode, BaseException | None]]:
 
 def test_the_story_notebooks_are_there():
     assert {"01_quickstart.ipynb", "02_replicating_stata_fmm.ipynb", "03_doctor_visits.ipynb"} <= set(IDS)
-    assert "05_reporting.ipynb" in IDS
+    assert {"04_insurance_risk.ipynb", "05_reporting.ipynb"} <= set(IDS)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

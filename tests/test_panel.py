@@ -536,3 +536,15 @@ def test_blrt_simulates_one_class_per_group():
     share_zero = draws.groupby("id")["zero"].mean()
     assert set(np.round(share_zero, 6)) <= {0.0, 1.0}  # all zeros (point mass) or none (Poisson with mean 20)
     assert 0.2 < (share_zero == 1).mean() < 0.8
+
+
+def test_posteriors_keep_the_exposure():
+    """With an exposure, new-data posteriors of fitted and new groups equal the fitted ones (nooffset too)."""
+    df = poisson_panel(60, 4, seed=8)
+    df["e"] = np.random.default_rng(8).uniform(0.5, 2.0, size=len(df))
+    res = fmm(2, "y ~ t | id", data=df, family="poisson", exposure="e")
+    for nooffset in (False, True):
+        got = res.predict(df, kind="classposteriorpr", nooffset=nooffset)
+        np.testing.assert_allclose(got.to_numpy(), res.posterior_rows.to_numpy(), atol=1e-12)
+        new = res.predict(df.assign(id=df["id"] + 1000), kind="classposteriorpr", nooffset=nooffset)
+        np.testing.assert_allclose(new.to_numpy(), res.posterior_rows.to_numpy(), atol=1e-10)

@@ -27,7 +27,7 @@ from fmmreg.estimation.linalg import logsumexp_rows
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.exceptions import FMMError
 from fmmreg.panel import _show
-from fmmreg.postestimation.predict import _log_prior, _per_class, _variables, encode_newdata, in_sample
+from fmmreg.postestimation.predict import _log_prior, _per_class, _variables, encode_newdata
 
 
 def _group_ids(res, newdata: pd.DataFrame) -> pd.Series:
@@ -56,10 +56,10 @@ def _first_valid(codes: np.ndarray, valid: np.ndarray, n_groups: int) -> np.ndar
     return out
 
 
-def _new_group_posterior(res, sub: pd.DataFrame, codes: np.ndarray, nooffset: bool) -> np.ndarray:
+def _new_group_posterior(res, sub: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
     """Posteriors (one row per row of ``sub``) of new groups from their complete rows."""
     n_groups = int(codes.max()) + 1
-    zdat = encode_newdata(res, sub, {"z"}, nooffset)
+    zdat = encode_newdata(res, sub, {"z"})
     logpi = _log_prior(res, zdat)
     valid_z = ~zdat.missing & np.isfinite(logpi).all(axis=1)
     first = _first_valid(codes, valid_z, n_groups)
@@ -75,7 +75,7 @@ def _new_group_posterior(res, sub: pd.DataFrame, codes: np.ndarray, nooffset: bo
     logpi_g[has_z] = logpi[first[has_z]]
     total = np.zeros((n_groups, res.k))
     if _has_response(res, sub):
-        ydat = encode_newdata(res, sub, {"y", "x"}, nooffset)
+        ydat = encode_newdata(res, sub, {"y", "x"})
         logf = _per_class(res, ydat, "logf")
         ok = ~ydat.missing & np.isfinite(logf).all(axis=1)
         total = np.zeros((n_groups, res.k))
@@ -86,15 +86,15 @@ def _new_group_posterior(res, sub: pd.DataFrame, codes: np.ndarray, nooffset: bo
     return post[codes]
 
 
-def posterior_rows(res, newdata: pd.DataFrame | None = None, nooffset: bool = False) -> np.ndarray:
-    """Each row's group posterior, shape (rows, K); see the module notes."""
+def posterior_rows(res, newdata: pd.DataFrame | None = None) -> np.ndarray:
+    """Each row's group posterior, shape (rows, K); see the module notes.
+
+    Posteriors describe the observed outcomes, so they keep the model's
+    offsets (read from ``newdata``) even under ``predict(nooffset=True)``.
+    """
     panel = res.model.panel
     if newdata is None:
-        if not nooffset:
-            return np.array(res.posterior_array)
-        data = in_sample(res, nooffset)
-        a = panel.groups.sum(_per_class(res, data, "logf")) + _log_prior(res, data)[panel.groups.first]
-        return np.exp(a - logsumexp_rows(a)[:, None])[panel.groups.codes]
+        return np.array(res.posterior_array)
     ids = _group_ids(res, newdata)
     out = np.full((len(newdata), res.k), np.nan)
     pos = panel.ids.get_indexer(ids)
@@ -105,7 +105,7 @@ def posterior_rows(res, newdata: pd.DataFrame | None = None, nooffset: bool = Fa
     if new.any():
         rows = np.flatnonzero(new)
         codes, _ = pd.factorize(ids.iloc[rows], sort=False)
-        out[rows] = _new_group_posterior(res, newdata.iloc[rows], codes, nooffset)
+        out[rows] = _new_group_posterior(res, newdata.iloc[rows], codes)
     return out
 
 

@@ -56,6 +56,7 @@ from scipy import stats
 from fmmreg.estimation.linalg import weighted_sum
 from fmmreg.exceptions import FMMError
 from fmmreg.formula import FORMULA_FUNCTIONS
+from fmmreg.offsets import OffsetSpec
 from fmmreg.postestimation.hypothesis import covariance
 from fmmreg.postestimation.predict import encode_newdata, mean_index_derivatives
 from fmmreg.reporting.coeftable import CoefRow, column_header, table_latex, table_markdown, table_text
@@ -216,6 +217,17 @@ class _Sample:
     w: np.ndarray
     variables: dict[str, Variable]
     in_sample: bool
+    #: the model's offset / exposure columns (column name -> spec), carried with the rows
+    offsets: dict[str, OffsetSpec] = field(default_factory=dict)
+
+    def offset_mean(self, name: str) -> float:
+        """The column value whose offset is the weighted mean offset (``atmeans``).
+
+        An exposure enters as ``log t``, so its "mean" is ``exp(mean(log t))``.
+        """
+        spec = self.offsets[name]
+        mean = float(self.w @ spec.transform(self.frame[name].to_numpy(dtype=float)) / self.w.sum())
+        return float(np.exp(mean)) if spec.kind == "exposure" else mean
 
     def statistic(self, name: str, stat: str) -> float:
         x = self.frame[name].to_numpy(dtype=float)
@@ -247,10 +259,26 @@ class _Sample:
         return RELATIVE_STEP * (sd if sd > 0 else max(abs(mean), 1.0))
 
 
+def _offset_columns(res) -> dict[str, OffsetSpec]:
+    """The offset / exposure columns of the fitted classes; arrays cannot be re-read for new rows."""
+    out: dict[str, OffsetSpec] = {}
+    for spec in (res.model.offset_specs[j] for j in res.class_map):
+        if spec is None:
+            continue
+        if not isinstance(spec.source, str):
+            raise FMMError(
+                f"margins re-evaluates the model on moved data, so it needs the {spec.kind} as a column: "
+                f"refit with {spec.kind}='column name' instead of an array"
+            )
+        out[spec.source] = spec
+    return out
+
+
 def _sample(res, data: pd.DataFrame | None, factors: Sequence[str]) -> _Sample:
     model = res.model
     variables = model_variables(res, factors)
-    names = list(variables)
+    offsets = _offset_columns(res)
+    names = list(dict.fromkeys([*variables, *offsets]))
     if data is None:
         data = getattr(model, "data", None)
         rows = getattr(model.design, "rows", None)
@@ -278,7 +306,7 @@ def _sample(res, data: pd.DataFrame | None, factors: Sequence[str]) -> _Sample:
         w = np.ones(len(frame))
         in_sample = False
     variables = model_variables(res, factors, frame)
-    return _Sample(frame, w, variables, in_sample)
+    return _Sample(frame, w, variables, in_sample, offsets)
 
 
 def _resolve_value(sample: _Sample, name: str, value):
@@ -332,6 +360,9 @@ def _scenarios(sample: _Sample, at, atmeans: bool) -> list[Scenario]:
                         scen.proportions[name] = sample.proportions(name)
                     else:
                         scen.means[name] = sample.statistic(name, "mean")
+                for name in sample.offsets:
+                    if name not in scen.fixed and name not in sample.variables:
+                        scen.means[name] = sample.offset_mean(name)
             out.append(scen)
     return out
 
@@ -383,6 +414,8 @@ class _Arrays:
     designs: list[np.ndarray]
     Z: np.ndarray
     w: np.ndarray
+    #: offset of each class's first linear index on these rows (None: no offset)
+    offsets: list[np.ndarray | None] | None = None
 
 
 class _Evaluator:
@@ -426,7 +459,8 @@ class _Evaluator:
             for f in batch:
                 stop = start + len(f)
                 designs = None if enc.designs is None else _split_designs(enc.designs, start, stop)
-                out.append((designs, None if enc.Z is None else enc.Z[start:stop]))
+                offsets = None if enc.offsets is None else [None if o is None else o[start:stop] for o in enc.offsets]
+                out.append((designs, None if enc.Z is None else enc.Z[start:stop], offsets))
                 start = stop
             batch.clear()
 
@@ -470,19 +504,25 @@ class _Evaluator:
         encoded = self._encode([f for _, _, f in pieces], parts, what)
         designs: list = [None] * len(overrides)
         Zs: list = [None] * len(overrides)
-        for (i, weight, _), (d_c, z_c) in zip(pieces, encoded):
+        offsets: list = [None] * len(overrides)
+        for (i, weight, _), (d_c, z_c, o_c) in zip(pieces, encoded):
             if d_c is not None:
                 scaled = d_c if weight == 1.0 else [weight * x for x in d_c]
                 designs[i] = scaled if designs[i] is None else [a + x for a, x in zip(designs[i], scaled)]
+            if o_c is not None:
+                # the offset columns are not moved by factor levels: the weighted sum is the offset itself
+                o_w = [None if o is None else weight * o for o in o_c]
+                offsets[i] = o_w if offsets[i] is None else [a if a is None else a + o for a, o in zip(offsets[i], o_w)]
             if z_c is not None:
                 Zs[i] = weight * z_c if Zs[i] is None else Zs[i] + weight * z_c
         w = np.ones(1) if scen.atmeans else self.sample.w
         out = []
-        for d_i, z_i in zip(designs, Zs):
+        for d_i, z_i, o_i in zip(designs, Zs, offsets):
             if base is not None:
+                o_i = base.offsets if d_i is None else o_i
                 d_i = base.designs if d_i is None else d_i
                 z_i = base.Z if z_i is None else z_i
-            out.append(_Arrays(d_i, z_i, w))
+            out.append(_Arrays(d_i, z_i, w, o_i))
         return out
 
     # ----------------------------------------------------------- margins
@@ -497,7 +537,10 @@ class _Evaluator:
         jac = np.zeros((len(self.targets), lik.n_params))
         mus, dmus = [], []
         if any(t.kind == "mu" for t in self.targets):
-            for fam, X, th in zip(lik.families, arr.designs, self.comps):
+            # the families bound to these rows' offsets (lik.families carry the estimation rows')
+            offsets = arr.offsets or [None] * res.k
+            families = [fam.with_offset(off) for fam, off in zip(res.families, offsets)]
+            for fam, X, th in zip(families, arr.designs, self.comps):
                 eta, anc = fam.indices(X, th)
                 mus.append(fam.mean_from_index(eta, anc))
                 dmus.append(mean_index_derivatives(fam, eta, anc))

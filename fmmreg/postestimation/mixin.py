@@ -151,7 +151,9 @@ class PostestimationMixin:
             Return one class's column as a Series.
         nooffset : bool
             Ignore the model's ``offset``/``exposure`` (Stata's ``nooffset``):
-            predictions as if the offset were 0. By default the offset is
+            means and linear predictions as if the offset were 0. Class
+            posteriors, densities and scores always use the offset (they
+            describe the observed outcome). By default the offset is
             included, read from ``newdata`` for new data.
 
         Returns

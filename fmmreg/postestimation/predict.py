@@ -14,6 +14,7 @@ predictions (they are not dropped, so the result aligns with ``newdata``).
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import warnings
 from dataclasses import dataclass
@@ -307,10 +308,15 @@ def predict(
     by_group = getattr(res.model, "panel", None) is not None
     if by_group and (kind == "classposteriorpr" or (marginal and weighting == "posterior")):
         need = set() if kind == "classposteriorpr" else {"x"}
-    data = in_sample(res, nooffset) if newdata is None else encode_newdata(res, newdata, need, nooffset)
+    # nooffset drops the offset from the means and linear predictions only: densities,
+    # posteriors and scores describe the observed outcome, which the fitted offset produced
+    outcome_kind = kind in ("classposteriorpr", "density", "scores") or (marginal and weighting == "posterior")
+    read_offsets = not nooffset or outcome_kind
+    data = in_sample(res, not read_offsets) if newdata is None else encode_newdata(res, newdata, need, not read_offsets)
+    mean_data = dataclasses.replace(data, offsets=None) if nooffset else data
 
     def posterior():
-        return _grouped.posterior_rows(res, newdata, nooffset) if by_group else _posterior(res, data)
+        return _grouped.posterior_rows(res, newdata) if by_group else _posterior(res, data)
 
     with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
         if kind == "scores" and by_group:
@@ -327,7 +333,7 @@ def predict(
         elif kind == "density":
             vals = np.exp(_per_class(res, data, "logf"))
         else:
-            vals = _per_class(res, data, kind)
+            vals = _per_class(res, mean_data, kind)
         if marginal:
             p = np.exp(_log_prior(res, data)) if weighting == "prior" else posterior()
             vals = (p * vals).sum(axis=1)
