@@ -143,6 +143,19 @@ def test_groups_of_one_row_are_the_ungrouped_model(gaussian_fit):
     np.testing.assert_allclose(single.cov_params().to_numpy(), plain.cov_params().to_numpy(), rtol=1e-9, atol=1e-14)
 
 
+def test_groups_of_one_row_with_class_formula_and_weights(poisson_fit):
+    """The same with a membership covariate and sampling weights (robust by default)."""
+    _, df, _, _ = poisson_fit
+    w = 1.0 + (np.arange(len(df)) % 4) / 2
+    kw = {"family": "poisson", "class_formula": "~ z", "pweights": w}
+    plain = fmm(2, "y ~ t", data=df, **kw)
+    single = fmm(2, "y ~ t", data=df, group=np.arange(len(df)), **kw)
+    assert single.llf == pytest.approx(plain.llf, abs=1e-10 * abs(plain.llf))
+    np.testing.assert_allclose(single.params.to_numpy(), plain.params.to_numpy(), rtol=0, atol=1e-10)
+    np.testing.assert_allclose(single.cov_params().to_numpy(), plain.cov_params().to_numpy(), rtol=1e-9, atol=1e-14)
+    np.testing.assert_allclose(single.class_shares.to_numpy(), plain.class_shares.to_numpy(), rtol=1e-12)
+
+
 def test_duplicated_rows_double_each_group_log_density(poisson_fit):
     """Stacking every group's rows twice squares its class densities: l_g = log sum_k pi_gk exp(2 L_gk)."""
     ref, df, _, res = poisson_fit
