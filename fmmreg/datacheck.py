@@ -18,7 +18,10 @@ rules, also listed in the README ("Errors and warnings"):
 - **Infinite values** (``±inf``) in a used column are an :class:`FMMError`
   naming the column and the count (as R's ``lm``); NaN is a missing value
   and drops its row, as in Stata. The response of a family whose missing
-  ends are meaningful (``intreg``: open interval ends) may hold ``±inf``.
+  ends are meaningful (``intreg``: open interval ends) may hold ``±inf``, and
+  so may a data column a family reads where it gives ``±inf`` a meaning (a
+  tobit or truncreg limit column: no limit in that row;
+  ``ComponentFamily.infinite_data_roles``).
 - **Binary families** (logit, probit, cloglog, Bernoulli GLMs) accept a
   boolean, text or categorical response: the event (coded 1) is ``True``,
   or the second level (categorical order, else sorted order), as R's

@@ -83,6 +83,8 @@ class Design:
     n_dropped: int
     formulas: list[str] = field(default_factory=list)
     class_formula: str | None = None
+    #: Data columns the families read besides the response (``ComponentFamily.data_columns``), by name.
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
     #: how a boolean / text / categorical response of a binary family was coded 0/1
     #: (``coding.label`` is ``"insurance = yes"``); None for a numeric response
     response_coding: BinaryCoding | None = None
@@ -357,6 +359,7 @@ def _checked_columns(
     families,
     missing_y_ok: bool,
     other_roles: dict[str, str],
+    infinite_ok: set[str] = frozenset(),
 ) -> tuple[pd.DataFrame, BinaryCoding | None]:
     """The checks of :mod:`fmmreg.datacheck` on the rows used, before encoding.
 
@@ -377,7 +380,8 @@ def _checked_columns(
     what = other_roles | {c: sorted(roles[c])[0][0] for c in roles} | {v: "response" for v in lhs_vars}
     if wcol is not None:
         what[wcol] = "weights"
-    check_infinite(sub, sorted(required - lhs_vars) if missing_y_ok else sorted(required), what)
+    checked = (required - lhs_vars if missing_y_ok else required) - set(infinite_ok)
+    check_infinite(sub, sorted(checked), what)
     changes = _check_columns(sub, roles)
     coding = None
     yvar = _lookup_response(first.lhs)
@@ -440,6 +444,58 @@ def _finite_rows(y: np.ndarray, yname: str, designs: list, missing_y_ok: bool) -
     return finite
 
 
+#: How a message names a family's data column, by its role (``ComponentFamily.data_columns``).
+_ROLE_TEXT = {
+    "failure": "failure indicator",
+    "entry": "entry time",
+    "lower": "lower limit",
+    "upper": "upper limit",
+    "response": "response",
+    "endog": "endogenous regressor",
+}
+
+
+def family_columns(families) -> dict[str, tuple[str, bool]]:
+    """The data columns the families read: ``{column: (what it is, may hold ±inf)}``.
+
+    ``what`` names the role and the family for messages (``"failure
+    indicator of family 'weibull'"``); a column may hold ``±inf`` only when
+    every family reading it gives the role a meaning for it
+    (:attr:`ComponentFamily.infinite_data_roles`: a tobit limit column's
+    ``-inf`` is "no limit in this row").
+    """
+    out: dict[str, tuple[str, bool]] = {}
+    for fam in families:
+        for role, col in fam.data_columns().items():
+            what = f"{_ROLE_TEXT.get(role, role)} of family {fam.name!r}"
+            inf_ok = role in getattr(fam, "infinite_data_roles", ())
+            if col in out:
+                what, inf_ok = out[col][0], out[col][1] and inf_ok
+            out[col] = (what, inf_ok)
+    return out
+
+
+def data_column(data: pd.DataFrame, name: str, what: str = "read by a component family") -> np.ndarray:
+    """One data column a family reads (a limit, a failure indicator), as floats.
+
+    Numbers, or booleans as 0/1; missing values stay NaN (the caller drops or
+    marks those rows). Text and categorical columns are an :class:`FMMError`
+    naming the column and its role ``what``: a failure indicator ``"yes"`` or
+    a limit ``"3.5"`` is not guessed at.
+    """
+    col = data[name]
+    if is_boolean(col):
+        return col.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    if not pd.api.types.is_numeric_dtype(col.dtype):
+        raise FMMError(
+            f"column {name!r} ({what}) must hold numbers or booleans, got dtype {col.dtype} "
+            f"(e.g. {col.dropna().iloc[0]!r}); convert it, e.g. df[{name!r}] = pd.to_numeric(df[{name!r}])"
+            if col.notna().any()
+            else f"column {name!r} ({what}) has no values"
+        )
+    return col.to_numpy(dtype=float, na_value=np.nan)
+
+
 def build_design(
     formulas: list[str],
     data: pd.DataFrame,
@@ -466,6 +522,9 @@ def build_design(
         ``response_missing_ok`` the response's own missing values do not
         drop a row; when every family is ``binary`` a boolean, text or
         categorical response is coded 0/1 (:func:`fmmreg.datacheck.binary_coding`).
+        The columns a family declares in ``data_columns()`` are read into
+        ``Design.columns`` (their missing values drop the row; ``±inf`` only
+        where the family gives it a meaning, :attr:`ComponentFamily.infinite_data_roles`).
     extra : dict, optional
         Further per-row variables (offsets, exposures) by key: a column name
         of ``data`` or an array of length n. Rows where one is missing are
@@ -478,6 +537,9 @@ def build_design(
         :mod:`fmmreg.datacheck` for the rules), naming the column.
     """
     extra = dict(extra or {})
+    if families:
+        # a family may add terms its own indices need (ivregress: the excluded instruments)
+        formulas = [fam.extend_formula(f) for f, fam in zip(formulas, families)]
     intercepts = [getattr(f, "intercept", True) for f in families] if families else [True] * len(formulas)
     missing_y_ok = bool(families) and all(getattr(f, "response_missing_ok", False) for f in families)
     if not isinstance(data, pd.DataFrame):
@@ -488,7 +550,8 @@ def build_design(
         raise FMMError(f"every class must model the same response, got {sorted(lhs)}; use one response in all formulas")
     cf = None if class_formula is None else _parse(class_formula, "class_formula", False)
 
-    required: set[str] = set()
+    fam_cols = family_columns(families or [])
+    required: set[str] = set(fam_cols)
     for p in parsed.values():
         required |= set(p.required_variables) - set(FORMULA_FUNCTIONS)
     if cf is not None:
@@ -510,6 +573,12 @@ def build_design(
         key: _row_values(v, len(data), key.split(":")[0]) for key, v in extra.items() if not isinstance(v, str)
     }
     other_roles = {v: key.split(":")[0] for key, v in extra.items() if isinstance(v, str)}  # offset, exposure
+    other_roles |= {c: what for c, (what, _) in fam_cols.items()}
+    formula_vars = {v for p in parsed.values() for v in p.required_variables} | set(
+        [] if cf is None else cf.required_variables
+    )
+    # a limit column may say "no limit in this row" with ±inf; in a formula a column may not
+    infinite_ok = {c for c, (_, inf_ok) in fam_cols.items() if inf_ok and c not in formula_vars}
 
     lhs_vars: set[str] = set()
     for p in parsed.values():
@@ -529,7 +598,7 @@ def build_design(
             f"(missing: {worst or 'weights'}); drop or fill those variables"
         )
 
-    sub, coding = _checked_columns(sub, parsed, cf, lhs_vars, wcol, families, missing_y_ok, other_roles)
+    sub, coding = _checked_columns(sub, parsed, cf, lhs_vars, wcol, families, missing_y_ok, other_roles, infinite_ok)
     text_columns = frozenset(c for c in required if is_text(data[c]))
 
     y = None
@@ -562,6 +631,7 @@ def build_design(
         key: extra_all[key][keep] if key in extra_all else _as_float(sub[v], f"column {v!r}")
         for key, v in extra.items()
     }
+    columns = {c: data_column(sub, c, fam_cols[c][0]) for c in fam_cols}
 
     finite = _finite_rows(y, yname, [(X, names) for X, names, _ in xs.values()] + [(Z, znames)], missing_y_ok)
     index = sub.index
@@ -572,6 +642,7 @@ def build_design(
         Z = Z[finite]
         w = None if w is None else w[finite]
         ex = {key: v[finite] for key, v in ex.items()}
+        columns = {c: v[finite] for c, v in columns.items()}
         index = index[finite]
         rows = rows[finite]
     # the weights' own checks depend on their kind (fmmreg.weighting)
@@ -603,6 +674,7 @@ def build_design(
         extra=ex,
         rows=rows,
         term_labels={k: v for spec in [*(x[2] for x in xs.values()), zspec] for k, v in term_labels(spec).items()},
+        columns=columns,
     )
 
 

@@ -18,6 +18,7 @@ from fmmreg.estimation.relabel import canonical_order, check_order, permute_thet
 from fmmreg.estimation.starts import StartOptions, multistart
 from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
 from fmmreg.families import ComponentFamily, get_family
+from fmmreg.families.base import class_responses
 from fmmreg.formula import build_design
 from fmmreg.offsets import check_offset_families, extra_columns, offset_arrays, resolve_offsets
 from fmmreg.postestimation.vce import resolve_vce
@@ -160,10 +161,14 @@ class FMM:
             if group is None
             else _panel.make_panel(_panel.group_name(group), group_ids, self.design.extra[_panel.GROUP_KEY])
         )
+        for fam, names in zip(self.families, self.design.xnames):
+            fam.bind_design(names)
         #: the user's DataFrame (a reference, never modified): cluster= columns given at fit
         #: time, margins and the bootstrap read its rows
         self.data = data
-        self.y = self._check_response()
+        #: the response array of each class (the response with its family's data columns)
+        self.ys = self._check_response()
+        self.y = self.ys[0]
         self.offset_specs = check_offset_families(offset_specs, self.families)
         #: offset of each class (model order) on the rows used, or None
         self.offsets = offset_arrays(self.offset_specs, self.design.extra)
@@ -171,25 +176,29 @@ class FMM:
         if self.panel is not None:
             _panel.check_panel(self)
 
-    def _check_response(self) -> np.ndarray:
-        """Validate the response against every class's family.
+    def _check_response(self) -> list[np.ndarray]:
+        """Validate each class's response against its family.
 
         A family with a restricted support (``pointmass``, ``tpoisson``) checks
         only the rows it can generate, and every row must be possible in at
         least one class: a point mass at 0 plus a zero-truncated Poisson (a
         hurdle model) is valid, a zero-truncated Poisson alone is not.
+        Returns one array per class (see :func:`class_responses`).
         """
         y, name = self.design.y, self.design.yname
-        checked = None
+        ys = class_responses(self.families, y, self.design.columns)
+        checked: dict[int, np.ndarray] = {}
         covered = np.zeros(len(y), dtype=bool)
-        for fam in {id(f): f for f in self.families}.values():
-            mask = fam.support(y) if len(self.families) > 1 else None
+        for fam, y_k in zip(self.families, ys):
+            if id(fam) in checked:
+                continue
+            mask = fam.support(y_k) if len(self.families) > 1 else None
             if mask is None:
-                out = fam.check_endog(y, name)
-                checked = out if checked is None else checked
+                checked[id(fam)] = np.asarray(fam.check_endog(y_k, name), dtype=float)
                 covered[:] = True
             else:
-                fam.check_endog(y[mask], name)
+                fam.check_endog(y_k[mask], name)
+                checked[id(fam)] = np.asarray(y_k, dtype=float)
                 covered |= mask
         if not covered.all():
             bad = np.flatnonzero(~covered)
@@ -197,9 +206,8 @@ class FMM:
                 f"{len(bad)} observation(s) of {name!r} (e.g. {y[bad[0]]!r}) have zero density in every class "
                 f"({', '.join(sorted({f.name for f in self.families}))}); add a class that can generate them"
             )
-        y = np.asarray(y, dtype=float) if checked is None else checked
-        self._check_varies(y, name)
-        return y
+        self._check_varies(np.asarray(y, dtype=float), name)
+        return [checked[id(fam)] for fam in self.families]
 
     def _check_varies(self, y: np.ndarray, name: str) -> None:
         """A response that does not vary identifies no regression, let alone a mixture."""
@@ -291,7 +299,7 @@ class FMM:
     def _likelihood(self, class_map: list[int]) -> MixtureLikelihood:
         d = self.design
         lik = MixtureLikelihood(
-            self.y,
+            [self.ys[j] for j in class_map],
             [d.designs[j] for j in class_map],
             d.Z,
             [self.families[j] for j in class_map],
@@ -427,7 +435,8 @@ class FMM:
                 )
             if "lnsigma" in fam.ancillary_names:
                 lns = res.params[(res.component_equation(k), "lnsigma")]
-                sd_y = float(np.std(self.y[np.isfinite(self.y)]))  # intreg: open ends are inf
+                y = self.design.y
+                sd_y = float(np.std(y[np.isfinite(y)]))  # intreg: open ends are missing
                 if np.exp(lns) < 1e-6 * max(sd_y, 1e-300):
                     warnings.warn(
                         f"class {k}: the standard deviation collapsed to {np.exp(lns):.3g} "

@@ -33,8 +33,6 @@ from fmmreg import FMM, fmm
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.families import ComponentFamily, get_family
 
-Arrays = tuple[np.ndarray, np.ndarray]
-
 
 @dataclass(frozen=True)
 class FamilyCase:
@@ -82,10 +80,11 @@ class FamilyCase:
     def data(self) -> pd.DataFrame:
         return self.simulate(np.random.default_rng(self.seed), self.n)
 
-    def arrays(self) -> Arrays:
-        """``(y, X)`` exactly as the engine sees them."""
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, ComponentFamily]:
+        """``(y, X, family)`` exactly as the engine sees them: the class response (with the
+        family's data columns), the class design and the family after the model checked and bound it."""
         model = FMM(1, self.formula, self.data(), family=self.make_family())
-        return model.y, model.design.designs[0]
+        return model.y, model.design.designs[0], model.families[0]
 
 
 def covariates(rng: np.random.Generator, n: int) -> pd.DataFrame:
@@ -141,8 +140,7 @@ def check_k1(case: FamilyCase) -> None:
 
 def check_logdensity(case: FamilyCase) -> None:
     """Per-observation log density equals scipy.stats at a point off the optimum."""
-    y, X = case.arrays()
-    fam = case.make_family()
+    y, X, fam = case.arrays()
     params, _ = case.reference_fit(y, X)
     params = _perturbed(params, np.random.default_rng(1))
     ours = fam.loglike_obs(y, X, params)
@@ -152,8 +150,7 @@ def check_logdensity(case: FamilyCase) -> None:
 
 def check_integer_weights(case: FamilyCase) -> None:
     """Integer weights equal replicated rows: single-class fit and mixture likelihood."""
-    y, X = case.arrays()
-    fam = case.make_family()
+    y, X, fam = case.arrays()
     rng = np.random.default_rng(2)
     w = rng.integers(0, 4, size=len(y)).astype(float)
     rows = np.repeat(np.arange(len(y)), w.astype(int))
@@ -181,8 +178,7 @@ def _two_class_theta(fam: ComponentFamily, params: np.ndarray, rng: np.random.Ge
 
 def check_derivatives(case: FamilyCase) -> None:
     """Analytic score/Hessian equal central differences (one class and a two-class mixture)."""
-    y, X = case.arrays()
-    fam = case.make_family()
+    y, X, fam = case.arrays()
     rng = np.random.default_rng(3)
     params, _ = case.reference_fit(y, X)
     params = _perturbed(params, rng)

@@ -103,7 +103,7 @@ def test_match_classes_undoes_a_label_switch(separated):
 def test_simulate_from_a_fit_has_its_mean(separated):
     _, res = separated
     rng = np.random.default_rng(0)
-    draws = np.mean([simulate(res, rng).mean() for _ in range(200)])
+    draws = np.mean([simulate(res, rng)[0].mean() for _ in range(200)])
     expected = res.predict(marginal=True).mean()
     assert draws == pytest.approx(expected, abs=4 * np.std(res.lik.y) / np.sqrt(200 * len(res.lik.y)))
 

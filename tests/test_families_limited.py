@@ -21,6 +21,7 @@ from fmmreg.estimation.engine import run_em, theta_from_posterior
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.families.intreg import IntervalRegression
 from fmmreg.families.tobit import Tobit
+from fmmreg.families.tpoisson import TruncatedPoisson
 from fmmreg.families.truncreg import TruncatedRegression
 from tests.family_contract import FamilyCase, FamilyContract, covariates, mixture_central_diff
 from tests.mixture_reference import assert_matches_reference, load_reference, scipy_maximise
@@ -59,6 +60,30 @@ def sim_truncreg(rng, n):
     return df.iloc[keep].reset_index(drop=True).assign(y=ystar[keep])
 
 
+def sim_tobit_columns(rng, n):
+    """Tobit with a lower and an upper limit per row (Stata ``ll(varname) ul(varname)``)."""
+    df, ystar = _latent(rng, n)
+    lo = rng.choice([-0.8, -0.3, 0.2], size=n)
+    hi = np.where(rng.random(n) < 0.2, np.inf, rng.choice([1.4, 2.0], size=n))
+    return df.assign(y=np.clip(ystar, lo, hi), lo=lo, hi=hi)
+
+
+def sim_truncreg_columns(rng, n):
+    df, ystar = _latent(rng, 4 * n)
+    lo = rng.choice([-0.6, -0.1, -np.inf], size=4 * n)
+    keep = np.flatnonzero(ystar > lo)[:n]
+    return df.iloc[keep].reset_index(drop=True).assign(y=ystar[keep], lo=lo[keep])
+
+
+def sim_tpoisson_columns(rng, n):
+    df = covariates(rng, 4 * n)
+    mu = np.exp(0.8 + 0.5 * df["x1"].to_numpy() - 0.4 * df["x2"].to_numpy())
+    lo = rng.choice([0, 1, 2], size=4 * n)
+    y = rng.poisson(mu)
+    keep = np.flatnonzero(y > lo)[:n]
+    return df.iloc[keep].reset_index(drop=True).assign(y=y[keep], lo=lo[keep])
+
+
 # ------------------------------------------------- scipy.stats log densities
 def _split(X, params):
     p = X.shape[1]
@@ -90,11 +115,51 @@ def truncreg_density(y, X, params):
     return stats.truncnorm.logpdf(y, (LOWER - mu) / s, (UPPER - mu) / s, loc=mu, scale=s)
 
 
+def tobit_columns_density(y, X, params):
+    mu, s = _split(X, params)
+    resp, lo, hi = y[:, 0], y[:, 1], y[:, 2]
+    return np.where(
+        resp <= lo,
+        stats.norm.logcdf(lo, mu, s),
+        np.where(resp >= hi, stats.norm.logsf(hi, mu, s), stats.norm.logpdf(resp, mu, s)),
+    )
+
+
+def truncreg_columns_density(y, X, params):
+    mu, s = _split(X, params)
+    return stats.truncnorm.logpdf(y[:, 0], (y[:, 1] - mu) / s, (y[:, 2] - mu) / s, loc=mu, scale=s)
+
+
+def truncreg_columns_likelihood(y, X, params):
+    """The same density with scipy.stats.norm (truncnorm with per-row bounds is slow in a maximisation)."""
+    mu, s = _split(X, params)
+    mass = np.log(stats.norm.cdf(y[:, 2], mu, s) - stats.norm.cdf(y[:, 1], mu, s))
+    return stats.norm.logpdf(y[:, 0], mu, s) - mass
+
+
+def tpoisson_columns_density(y, X, params):
+    mu = np.exp(X @ params)
+    return stats.poisson.logpmf(y[:, 0], mu) - stats.poisson.logsf(y[:, 1], mu)
+
+
+def tpoisson_columns_reference(y, X):
+    beta = np.linalg.lstsq(X, np.log(y[:, 0]), rcond=None)[0]
+    return scipy_maximise(lambda t: float(tpoisson_columns_density(y, X, t).sum()), beta)
+
+
 def scipy_reference(density):
-    """ML by scipy of the scipy.stats likelihood, from least squares on a point value."""
+    """ML by scipy of the scipy.stats likelihood, from least squares on a point value (once per data set)."""
+    fits: dict[bytes, tuple[np.ndarray, float]] = {}
 
     def fit(y, X):
+        key = y.tobytes() + X.tobytes()
+        if key not in fits:
+            fits[key] = _fit(y, X)
+        return fits[key][0].copy(), fits[key][1]
+
+    def _fit(y, X):
         point = y if y.ndim == 1 else np.where(np.isfinite(y[:, 0]), y[:, 0], y[:, 1])
+        point = y[:, 0] if y.ndim == 2 and y.shape[1] == 3 else point  # (y, lower, upper) of a limit column
         beta = np.linalg.lstsq(X, point, rcond=None)[0]
         x0 = np.append(beta, np.log(np.std(point - X @ beta)))
         return scipy_maximise(lambda t: float(density(y, X, t).sum()), x0)
@@ -122,6 +187,32 @@ CASES = [
         scipy_reference(truncreg_density),
         truncreg_density,
         (("y", LOWER - 0.1), ("y", UPPER + 1.0)),
+    ),
+    # limits as data columns (Stata's ll(varname) / ul(varname)), issue 16
+    FamilyCase(
+        "tobit_columns",
+        lambda: Tobit(lower="lo", upper="hi"),
+        sim_tobit_columns,
+        scipy_reference(tobit_columns_density),
+        tobit_columns_density,
+        (("lo", 5.0),),
+        formula="y ~ x1 + x2",
+    ),
+    FamilyCase(
+        "truncreg_columns",
+        lambda: TruncatedRegression(lower="lo"),
+        sim_truncreg_columns,
+        scipy_reference(truncreg_columns_likelihood),
+        truncreg_columns_density,
+        (("y", -5.0),),
+    ),
+    FamilyCase(
+        "tpoisson_columns",
+        lambda: TruncatedPoisson(lower="lo"),
+        sim_tpoisson_columns,
+        tpoisson_columns_reference,
+        tpoisson_columns_density,
+        (("y", 0.0),),
     ),
 ]
 
@@ -320,8 +411,8 @@ def test_tobit_bad_limits_and_warnings():
         Tobit(lower=None, upper=None)
     with pytest.raises(ValueError, match="below the upper"):
         Tobit(lower=2.0, upper=1.0)
-    with pytest.raises(ValueError, match="number, None or 'min'"):
-        Tobit(lower="max")
+    with pytest.raises(ValueError, match="number, a column name, True or None"):
+        Tobit(lower=False)
     df = _frame()
     df["y"] = df["y"] + 5.0  # nothing at the limit 0
     with pytest.warns(UserWarning, match="tobit class is then a plain normal regression"):
@@ -348,3 +439,64 @@ def test_mixture_derivatives_with_censoring_and_membership_covariate():
     num_g, num_h = mixture_central_diff(lik, theta, eps=1e-5)
     np.testing.assert_allclose(g, num_g, atol=1e-5 * (1 + np.abs(g).max()))
     np.testing.assert_allclose(h, num_h, atol=1e-5 * (1 + np.abs(h).max()))
+
+
+# --------------------------------------------- limits as data columns (issue 16)
+def test_tobit_per_row_limit_two_class_reference():
+    ref, df, expected = load_reference("tobit_varlimit")
+    res = fmm(2, "y ~ x", df, family=Tobit(lower="limit"), class_formula="~ z")
+    assert_matches_reference(res, ref, expected)
+
+
+def test_constant_limit_columns_equal_numeric_limits():
+    rng = np.random.default_rng(7)
+    df = sim_tobit(rng, 200).assign(lo=LOWER, hi=UPPER)
+    a = fmm(1, "y ~ x1 + x2", df, family=Tobit(lower=LOWER, upper=UPPER))
+    b = fmm(1, "y ~ x1 + x2", df, family=Tobit(lower="lo", upper="hi"))
+    assert b.llf == pytest.approx(a.llf, abs=1e-9)
+    np.testing.assert_allclose(b.params.to_numpy(), a.params.to_numpy(), atol=1e-8)
+    df = sim_truncreg(rng, 200).assign(lo=LOWER)
+    a = fmm(1, "y ~ x1", df, family=TruncatedRegression(lower=LOWER, upper=UPPER))
+    b = fmm(1, "y ~ x1", df.assign(hi=UPPER), family=TruncatedRegression(lower="lo", upper="hi"))
+    assert b.llf == pytest.approx(a.llf, abs=1e-9)
+    df = sim_tpoisson_columns(rng, 200)
+    df = df[df["y"] > 2].assign(two=2)
+    a = fmm(1, "y ~ x1", df, family=TruncatedPoisson(lower=2))
+    b = fmm(1, "y ~ x1", df, family=TruncatedPoisson(lower="two"))
+    assert b.llf == pytest.approx(a.llf, abs=1e-9)
+    # Stata's ll(0) default is the zero-truncated Poisson
+    assert fmm(1, "y ~ x1", df, family="tpoisson").llf == pytest.approx(
+        fmm(1, "y ~ x1", df, family=TruncatedPoisson(lower=0)).llf, abs=1e-12
+    )
+
+
+def test_bare_limits_are_the_sample_extremes():
+    rng = np.random.default_rng(8)
+    df = sim_tobit(rng, 200)
+    bare = FMM(1, "y ~ x1 + x2", df, family=Tobit(lower=True, upper=True))
+    assert bare.families[0].limits == pytest.approx((df["y"].min(), df["y"].max()))
+
+
+def test_limit_columns_in_predictions_and_errors():
+    rng = np.random.default_rng(9)
+    df = sim_tobit_columns(rng, 200)
+    res = fmm(1, "y ~ x1 + x2", df, family=Tobit(lower="lo", upper="hi"))
+    # per-row limits: the fitted mean is the latent x'b (Stata's predict, xb)
+    np.testing.assert_allclose(res.predict(kind="mu")[1], res.predict(kind="eta")[1])
+    dens = res.predict(df.head(5), kind="density")[1].to_numpy()
+    np.testing.assert_allclose(dens, res.predict(kind="density")[1].to_numpy()[:5], rtol=1e-12)
+    with pytest.raises(ValueError, match="'hi'"):
+        res.predict(df.head(5).drop(columns="hi"), kind="density")
+    with pytest.raises(ValueError, match="'lo'.*not found"):
+        FMM(1, "y ~ x1", df.drop(columns="lo"), family=Tobit(lower="lo"))
+    with pytest.raises(ValueError, match="lower limit must be below the upper"):
+        FMM(1, "y ~ x1", df.assign(hi=-1.0), family=Tobit(lower="lo", upper="hi"))
+    with pytest.raises(ValueError, match="truncation point lo.*tpoisson"):
+        FMM(
+            1,
+            "y ~ x1",
+            pd.DataFrame({"y": [1, 2, 3, 4], "lo": [0, 2, 0, 0], "x1": [0.1, 0.2, 0.3, 0.5]}),
+            family=TruncatedPoisson(lower="lo"),
+        )
+    with pytest.raises(ValueError, match="integer >= -1"):
+        TruncatedPoisson(lower=0.5)

@@ -19,7 +19,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from fmmreg import FMM, fmm, get_family
 from fmmreg.families.mlogit import MultinomialLogit
-from fmmreg.families.ordinal import OrderedFamily, ologit, oprobit
+from fmmreg.families.ordinal import OrderedFamily, ocloglog, ologit, oprobit
 from tests.family_contract import FamilyCase, FamilyContract, covariates
 from tests.mixture_reference import assert_matches_reference, load_reference, scipy_maximise
 
@@ -103,6 +103,14 @@ CASES = [
         sim_ordinal(lambda rng, n: rng.normal(size=n)),
         ordered_reference("probit"),
         ordered_density(stats.norm.cdf),
+        (("y", -1.0),),
+    ),
+    FamilyCase(
+        "ocloglog",
+        lambda: ocloglog(levels=LEVELS),
+        sim_ordinal(lambda rng, n: -rng.gumbel(size=n)),
+        ordered_reference(stats.gumbel_l),
+        ordered_density(stats.gumbel_l.cdf),
         (("y", -1.0),),
     ),
     FamilyCase(
@@ -210,7 +218,7 @@ def test_levels_and_base_must_match_the_data():
     with pytest.raises(ValueError, match="at least 2 levels"):
         ologit(levels=[1])
     with pytest.raises(ValueError, match="ordered link"):
-        OrderedFamily("cloglog")
+        OrderedFamily("cauchit")  # cloglog is gsem's ocloglog (issue 16)
 
 
 def test_family_needs_levels_before_use():

@@ -19,6 +19,7 @@ from statsmodels.discrete.discrete_model import NegativeBinomial, NegativeBinomi
 from statsmodels.discrete.truncated_model import TruncatedLFPoisson
 from statsmodels.othermod.betareg import BetaModel
 
+from fmmreg.families.betareg import BetaRegression
 from fmmreg.families.glm import glm
 from tests.family_contract import FamilyCase, FamilyContract, covariates
 
@@ -153,9 +154,10 @@ def tpoisson_reference(y, X):
     return np.asarray(res.params), float(res.llf)
 
 
-def beta_reference(y, X):
+def beta_reference(y, X, link=None):
     # statsmodels' precision equation has a log link: its constant is ln(phi)
-    res = BetaModel(y, X).fit(method="newton", maxiter=100, tol=1e-13, disp=0)
+    model = BetaModel(y, X) if link is None else BetaModel(y, X, link=link)
+    res = model.fit(method="newton", maxiter=100, tol=1e-13, disp=0)
     return np.asarray(res.params), float(res.llf)
 
 
@@ -228,10 +230,27 @@ def gaussian_density(y, X, params):
     return stats.norm.logpdf(y, eta, np.exp(lnsigma))
 
 
-def beta_density(y, X, params):
+def beta_density(y, X, params, inverse=expit):
     eta, (lnphi,) = _split(X, params)
-    mu, phi = expit(eta), np.exp(lnphi)
+    mu, phi = inverse(eta), np.exp(lnphi)
     return stats.beta.logpdf(y, mu * phi, (1 - mu) * phi)
+
+
+#: betareg's other mean links (issue 16): statsmodels link, inverse link
+_BETA_LINKS = {
+    "probit": (_L.Probit(), stats.norm.cdf),
+    "cloglog": (_L.CLogLog(), lambda e: 1 - np.exp(-np.exp(e))),
+    "loglog": (_L.LogLog(), lambda e: np.exp(-np.exp(-e))),
+}
+
+
+def sim_beta_link(inverse):
+    def sim(rng, n, phi=8.0):
+        df = covariates(rng, n)
+        mu = inverse(_eta(df, c=-0.2))
+        return df.assign(y=rng.beta(mu * phi, (1 - mu) * phi))
+
+    return sim
 
 
 def lognormal_density(y, X, params):
@@ -322,6 +341,25 @@ CASES = [
     FamilyCase("tpoisson", "tpoisson", sim_tpoisson, tpoisson_reference, tpoisson_density, (("y", 0.0), ("y", -1.0))),
     FamilyCase("betareg", "betareg", sim_beta, beta_reference, beta_density, (("y", 0.0), ("y", 1.0), ("y", 1.5))),
     FamilyCase("lognormal", "lognormal", sim_lognormal, ols_reference(True), lognormal_density, _POSITIVE_BAD),
+    *[
+        FamilyCase(
+            f"betareg_{link}",
+            lambda link=link: BetaRegression(link),
+            sim_beta_link(inverse),
+            lambda y, X, sm_link=sm_link: beta_reference(y, X, sm_link),
+            lambda y, X, params, inverse=inverse: beta_density(y, X, params, inverse),
+            (("y", 1.0),),
+        )
+        for link, (sm_link, inverse) in _BETA_LINKS.items()
+    ],
+    FamilyCase(
+        "glm_bernoulli_loglog",
+        lambda: glm("bernoulli", "loglog"),
+        sim_bernoulli(lambda e: np.exp(-np.exp(-e))),
+        glm_reference(_F.Binomial(_L.LogLog())),
+        bernoulli_density(lambda e: np.exp(-np.exp(-e))),
+        _BINARY_BAD,
+    ),
 ]
 
 

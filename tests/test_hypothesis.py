@@ -184,6 +184,6 @@ def test_wald_pvalues_uniform_under_a_true_null():
     pvalues = []
     with one_blas_thread():
         for _ in range(200):
-            fit = refit(replicate_model(res.model, [0], y=simulate(res, rng)), start=res.theta)
+            fit = refit(replicate_model(res.model, [0], y=simulate(res, rng)[0]), start=res.theta)
             pvalues.append(fit.wald_test(["[1.y]x2 = 0", "[1.y]x3 = 0"]).pvalue)
     assert stats.kstest(pvalues, "uniform").pvalue > 0.01

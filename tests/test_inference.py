@@ -371,11 +371,15 @@ def test_eform_rows_are_exp_of_coefficients_and_endpoints(gauss3):
 
 
 def _contract_cases():
+    from tests.test_families_ivregress import CASES as ivregress
     from tests.test_families_limited import CASES as limited
     from tests.test_families_ordinal import CASES as ordinal
+    from tests.test_families_streg import CASES as survival
     from tests.test_family_contract import CASES as core
 
-    return core + limited + ordinal
+    # limited: also the limits given as columns (tobit, truncreg, tpoisson); survival: every
+    # distribution and metric, with censoring and delayed entry; ivregress: the structural equation
+    return core + limited + ordinal + survival + ivregress
 
 
 @pytest.mark.parametrize("case", _contract_cases(), ids=lambda c: c.id)

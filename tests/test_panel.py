@@ -35,8 +35,10 @@ from tests.simulate_panel import (
     poisson_panel,
     trajectories,
 )
+from tests.test_families_ivregress import CASES as IV_CASES
 from tests.test_families_limited import CASES as LIMITED_CASES
 from tests.test_families_ordinal import CASES as ORDINAL_CASES
+from tests.test_families_streg import CASES as STREG_CASES
 from tests.test_family_contract import CASES as CONTRACT_CASES
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -240,7 +242,7 @@ def test_score_and_information_equal_numerical_derivatives(poisson_fit):
     np.testing.assert_allclose((scores * m[:, None]).sum(axis=0), grad, rtol=1e-10, atol=1e-9)
 
 
-ALL_CASES = CONTRACT_CASES + LIMITED_CASES + ORDINAL_CASES
+ALL_CASES = CONTRACT_CASES + LIMITED_CASES + ORDINAL_CASES + STREG_CASES + IV_CASES
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=lambda c: c.id)
@@ -545,7 +547,8 @@ def test_blrt_simulates_one_class_per_group():
     never = (rng.random(80) < 0.5)[ids]
     df = pd.DataFrame({"id": ids, "y": np.where(never, 0, rng.poisson(20.0, size=len(ids)))})
     res = fmm(["y ~ 1 | id", "y ~ 1 | id"], data=df, family=["pointmass", "poisson"])
-    draws = pd.DataFrame({"id": ids, "zero": simulate(res, np.random.default_rng(0)) == 0})
+    y, _ = simulate(res, np.random.default_rng(0))
+    draws = pd.DataFrame({"id": ids, "zero": y == 0})
     share_zero = draws.groupby("id")["zero"].mean()
     assert set(np.round(share_zero, 6)) <= {0.0, 1.0}  # all zeros (point mass) or none (Poisson with mean 20)
     assert 0.2 < (share_zero == 1).mean() < 0.8

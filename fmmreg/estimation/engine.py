@@ -50,8 +50,8 @@ def m_step_statsmodels(lik: MixtureLikelihood, theta: np.ndarray, tau: np.ndarra
     """
     gamma, comps = lik.unpack(theta)
     new = [
-        fam.mstep_statsmodels(lik.y, X, lik.w * tau[:, k], comps[k])
-        for k, (fam, X) in enumerate(zip(lik.families, lik.designs))
+        fam.mstep_statsmodels(y, X, lik.w * tau[:, k], comps[k])
+        for k, (fam, y, X) in enumerate(zip(lik.families, lik.ys, lik.designs))
     ]
     return lik.pack(lik.membership.fit(tau, lik.w, gamma), new)
 
@@ -72,10 +72,10 @@ def theta_from_posterior(lik: MixtureLikelihood, tau: np.ndarray) -> np.ndarray:
         rows = np.linspace(0, lik.n - 1, POSTERIOR_START_ROWS).astype(np.intp)
         return theta_from_posterior(lik.subset(rows), tau[rows])
     comps = []
-    for k, (fam, X) in enumerate(zip(lik.families, lik.designs)):
+    for k, (fam, y, X) in enumerate(zip(lik.families, lik.ys, lik.designs)):
         c = lik.w * tau[:, k]
         # a few Newton steps are enough: EM (and Newton) take over from here
-        comps.append(fam.fit_weighted(lik.y, X, c, tol=1e-8, maxiter=4))
+        comps.append(fam.fit_weighted(y, X, c, tol=1e-8, maxiter=4))
     gamma = lik.membership.fit(tau, lik.w, tol=1e-8, maxiter=4)
     return lik.pack(gamma, comps)
 
@@ -114,9 +114,9 @@ def _run_em_fast(
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """EM with the fast M-step, carrying each class's linear predictors and
     log densities from one step to the next (see ``IndexState``)."""
-    y, w, mem = lik.y, lik.w, lik.membership
+    w, mem = lik.w, lik.membership
     gamma, comps = lik.unpack(theta)
-    states = [fam.index_state(y, X, th) for fam, X, th in zip(lik.families, lik.designs, comps)]
+    states = [fam.index_state(y, X, th) for fam, y, X, th in zip(lik.families, lik.ys, lik.designs, comps)]
     eta_m = mem.linear(gamma)
     logpi = mem.log_prior_from_eta(eta_m)
     logf = np.empty((lik.n, lik.k), order="F")
@@ -126,7 +126,7 @@ def _run_em_fast(
     for _ in range(maxiter):
         new_states = [
             fam.mstep_state(y, X, w * tau[:, k], s)
-            for k, (fam, X, s) in enumerate(zip(lik.families, lik.designs, states))
+            for k, (fam, y, X, s) in enumerate(zip(lik.families, lik.ys, lik.designs, states))
         ]
         new_gamma, new_eta_m, new_logpi = mem.mstep_state(tau, w, gamma, eta_m, logpi)
         for k, s in enumerate(new_states):

@@ -36,8 +36,11 @@ class MixtureLikelihood:
 
     Parameters
     ----------
-    y : ndarray
-        Response.
+    y : ndarray or list of ndarray
+        Response, shared by every class, or one array per class: the
+        response with the data columns its family reads
+        (:func:`fmmreg.families.base.class_responses`). ``self.y`` is class
+        1's array, ``self.ys`` every class's.
     designs : list of ndarray
         Component design of each class (the same array object may be shared).
     Z : ndarray, shape (n, q)
@@ -72,19 +75,20 @@ class MixtureLikelihood:
 
     def __init__(
         self,
-        y: np.ndarray,
+        y: np.ndarray | list[np.ndarray],
         designs: list[np.ndarray],
         Z: np.ndarray,
         families: list[ComponentFamily],
         weights: np.ndarray | None = None,
         offsets: list[np.ndarray | None] | None = None,
     ):
-        self.y = y
+        self.ys = list(y) if isinstance(y, (list, tuple)) else [y] * len(families)
+        self.y = self.ys[0]
         self.designs = designs
         self.offsets = [None] * len(families) if offsets is None else list(offsets)
         self.families = [fam.with_offset(off) for fam, off in zip(families, self.offsets)]
         self.k = len(families)
-        self.n = len(y)
+        self.n = len(self.y)
         self.membership = Membership(Z, self.k)
         self.w = np.ones(self.n) if weights is None else np.asarray(weights, dtype=float)
         self.n_mem = self.membership.n_params
@@ -120,8 +124,8 @@ class MixtureLikelihood:
     def component_logf(self, comps: list[np.ndarray]) -> np.ndarray:
         """Log densities of each class, shape (n, K)."""
         out = np.empty((self.n, self.k), order="F")
-        for k, (fam, X, th) in enumerate(zip(self.families, self.designs, comps)):
-            out[:, k] = fam.loglike_obs(self.y, X, th)
+        for k, (fam, y, X, th) in enumerate(zip(self.families, self.ys, self.designs, comps)):
+            out[:, k] = fam.loglike_obs(y, X, th)
         return out
 
     def estep(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -148,9 +152,9 @@ class MixtureLikelihood:
         pi = np.exp(logpi)
         logf = np.empty((self.n, self.k), order="F")
         d1s, d2s = [], []
-        for k, (fam, X, th) in enumerate(zip(self.families, self.designs, comps)):
+        for k, (fam, y, X, th) in enumerate(zip(self.families, self.ys, self.designs, comps)):
             eta, anc = fam.indices(X, th)
-            lf, d1, d2 = fam.index_derivatives(self.y, eta, anc, order=2)
+            lf, d1, d2 = fam.index_derivatives(y, eta, anc, order=2)
             logf[:, k] = lf
             d1s.append(d1)
             d2s.append(d2)
@@ -184,10 +188,9 @@ class MixtureLikelihood:
         """The likelihood of some rows (views for a slice, copies for an index array)."""
         cache: dict[int, np.ndarray] = {}
         designs = [cache.setdefault(id(X), X[rows]) for X in self.designs]
+        ys = [cache.setdefault(id(y), y[rows]) for y in self.ys]
         offsets = [None if off is None else off[rows] for off in self.offsets]
-        return MixtureLikelihood(
-            self.y[rows], designs, self.membership.Z[rows], self.families, self.w[rows], offsets=offsets
-        )
+        return MixtureLikelihood(ys, designs, self.membership.Z[rows], self.families, self.w[rows], offsets=offsets)
 
     def score_hessian(self, theta: np.ndarray, hessian: bool = True) -> tuple[float, np.ndarray, np.ndarray | None]:
         """Log likelihood, analytic score and observed Hessian (Louis).

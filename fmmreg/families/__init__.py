@@ -17,11 +17,13 @@ from fmmreg.families.betareg import BetaRegression
 from fmmreg.families.gaussian import Gaussian
 from fmmreg.families.glm import GLM_FAMILIES, GLMFamily, binomial, cloglog, gamma, glm, logit, poisson, probit
 from fmmreg.families.intreg import IntervalRegression
+from fmmreg.families.ivregress import IVRegress
 from fmmreg.families.lognormal import LogNormal
 from fmmreg.families.mlogit import MultinomialLogit
 from fmmreg.families.nbreg import NegativeBinomial1, NegativeBinomial2
-from fmmreg.families.ordinal import ologit, oprobit
+from fmmreg.families.ordinal import ocloglog, ologit, oprobit
 from fmmreg.families.pointmass import PointMass
+from fmmreg.families.streg import Streg, exponential, loglogistic, streg, weibull
 from fmmreg.families.tobit import Tobit
 from fmmreg.families.tpoisson import TruncatedPoisson
 from fmmreg.families.truncreg import TruncatedRegression
@@ -47,8 +49,13 @@ _REGISTRY: dict[str, Callable[[], ComponentFamily]] = {
     "truncreg": TruncatedRegression,
     "ologit": ologit,
     "oprobit": oprobit,
+    "ocloglog": ocloglog,
     "mlogit": MultinomialLogit,
     "pointmass": PointMass,
+    "exponential": exponential,
+    "weibull": weibull,
+    "loglogistic": loglogistic,
+    "llogistic": loglogistic,
 }
 
 
@@ -102,4 +109,14 @@ def get_family(spec) -> ComponentFamily:
     raise TypeError(f"family must be a name, a statsmodels family or a ComponentFamily, got {type(spec).__name__}")
 
 
-__all__ = ["ComponentFamily", "GLMFamily", "Gaussian", "available_families", "get_family"]
+__all__ = [
+    "ComponentFamily",
+    "GLMFamily",
+    "Gaussian",
+    "IVRegress",
+    "PointMass",
+    "Streg",
+    "available_families",
+    "get_family",
+    "streg",
+]

@@ -29,25 +29,37 @@ def log1mexp(x: np.ndarray) -> np.ndarray:
     return out
 
 
-def log_diff_cdf(a: np.ndarray, b: np.ndarray, logcdf: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """``log(F(b) - F(a))`` for ``a < b`` and a symmetric ``F``, ``F(x) = 1 - F(-x)``.
+def log_diff_cdf(
+    a: np.ndarray,
+    b: np.ndarray,
+    logcdf: Callable[[np.ndarray], np.ndarray],
+    logsf: Callable[[np.ndarray], np.ndarray] | None = None,
+    median: float = 0.0,
+) -> np.ndarray:
+    """``log(F(b) - F(a))`` for ``a < b``, from the tail where it does not cancel.
 
-    Where the interval lies in the upper tail (``a + b > 0``) the reflected
-    interval ``(-b, -a)`` is used, so that neither end is computed as
-    ``1 - tiny``. Either end may be infinite.
+    Where the interval lies in the upper half (``(a + b)/2 > median``) it is
+    ``log(S(a) - S(b))`` with the survival function ``S = 1 - F``, so that
+    neither end is computed as ``1 - tiny``. ``logsf`` defaults to the
+    symmetric ``log S(x) = log F(-x)`` (``median = 0``); an asymmetric
+    distribution (the complementary log-log) passes its own. Either end may
+    be infinite.
     """
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
+    if logsf is None:
+        logsf = lambda x: logcdf(-x)  # noqa: E731
     with np.errstate(invalid="ignore"):
-        upper = (a + b) > 0
-    lo = np.where(upper, -b, a)
-    hi = np.where(upper, -a, b)
-    log_hi = logcdf(hi)
-    log_lo = logcdf(lo)
-    with np.errstate(invalid="ignore"):
-        diff = log_lo - log_hi
-    diff = np.where(np.isneginf(log_lo), -np.inf, diff)
-    return log_hi + log1mexp(np.minimum(diff, 0.0))
+        upper = (a + b) > 2.0 * median
+    # upper: log S(a) + log(1 - S(b)/S(a)); lower: log F(b) + log(1 - F(a)/F(b))
+    near = np.where(upper, a, b)
+    far = np.where(upper, b, a)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        log_near = np.where(upper, logsf(near), logcdf(near))
+        log_far = np.where(upper, logsf(far), logcdf(far))
+        diff = log_far - log_near
+    diff = np.where(np.isneginf(log_far), -np.inf, diff)
+    return log_near + log1mexp(np.minimum(diff, 0.0))
 
 
 def normal_logpdf(x: np.ndarray) -> np.ndarray:

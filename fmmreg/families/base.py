@@ -128,6 +128,10 @@ class ComponentFamily(abc.ABC):
     #: Offset added to the first linear index, one value per row of the data
     #: the family is bound to (see :meth:`with_offset`); ``None`` for none.
     offset: np.ndarray | None = None
+    #: Roles of :meth:`data_columns` whose column may hold ``±inf`` with a
+    #: meaning (a tobit limit column: no limit in that row); the data checks
+    #: refuse ``±inf`` in every other column (:func:`fmmreg.formula.family_columns`).
+    infinite_data_roles: ClassVar[tuple[str, ...]] = ()
 
     # ------------------------------------------------------------------ contract
     @abc.abstractmethod
@@ -164,6 +168,77 @@ class ComponentFamily(abc.ABC):
     @abc.abstractmethod
     def mean_from_index(self, eta: np.ndarray, anc: np.ndarray) -> np.ndarray:
         """Expected response ``E[y | x]`` given the indices."""
+
+    def data_columns(self) -> dict[str, str]:
+        """Columns of the data this family reads besides the formula's response.
+
+        Returns ``{role: column name}``, e.g. ``{"failure": "died", "entry":
+        "t0"}`` for a survival class or ``{"lower": "limit"}`` for a tobit
+        class with a per-row limit (Stata's ``ll(varname)``). The formula
+        layer reads these columns on the estimation rows -- a missing value
+        drops the row, listwise, like any model variable -- and on new data;
+        :meth:`class_response` then combines them with the response into the
+        array the engine passes back to this family as its ``y``. Families
+        that read nothing else return ``{}`` (the default).
+        """
+        return {}
+
+    def class_response(self, y: np.ndarray, columns: dict[str, np.ndarray]) -> np.ndarray:
+        """The array this family's class reads as its response.
+
+        Parameters
+        ----------
+        y : ndarray
+            The formula's response, shape (n,) or (n, r).
+        columns : dict
+            ``{role: values}`` for the roles of :meth:`data_columns`, float
+            arrays of shape (n,).
+
+        Returns
+        -------
+        ndarray
+            ``y`` itself by default; a family with data columns stacks them
+            in the layout its :meth:`index_derivatives` reads (e.g. survival:
+            time, failure indicator, entry time).
+        """
+        return y
+
+    def extend_formula(self, formula: str) -> str:
+        """The class formula the design is built from; the user's by default.
+
+        A family whose indices live on different designs (``ivregress``: the
+        first stage also has the excluded instruments) adds its terms here,
+        so that the class design holds every column; :meth:`bind_design`
+        then tells it where its columns are and :meth:`designs` /
+        :meth:`split` map each index to its columns.
+        """
+        return formula
+
+    def bind_design(self, xnames: list[str]) -> None:  # noqa: B027 (a hook, no-op by default)
+        """Learn the column names of the class design (called once by the model); no-op by default."""
+
+    def response_parts(self, y: np.ndarray) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+        """The inverse of :meth:`class_response`: the formula's response and ``{role: values}``.
+
+        A random draw (:meth:`rvs`) comes in the class response's layout; the
+        parametric bootstrap splits it back into the data it stands for, so
+        that every class of the model reads the same simulated data. The
+        response is ``None`` when the class does not carry it (a point mass
+        on its own column). By default the class response *is* the formula's
+        response.
+        """
+        return y, {}
+
+    def rvs_baseline(self, y: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+        """What a simulated record keeps of the observed one, before any class draws it (``None``: nothing).
+
+        Called once on every row's class response before the rows' classes
+        are drawn, so that all classes simulate a row from the same starting
+        point. A survival family replaces each record by its censoring time
+        (see :meth:`fmmreg.families.streg.Streg.rvs_baseline`), which a cured
+        point-mass class then reports as its censored record.
+        """
+        return None
 
     def rvs(
         self, eta: np.ndarray, anc: np.ndarray, rng: np.random.Generator, y: np.ndarray | None = None
@@ -451,5 +526,39 @@ class ComponentFamily(abc.ABC):
             return [(None, 0)]
         return [(lab, j) for j, lab in enumerate(self.linear_labels())]
 
+    def modelled_response(self, yname: str) -> str:
+        """The variable this class models: the formula's response ``yname`` unless the family has its own."""
+        return yname
+
+    def equation_header(self, label: str | None, yname: str) -> str:
+        """The header row of a :meth:`display_equations` entry: ``yname``, or ``label.yname``."""
+        return yname if label is None else f"{label}.{yname}"
+
+    def equation_terms(self, j: int, xnames: list[str]) -> tuple[list[int], list[str]]:
+        """Positions (in the class's parameters) and design column names of linear index ``j``'s coefficients.
+
+        Every index has one coefficient per design column by default; a
+        family whose indices use parts of the design (``ivregress``) says
+        which.
+        """
+        p = len(xnames)
+        return list(range(j * p, (j + 1) * p)), list(xnames)
+
     def __repr__(self) -> str:
         return f"<fmmreg family {self.name!r}>"
+
+
+def class_responses(families: list[ComponentFamily], y: np.ndarray, columns: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The response array of each class: ``y`` with the columns its family declares.
+
+    Families that read no data column return the ``y`` object itself, so
+    their classes share it (caches keyed on the array, such as
+    :func:`log_factorial`, stay valid); classes with the same family instance
+    share one array.
+    """
+    out: dict[int, np.ndarray] = {}
+    for fam in families:
+        if id(fam) not in out:
+            roles = fam.data_columns()
+            out[id(fam)] = fam.class_response(y, {role: columns[col] for role, col in roles.items()})
+    return [out[id(fam)] for fam in families]

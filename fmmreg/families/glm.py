@@ -444,7 +444,36 @@ class GLMFamily(ComponentFamily):
         return np.append(beta, self._lnphi_ml(y, X, c, beta, float(anc[0])))
 
 
-def glm(family="gaussian", link=None, alpha: float = 1.0) -> GLMFamily:
+#: ``fmm: glm`` families statsmodels has no GLM for: family -> links Stata allows (first: default)
+_OWN_FAMILIES = {
+    "beta": ("logit", "probit", "cloglog", "loglog"),
+    "exponential": ("log",),
+    "weibull": ("log",),
+    "lognormal": ("log",),
+    "lnormal": ("log",),
+    "loglogistic": ("log",),
+    "llogistic": ("log",),
+}
+
+
+def _own_family(key: str, link, options: dict) -> ComponentFamily:
+    """``glm`` families with a likelihood of their own: beta (:class:`BetaRegression`), survival (:class:`Streg`)."""
+    allowed = _OWN_FAMILIES[key]
+    lkey = allowed[0] if link is None else str(link).strip().lower()
+    if lkey not in allowed:
+        raise FMMError(f"glm family {key!r} takes link {' or '.join(map(repr, allowed))}, got {link!r}")
+    if key == "beta":
+        from fmmreg.families.betareg import BetaRegression
+
+        if options:
+            raise FMMError(f"glm family 'beta' takes no options besides link, got {sorted(options)}")
+        return BetaRegression(lkey)
+    from fmmreg.families.streg import Streg
+
+    return Streg(key, **options)
+
+
+def glm(family="gaussian", link=None, alpha: float = 1.0, **options) -> ComponentFamily:
     """A GLM component by Stata's names (Stata ``glm, family() link()``).
 
     Parameters
@@ -452,7 +481,14 @@ def glm(family="gaussian", link=None, alpha: float = 1.0) -> GLMFamily:
     family : str or statsmodels family
         ``"gaussian"``, ``"bernoulli"``/``"binomial"``, ``"poisson"``,
         ``"gamma"``, ``"igaussian"``, ``"nbinomial"``, or a statsmodels
-        family instance (then ``link`` and ``alpha`` are ignored).
+        family instance (then ``link`` and ``alpha`` are ignored). The
+        families of Stata's ``fmm: glm`` that statsmodels lacks are built on
+        fmmreg's own components: ``"beta"`` (:class:`BetaRegression`, links
+        logit, probit, cloglog, loglog) and ``"exponential"``,
+        ``"weibull"``, ``"lognormal"``, ``"loglogistic"`` (log link;
+        :class:`~fmmreg.families.streg.Streg`, uncensored unless
+        ``failure=`` is given; ``time=True`` for the AFT metric of the
+        exponential and Weibull).
     link : str or statsmodels link, optional
         ``"identity"``, ``"log"``, ``"logit"``, ``"probit"``, ``"cloglog"``,
         ``"loglog"``, ``"logc"``, ``"cauchit"``, ``"inverse"``,
@@ -461,16 +497,24 @@ def glm(family="gaussian", link=None, alpha: float = 1.0) -> GLMFamily:
     alpha : float
         Fixed dispersion of ``"nbinomial"`` (Stata ``family(nbinomial #)``;
         use ``family="nbreg"`` to estimate it).
+    **options
+        ``failure``, ``entry``, ``time`` of the survival families.
 
     Examples
     --------
     >>> fmm(2, "cost ~ age", data=df, family=glm("gamma", link="log"))  # doctest: +SKIP
+    >>> fmm(2, "share ~ x", data=df, family=glm("beta", link="probit"))  # doctest: +SKIP
     """
     if isinstance(family, _F.Family):
         return GLMFamily(family)
     key = str(family).strip().lower()
+    if key in _OWN_FAMILIES:
+        return _own_family(key, link, options)
+    if options:
+        raise FMMError(f"glm family {key!r} takes no options {sorted(options)}")
     if key not in _FAMILY_NAMES:
-        raise FMMError(f"unknown glm family {family!r}; choose one of {', '.join(sorted(_FAMILY_NAMES))}")
+        known = sorted(set(_FAMILY_NAMES) | set(_OWN_FAMILIES))
+        raise FMMError(f"unknown glm family {family!r}; choose one of {', '.join(known)}")
     fam_cls = _FAMILY_NAMES[key]
     if link is None:
         link_obj = None

@@ -28,11 +28,42 @@ def _logistic_dlogpdf(x: np.ndarray) -> np.ndarray:
     return -np.tanh(0.5 * x)
 
 
+def _gumbel_min_logcdf(x: np.ndarray) -> np.ndarray:
+    """``log F`` of the complementary log-log link, ``F(x) = 1 - exp(-e^x)``."""
+    with np.errstate(over="ignore"):
+        return np.log(-np.expm1(-np.exp(x)))
+
+
+def _gumbel_min_logsf(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return -np.exp(x)
+
+
+def _gumbel_min_logpdf(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return x - np.exp(x)
+
+
+def _gumbel_min_dlogpdf(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return 1.0 - np.exp(x)
+
+
 _LINKS = {
-    # name: (logcdf, logpdf, d log pdf / dx, cdf, quantile)
-    "logit": (_logistic_logcdf, _logistic_logpdf, _logistic_dlogpdf, expit, logit),
-    "probit": (log_ndtr, normal_logpdf, lambda x: -x, ndtr, ndtri),
+    # name: (logcdf, logpdf, d log pdf / dx, cdf, quantile, log survival (None: symmetric), median)
+    "logit": (_logistic_logcdf, _logistic_logpdf, _logistic_dlogpdf, expit, logit, None, 0.0),
+    "probit": (log_ndtr, normal_logpdf, lambda x: -x, ndtr, ndtri, None, 0.0),
+    "cloglog": (
+        _gumbel_min_logcdf,
+        _gumbel_min_logpdf,
+        _gumbel_min_dlogpdf,
+        lambda x: -np.expm1(-np.exp(x)),
+        lambda p: np.log(-np.log1p(-p)),
+        _gumbel_min_logsf,
+        float(np.log(np.log(2.0))),
+    ),
 }
+_NAMES = {"logit": "ologit", "probit": "oprobit", "cloglog": "ocloglog"}
 
 
 def category_levels(y: np.ndarray, yname: str, family: str, levels=None, min_levels: int = 2) -> np.ndarray:
@@ -84,7 +115,10 @@ class OrderedFamily(ComponentFamily):
 
     Parameters
     ----------
-    link : {"logit", "probit"}
+    link : {"logit", "probit", "cloglog"}
+        Cumulative link: Stata's ``ologit``, ``oprobit`` and the
+        complementary log-log of ``gsem``'s ordinal family (``ocloglog``,
+        ``F(x) = 1 - exp(-e^x)``).
     levels : sequence of float, optional
         The ordered category values. By default they are the distinct values
         of the response in the estimation sample (sorted), learned when the
@@ -108,7 +142,8 @@ class OrderedFamily(ComponentFamily):
         d eta c_j = -s_u - (d eta) r_u,      d eta c_{j-1} = s_l + (d eta) r_l,
         d c_j c_j = s_u - r_u^2,  d c_{j-1} c_{j-1} = -s_l - r_l^2,  d c_j c_{j-1} = r_u r_l.
 
-    ``f'/f`` is ``-x`` for the normal and ``-tanh(x/2)`` for the logistic.
+    ``f'/f`` is ``-x`` for the normal, ``-tanh(x/2)`` for the logistic and
+    ``1 - e^x`` for the complementary log-log.
     Interval probabilities are computed in log space from the tail where they
     do not cancel. The cut points are estimated unconstrained, shown as
     ``/cut1``, ``/cut2``, ... ; cut points that are not strictly increasing
@@ -125,9 +160,9 @@ class OrderedFamily(ComponentFamily):
         if link not in _LINKS:
             raise FMMError(f"ordered link must be one of {sorted(_LINKS)}, got {link!r}")
         self.link = link
-        self.name = "ologit" if link == "logit" else "oprobit"
+        self.name = _NAMES[link]
         self.stata_model = self.name
-        self._logcdf, self._logpdf, self._dlogpdf, self._cdf, self._ppf = _LINKS[link]
+        self._logcdf, self._logpdf, self._dlogpdf, self._cdf, self._ppf, self._logsf, self._median = _LINKS[link]
         self._fixed_levels = None if levels is None else np.unique(np.asarray(levels, dtype=float))
         self.levels: np.ndarray | None = self._fixed_levels
         if self.levels is not None and self.levels.size < 2:
@@ -179,7 +214,7 @@ class OrderedFamily(ComponentFamily):
             return logp, d1, d2
         u, l = self._ends(codes, e, cuts)
         with np.errstate(invalid="ignore"):
-            logp = log_diff_cdf(l, u, self._logcdf)
+            logp = log_diff_cdf(l, u, self._logcdf, self._logsf, self._median)
             logp = np.where(np.isnan(logp), -np.inf, logp)
         if order == 0:
             return logp, None, None
@@ -246,3 +281,8 @@ def ologit(levels: Sequence[float] | None = None) -> OrderedFamily:
 def oprobit(levels: Sequence[float] | None = None) -> OrderedFamily:
     """Ordered probit (Stata ``oprobit``)."""
     return OrderedFamily("probit", levels)
+
+
+def ocloglog(levels: Sequence[float] | None = None) -> OrderedFamily:
+    """Ordered complementary log-log (Stata ``gsem``'s ``ocloglog``, ``family(ordinal) link(cloglog)``)."""
+    return OrderedFamily("cloglog", levels)

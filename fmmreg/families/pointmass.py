@@ -14,7 +14,14 @@ class PointMass(ComponentFamily):
     Parameters
     ----------
     value : float, default 0.0
-        The point (Stata ``pointmass y, lbvalue(#)``; its default is 0 too).
+        The point (Stata ``pointmass y, value(#)``; its default is 0 too).
+    response : str, optional
+        A data column to put the point mass on instead of the formula's
+        response: Stata's ``(pointmass depvar)`` with its own ``depvar``. In a
+        cure model the class of "never fails" is
+        ``PointMass(0, response="died")`` next to
+        ``Streg(..., failure="died")``: its density is 1 for censored rows
+        (``died == 0``) and 0 for failures.
 
     Notes
     -----
@@ -31,6 +38,12 @@ class PointMass(ComponentFamily):
     probability mass, which the likelihood mixes with the other classes'
     densities as Stata does.
 
+    Cure models (Stata's FMM Example 4): with a survival class, a point mass
+    at ``failure == 0`` is the cured (long-term survivor) class,
+    ``P(censored at t) = pi_1 + pi_2 S(t)`` and ``f(failure at t) = pi_2 f(t)``;
+    with delayed entry the cured class needs no truncation term (it survives
+    to any entry time with probability 1).
+
     A value that never occurs in the response would leave the class empty
     (its share goes to 0 at the boundary of the parameter space): this is a
     ``ValueError`` naming the variable, not a silent degenerate fit.
@@ -41,14 +54,27 @@ class PointMass(ComponentFamily):
     ancillary_names = ()
     n_linear = 0
 
-    def __init__(self, value: float = 0.0):
+    def __init__(self, value: float = 0.0, response: str | None = None):
         value = float(value)
         if not np.isfinite(value):
             raise FMMError(f"pointmass value must be finite, got {value!r}")
+        if response is not None and not isinstance(response, str):
+            raise FMMError(f"pointmass response= must be a column name of the data, got {response!r}")
         self.value = value
+        self.response = response
 
     def __repr__(self) -> str:
-        return f"<fmmreg family 'pointmass' value={self.value:g}>"
+        on = "" if self.response is None else f" response={self.response!r}"
+        return f"<fmmreg family 'pointmass' value={self.value:g}{on}>"
+
+    def data_columns(self) -> dict[str, str]:
+        return {} if self.response is None else {"response": self.response}
+
+    def class_response(self, y, columns):
+        return y if self.response is None else np.asarray(columns["response"], dtype=float)
+
+    def modelled_response(self, yname: str) -> str:
+        return self.response or yname
 
     @property
     def fixed_coefficients(self) -> dict[str, float]:
@@ -60,6 +86,7 @@ class PointMass(ComponentFamily):
         return y == self.value if y.ndim == 1 else None
 
     def check_endog(self, y, yname):
+        yname = self.response or yname
         y = super().check_endog(y, yname)
         if y.ndim != 1:
             raise FMMError(f"family 'pointmass' needs a single response column, {yname!r} has {y.shape[1]}")
@@ -83,6 +110,10 @@ class PointMass(ComponentFamily):
 
     def rvs(self, eta, anc, rng, y=None):
         return np.full(eta.shape[0], self.value)
+
+    def response_parts(self, y):
+        # on its own column the class carries that column only (the formula's response is another class's)
+        return (y, {}) if self.response is None else (None, {"response": np.asarray(y, dtype=float)})
 
     def initial_params(self, y, X, c):
         return np.zeros(0)

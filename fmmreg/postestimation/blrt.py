@@ -18,23 +18,31 @@ import numpy as np
 
 from fmmreg.estimation.starts import StartOptions, multistart
 from fmmreg.exceptions import FMMError
-from fmmreg.families.base import draw_categories
+from fmmreg.families.base import class_responses, draw_categories
 from fmmreg.postestimation.bootstrap import one_blas_thread, replicate_model
 from fmmreg.reporting.export import TextReport
 from fmmreg.reporting.formatting import thousands
 from fmmreg.reporting.progress import progress_iter
 
 
-def simulate(res, rng: np.random.Generator, rows: np.ndarray | None = None) -> np.ndarray:
-    """One response drawn from a fitted mixture at the estimation sample's covariates.
+def simulate(res, rng: np.random.Generator, rows: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """One data set drawn from a fitted mixture at the estimation sample's covariates.
 
     Each row's class is drawn from its prior probabilities ``pi_k(z_i)`` (a
     grouped model draws one class per group, shared by its rows), then its
     response from that class's family (``ComponentFamily.rvs``).
     ``rows`` (positions in the rows used, repeats allowed) gives one draw
     per entry; by default one per row used.
+
+    Returns the response and the data columns the families read (by column
+    name; a survival class draws the failure indicator too). Before the
+    classes draw, every family may set a common starting point of each row
+    (:meth:`ComponentFamily.rvs_baseline`: a survival family's censoring
+    time), so that whichever class a row falls in, it is observed the same
+    way -- a cured class is censored at the time a survival class would be.
     """
     lik = res.lik
+    d = res.model.design
     sel = np.arange(lik.n) if rows is None else np.asarray(rows)
     _, comps = lik.unpack(res.theta)
     panel = getattr(res, "panel", None)
@@ -43,15 +51,36 @@ def simulate(res, rng: np.random.Generator, rows: np.ndarray | None = None) -> n
     else:  # one class per group, shared by its rows
         groups = panel.groups
         cls = draw_categories(rng, res.prior_array[groups.first])[groups.codes][sel]
-    y_obs = np.asarray(lik.y, dtype=float)[sel]
-    y = y_obs.copy()
-    for k, (fam, X, th) in enumerate(zip(lik.families, lik.designs, comps)):
+    families = res.families  # unbound: each class is bound to its drawn rows' offsets below
+    y = np.array(d.y, dtype=float)[sel]
+    columns = {c: np.array(v, dtype=float)[sel] for c, v in d.columns.items()}
+    for fam in {id(f): f for f in families}.values():
+        base = fam.rvs_baseline(fam.class_response(y, _roles(fam, columns)), rng)
+        if base is not None:
+            _write(fam, base, slice(None), y, columns)
+    ys = class_responses(families, y, columns)
+    for k, (fam, X, th, off) in enumerate(zip(families, lik.designs, comps, lik.offsets)):
         mine = np.flatnonzero(cls == k)
         if mine.size == 0:
             continue
-        eta, anc = fam.indices(X[sel[mine]], th)
-        y[mine] = fam.rvs(eta, anc, rng, y_obs[mine])
-    return y
+        r = sel[mine]
+        eta, anc = fam.with_offset(None if off is None else off[r]).indices(X[r], th)
+        _write(fam, fam.rvs(eta, anc, rng, ys[k][mine]), mine, y, columns)
+    return y, columns
+
+
+def _roles(fam, columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {role: columns[col] for role, col in fam.data_columns().items()}
+
+
+def _write(fam, draw: np.ndarray, at, y: np.ndarray, columns: dict[str, np.ndarray]) -> None:
+    """Store a class's draw (in its response layout) into the response and the data columns, at rows ``at``."""
+    resp, parts = fam.response_parts(draw)
+    if resp is not None:
+        y[at] = resp
+    names = fam.data_columns()
+    for role, values in parts.items():
+        columns[names[role]][at] = values
 
 
 @dataclass(repr=False)
@@ -109,9 +138,18 @@ def _check_pair(res0, res1):
         raise FMMError(f"both fits have {res0.k} classes; blrt compares two different numbers of classes")
     if res0.k > res1.k:
         res0, res1 = res1, res0
-    y0, y1 = np.asarray(res0.lik.y, dtype=float), np.asarray(res1.lik.y, dtype=float)
+    d0, d1 = res0.model.design, res1.model.design
+    y0, y1 = np.asarray(d0.y, dtype=float), np.asarray(d1.y, dtype=float)
     w0, w1 = res0.lik.w, res1.lik.w
-    if y0.shape != y1.shape or not np.array_equal(y0, y1, equal_nan=True) or not np.array_equal(w0, w1):
+    same_columns = all(
+        np.array_equal(v, d1.columns[c], equal_nan=True) for c, v in d0.columns.items() if c in d1.columns
+    )
+    if (
+        y0.shape != y1.shape
+        or not np.array_equal(y0, y1, equal_nan=True)
+        or not np.array_equal(w0, w1)
+        or not same_columns
+    ):
         raise FMMError("the two fits use different observations; blrt needs both models fitted to the same data")
     return res0, res1
 
@@ -206,10 +244,10 @@ def blrt(
     failed = 0
     with one_blas_thread():
         for b in progress_iter(range(int(reps)), progress, total=int(reps), desc="blrt"):
-            y = simulate(res0, rng, rows)
+            y, columns = simulate(res0, rng, rows)
             seed = int(rng.integers(2**31))
-            m0 = replicate_model(res0.model, res0.class_map, rows, ones, y)
-            m1 = replicate_model(res1.model, res1.class_map, rows, ones, y)
+            m0 = replicate_model(res0.model, res0.class_map, rows, ones, y, columns)
+            m1 = replicate_model(res1.model, res1.class_map, rows, ones, y, columns)
             ll0 = _best_llf(m0, res0.theta, seed, n_starts, n_refine)
             ll1 = _best_llf(m1, None, seed, n_starts, n_refine)
             if not (np.isfinite(ll0) and np.isfinite(ll1)):

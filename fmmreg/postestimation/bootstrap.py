@@ -26,6 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from fmmreg.estimation.relabel import permute_theta
 from fmmreg.exceptions import FMMError
+from fmmreg.families.base import class_responses
 from fmmreg.reporting.coeftable import CoefRow, column_header, table_latex, table_markdown, table_text
 from fmmreg.reporting.export import TextReport
 from fmmreg.reporting.formatting import display_term, thousands
@@ -33,7 +34,14 @@ from fmmreg.reporting.progress import progress_iter
 
 
 # ----------------------------------------------------------------- replicas
-def replicate_model(model, class_map: list[int], rows: np.ndarray | None = None, weights=None, y=None):
+def replicate_model(
+    model,
+    class_map: list[int],
+    rows: np.ndarray | None = None,
+    weights=None,
+    y=None,
+    columns: dict[str, np.ndarray] | None = None,
+):
     """A copy of ``model`` on some rows, with new weights and/or response, classes in ``class_map`` order.
 
     Parameters
@@ -50,12 +58,24 @@ def replicate_model(model, class_map: list[int], rows: np.ndarray | None = None,
         Frequency weights of the kept rows (default: the model's).
     y : ndarray, optional
         A response for the kept rows (default: the observed one).
+    columns : dict, optional
+        New values of the data columns the families read (a simulated
+        failure indicator), by column name, for the kept rows; columns not
+        given keep their observed values.
+
+    Notes
+    -----
+    The offsets and the families' data columns follow the kept rows, and
+    each class's response array is rebuilt from the (new) response and
+    columns (:func:`fmmreg.families.base.class_responses`).
     """
     d = model.design
     sel = slice(None) if rows is None else rows
     cache: dict[int, np.ndarray] = {}
     designs = [cache.setdefault(id(d.designs[j]), np.ascontiguousarray(d.designs[j][sel])) for j in class_map]
-    y_new = np.asarray(model.y)[sel] if y is None else np.asarray(y)
+    y_new = np.asarray(d.y, dtype=float)[sel] if y is None else np.asarray(y)
+    cols_new = {c: v[sel] for c, v in d.columns.items()}
+    cols_new.update({c: np.asarray(v, dtype=float) for c, v in (columns or {}).items() if c in cols_new})
     if weights is None:
         weights = None if d.weights is None else d.weights[sel]
     rep = copy.copy(model)
@@ -70,6 +90,8 @@ def replicate_model(model, class_map: list[int], rows: np.ndarray | None = None,
         index=d.index[sel],
         formulas=[d.formulas[j] for j in class_map],
         rows=None if getattr(d, "rows", None) is None else d.rows[sel],
+        columns=cols_new,
+        extra={key: v[sel] for key, v in d.extra.items()},
     )
     rep.families = [model.families[j] for j in class_map]
     # offsets follow the rows and the classes like the designs
@@ -78,7 +100,10 @@ def replicate_model(model, class_map: list[int], rows: np.ndarray | None = None,
     if getattr(model, "panel", None) is not None:
         rep.panel = model.panel if rows is None else model.panel.subset(rows)
     rep.k = len(class_map)
-    rep.y = y_new
+    rep.offset_specs = [model.offset_specs[j] for j in class_map]
+    rep.offsets = [None if model.offsets[j] is None else model.offsets[j][sel] for j in class_map]
+    rep.ys = class_responses(rep.families, y_new, cols_new)
+    rep.y = rep.ys[0]
     rep.hybrid = True  # keep the given class order
     return rep
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from fmmreg import formula as _formula
 from fmmreg.estimation.grouped import GroupedMixtureLikelihood, Groups
 from fmmreg.estimation.linalg import logsumexp_rows
 from fmmreg.estimation.mixture import MixtureLikelihood
@@ -41,10 +42,10 @@ def _group_ids(res, newdata: pd.DataFrame) -> pd.Series:
 
 
 def _has_response(res, newdata: pd.DataFrame) -> bool:
-    from fmmreg.formula import _parse
-
-    lhs = _parse(res.model.design.formulas[0], "formula", True).lhs
-    return _variables(lhs) <= set(newdata.columns)
+    """Whether ``newdata`` holds the response and the data columns the families read."""
+    lhs = _formula._parse(res.model.design.formulas[0], "formula", True).lhs
+    needed = _variables(lhs) | set(_formula.family_columns(res.families))
+    return needed <= set(newdata.columns)
 
 
 def _first_valid(codes: np.ndarray, valid: np.ndarray, n_groups: int) -> np.ndarray:
@@ -127,7 +128,7 @@ def score_rows(res, data, newdata: pd.DataFrame | None = None) -> np.ndarray:
         return out
     offsets = data.offsets or [None] * res.k
     lik = MixtureLikelihood(
-        data.y[ok],
+        [y[ok] for y in data.ys],
         [X[ok] for X in data.designs],
         data.Z[ok],
         res.families,

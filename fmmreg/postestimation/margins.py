@@ -55,10 +55,10 @@ from scipy import stats
 
 from fmmreg.estimation.linalg import weighted_sum
 from fmmreg.exceptions import FMMError
-from fmmreg.formula import FORMULA_FUNCTIONS
+from fmmreg.formula import FORMULA_FUNCTIONS, family_columns
 from fmmreg.offsets import OffsetSpec
 from fmmreg.postestimation.hypothesis import covariance
-from fmmreg.postestimation.predict import encode_newdata, mean_index_derivatives
+from fmmreg.postestimation.predict import check_common_response, encode_newdata, mean_index_derivatives
 from fmmreg.reporting.coeftable import CoefRow, column_header, table_latex, table_markdown, table_text
 from fmmreg.reporting.export import TextReport
 from fmmreg.reporting.formatting import stata_g, thousands
@@ -279,11 +279,15 @@ def _sample(res, data: pd.DataFrame | None, factors: Sequence[str]) -> _Sample:
     variables = model_variables(res, factors)
     offsets = _offset_columns(res)
     names = list(dict.fromkeys([*variables, *offsets]))
+    # the families' own columns (a failure indicator, a limit) travel with the rows like the offsets: the
+    # moved copies are complete observations of the model, and data= is cut to the rows the fit could use
+    family_cols = [c for c in family_columns(res.families) if c not in names]
     if data is None:
         data = getattr(model, "data", None)
         rows = getattr(model.design, "rows", None)
         if data is None or rows is None:
             raise FMMError("the model does not hold its data; pass the estimation data as data=")
+        names += family_cols
         missing = [v for v in names if v not in data.columns]
         if missing or (len(rows) and rows.max() >= len(data)):
             raise FMMError(
@@ -300,6 +304,9 @@ def _sample(res, data: pd.DataFrame | None, factors: Sequence[str]) -> _Sample:
         missing = [v for v in names if v not in data.columns]
         if missing:
             raise FMMError(f"data lacks the model variable(s) {missing}")
+        # a mean does not read them, so new data need not have them; where present, a missing value
+        # drops the row as in the fit
+        names += [c for c in family_cols if c in data.columns]
         frame = data[names].dropna()
         if len(frame) == 0:
             raise FMMError("data has no complete row of the model's variables")
@@ -387,8 +394,9 @@ class Target:
 def _targets(res, kind: str, classes) -> list[Target]:
     if kind not in KINDS:
         raise FMMError(f"kind={kind!r} is not known; use 'mu' (means) or 'classpr' (class probabilities)")
+    common = len({fam.modelled_response(res.yname) for fam in res.families}) == 1  # not a cure model
     if classes is None:
-        picked: list = list(range(1, res.k + 1)) + (["marginal"] if kind == "mu" and res.k > 1 else [])
+        picked: list = list(range(1, res.k + 1)) + (["marginal"] if kind == "mu" and res.k > 1 and common else [])
     elif isinstance(classes, (str, int, np.integer)):
         picked = [classes]
     else:
@@ -398,6 +406,7 @@ def _targets(res, kind: str, classes) -> list[Target]:
         if isinstance(c, str) and c.lower() == "marginal":
             if kind != "mu":
                 raise FMMError("classes='marginal' is the marginal mean; it needs kind='mu'")
+            check_common_response(res, "the marginal mean")
             out.append(Target(kind, None))
         elif isinstance(c, (int, np.integer)) and not isinstance(c, bool) and 1 <= c <= res.k:
             out.append(Target(kind, int(c)))

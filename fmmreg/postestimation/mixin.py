@@ -132,18 +132,27 @@ class PostestimationMixin:
             with the fitted formulas' stored specifications; a missing
             column or an unseen categorical level raises a ``ValueError``
             naming it. Rows with a missing needed value give NaN.
-        kind : {"mu", "eta", "classpr", "classposteriorpr", "density", "scores"}
+        kind : {"mu", "eta", "classpr", "classposteriorpr", "density", "scores", "survival", "hazard", "median"}
             ``mu``: class means; ``eta``: class linear predictors;
             ``classpr``: prior class probabilities (needs only the class
             formula's variables); ``classposteriorpr``: posterior class
             probabilities (needs the response); ``density``: class
             densities ``f_k(y|x)``; ``scores``: per-observation scores of
-            the log likelihood, one column per parameter.
+            the log likelihood, one column per parameter. Models with
+            survival (``streg``) classes also have ``survival`` ``S(t|x)`` and
+            ``hazard`` ``h(t|x)`` at each row's analysis time and ``median``,
+            the median survival time (Stata's ``predict, surv``, ``hazard``,
+            ``median time``); a cured point-mass class has ``S = 1``, ``h = 0``.
         marginal : bool
             For ``mu``, ``eta``, ``density``: average over classes,
             ``sum_k p_ik v_ik``, weighted by prior (default) or posterior
             class probabilities; the marginal density is the mixture
-            density ``sum_k pi_ik f_ik``.
+            density ``sum_k pi_ik f_ik``. The marginal ``mu``/``eta`` needs
+            every class to model the same variable (not a cure model, whose
+            cured class models the failure indicator). For the survival kinds: the
+            population's ``S = sum_k pi_k S_k``, hazard
+            ``sum_k pi_k f_k / S`` and the median solving ``S(t) = 1/2``
+            (see :mod:`fmmreg.postestimation.survival`).
         weighting : {"prior", "posterior"}
             Weights of ``marginal=True`` (Stata's ``marginal`` and
             ``pmarginal``).

@@ -27,11 +27,17 @@ from fmmreg.estimation.linalg import logsumexp_rows, weighted_sum
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.exceptions import FMMError
 from fmmreg.families import Gaussian, GLMFamily
+from fmmreg.families.base import class_responses
 from fmmreg.formula import _parse, encode_new, encode_response
 from fmmreg.offsets import newdata_offsets
+from fmmreg.postestimation import survival as _survival
+from fmmreg.postestimation.survival import SURVIVAL_KINDS
 
-KINDS = ("mu", "eta", "classpr", "classposteriorpr", "density", "scores")
+KINDS = ("mu", "eta", "classpr", "classposteriorpr", "density", "scores") + SURVIVAL_KINDS
 _NEEDS = {
+    "survival": {"y", "x"},
+    "hazard": {"y", "x"},
+    "median": {"x"},
     "mu": {"x"},
     "eta": {"x"},
     "classpr": {"z"},
@@ -97,13 +103,30 @@ def mean_gradient(fam, X: np.ndarray, params: np.ndarray, w: np.ndarray) -> tupl
     return float(w @ mu) / wsum, grad
 
 
+def check_common_response(res, what: str) -> None:
+    """Raise when the classes model different variables: a mean over classes then mixes units.
+
+    A cure model's cured class is a point mass on the failure indicator,
+    the other classes model the analysis time; their "marginal mean" is no
+    quantity at all (use the survival predictions or the per-class means).
+    """
+    names = list(dict.fromkeys(fam.modelled_response(res.yname) for fam in res.families))
+    if len(names) > 1:
+        raise FMMError(
+            f"the classes model different variables ({', '.join(map(repr, names))}), so {what} averages "
+            "unlike quantities; ask for the classes' own means (cls=, classes=) or, for survival classes, "
+            "kind='survival' / 'median'"
+        )
+
+
 # ------------------------------------------------------------------ encoding
 @dataclass
 class PredictData:
     """Arrays a prediction works on (class order of the results)."""
 
     index: pd.Index
-    y: np.ndarray | None = None
+    #: the response array of each class (with its family's data columns)
+    ys: list[np.ndarray] | None = None
     designs: list[np.ndarray] | None = None
     Z: np.ndarray | None = None
     missing: np.ndarray | None = None
@@ -120,7 +143,7 @@ def in_sample(res, nooffset: bool = False) -> PredictData:
     """The estimation sample's arrays."""
     lik = res.lik
     offsets = None if nooffset else lik.offsets
-    return PredictData(res.model.design.index, lik.y, list(lik.designs), lik.membership.Z, None, offsets)
+    return PredictData(res.model.design.index, list(lik.ys), list(lik.designs), lik.membership.Z, None, offsets)
 
 
 def _check_levels(spec, data: pd.DataFrame, what: str) -> bool:
@@ -212,22 +235,32 @@ def encode_newdata(res, data: pd.DataFrame, need: set[str], nooffset: bool = Fal
             _require(data, req, f"class formula ({d.class_formula!r})")
             used |= req
             out.Z = _encode(d.z_spec, data, d.znames, f"class formula {d.class_formula!r}")
+    y = None
     if "y" in need:
         lhs = _parse(d.formulas[0], "formula", True).lhs
         req = _variables(lhs)
         _require(data, req, f"response {d.yname!r}")
         used |= req
-        out.y = encode_response(d, data)
+        y = encode_response(d, data)
+        # the data columns the families read (failure indicator, limits, ...)
+        fam_cols = _formula.family_columns(res.families)
+        _require(data, set(fam_cols), "component families (data columns)")
+        used |= set(fam_cols)
+        columns = {c: _formula.data_column(data, c, what) for c, (what, _) in fam_cols.items()}
+        out.ys = class_responses(res.families, y, columns)
     missing = np.zeros(len(data), dtype=bool)
     if used:
         missing |= data[sorted(used)].isna().any(axis=1).to_numpy()
-    for arr in [out.y, out.Z] + list(out.designs or []) + list(out.offsets or []):
+    for arr in [y, out.Z] + list(out.designs or []) + list(out.offsets or []):
         if arr is not None:
             missing |= ~np.isfinite(arr).reshape(len(data), -1).all(axis=1)
     out.missing = missing
-    if out.y is not None and (~missing).any():
-        for fam in {id(f): f for f in res.families}.values():
-            _check_response(fam, out.y[~missing], d.yname)
+    if out.ys is not None and (~missing).any():
+        seen = set()
+        for fam, y_k in zip(res.families, out.ys):
+            if id(fam) not in seen:
+                seen.add(id(fam))
+                _check_response(fam, y_k[~missing], d.yname)
     return out
 
 
@@ -254,7 +287,8 @@ def _per_class(res, pd_: PredictData, what: str) -> np.ndarray:
     gamma, comps = res.lik.unpack(res.theta)
     fams = pd_.families(res)
     cols = []
-    for fam, X, th in zip(fams, pd_.designs, comps):
+    ys = pd_.ys if pd_.ys is not None else [None] * len(fams)
+    for fam, y, X, th in zip(fams, ys, pd_.designs, comps):
         if what == "eta":
             eta = fam.indices(X, th)[0]
             # first linear predictor (mlogit: the first non-base outcome); none for a point mass
@@ -262,7 +296,7 @@ def _per_class(res, pd_: PredictData, what: str) -> np.ndarray:
         elif what == "mu":
             cols.append(fam.mean(X, th))
         else:  # log density
-            cols.append(fam.loglike_obs(pd_.y, X, th))
+            cols.append(fam.loglike_obs(y, X, th))
     return np.column_stack(cols)
 
 
@@ -292,10 +326,12 @@ def predict(
         raise FMMError(f"kind={kind!r} is not known; use one of {', '.join(KINDS)}")
     if weighting not in ("prior", "posterior"):
         raise FMMError(f"weighting must be 'prior' or 'posterior', got {weighting!r}")
-    if marginal and kind not in ("mu", "eta", "density"):
-        raise FMMError(f"marginal=True applies to kind 'mu', 'eta' or 'density', not {kind!r}")
-    if marginal and kind == "density" and weighting == "posterior":
-        raise FMMError("the marginal density is the prior-weighted mixture density; use weighting='prior'")
+    if marginal and kind not in ("mu", "eta", "density") + SURVIVAL_KINDS:
+        raise FMMError(f"marginal=True applies to kind 'mu', 'eta', 'density' or a survival kind, not {kind!r}")
+    if marginal and kind in ("density",) + SURVIVAL_KINDS and weighting == "posterior":
+        raise FMMError(f"the marginal {kind} mixes the classes with prior probabilities; use weighting='prior'")
+    if marginal and kind in ("mu", "eta"):
+        check_common_response(res, f"the marginal {kind}")
     if cls is not None and (kind == "scores" or marginal):
         raise FMMError("cls= selects one class of a per-class prediction; not with marginal=True or scores")
     if cls is not None and cls not in range(1, res.k + 1):
@@ -323,7 +359,7 @@ def predict(
             vals = _grouped.score_rows(res, data, newdata)
             columns = res.params.index
         elif kind == "scores":
-            lik = MixtureLikelihood(data.y, data.designs, data.Z, res.families, None, offsets=data.offsets)
+            lik = MixtureLikelihood(data.ys, data.designs, data.Z, res.families, None, offsets=data.offsets)
             vals = lik.score_obs(res.theta)
             columns = res.params.index
         elif kind == "classpr":
@@ -332,9 +368,17 @@ def predict(
             vals = posterior()
         elif kind == "density":
             vals = np.exp(_per_class(res, data, "logf"))
+        elif kind in SURVIVAL_KINDS:
+            comps = res.lik.unpack(res.theta)[1]
+            fams = mean_data.families(res)
+            if marginal:
+                prior = np.exp(_log_prior(res, data))
+                vals = _survival.marginal_values(kind, fams, data.designs, comps, data.ys, prior)
+            else:
+                vals = _survival.class_values(kind, fams, data.designs, comps, data.ys)
         else:
             vals = _per_class(res, mean_data, kind)
-        if marginal:
+        if marginal and kind not in SURVIVAL_KINDS:
             p = np.exp(_log_prior(res, data)) if weighting == "prior" else posterior()
             vals = (p * vals).sum(axis=1)
     if data.missing is not None and data.missing.any():

@@ -371,29 +371,33 @@ def _class_rows(res, k: int, alpha: float) -> list[Row]:
     names = list(params.index[mask].get_level_values(1))
     b, se = params.to_numpy()[mask], bse.to_numpy()[mask]
     xnames = res.model.design.xnames[res.class_map[k - 1]]
-    p = len(xnames)
     rows: list[Row] = []
     for e, (label, j) in enumerate(fam.display_equations()):
         if e:
             rows.append(Row("", kind="rule"))
-        header = res.yname if label is None else f"{label}.{res.yname}"
+        header = fam.equation_header(label, class_response_name(res, fam))
         if j is None:
             rows.append(Row(header, kind="base"))
             continue
         rows.append(Row(header, kind="header"))
         if j < fam.n_linear:
-            sl = slice(j * p, (j + 1) * p)
-            rows += _term_rows(res, xnames, b[sl], se[sl], alpha)
+            pos, terms = fam.equation_terms(j, xnames)
+            rows += _term_rows(res, terms, b[pos], se[pos], alpha)
         if e == 0:
             rows += [Row(lab, v, note="(constrained)") for lab, v in fam.fixed_coefficients.items()]
     anc_rows = []
-    for i in range(fam.n_linear * p, len(names)):
+    for i in range(len(names) - fam.n_ancillary, len(names)):
         anc_rows.extend(res._ancillary_rows(k, names[i], b[i], se[i], alpha))
     anc_rows += [Row(lab, v, kind="aux", note="(constrained)") for lab, v in fam.fixed_ancillaries.items()]
     if anc_rows:
         rows.append(Row("", kind="rule"))
         rows.extend(anc_rows)
     return rows
+
+
+def class_response_name(res, fam) -> str:
+    """The response a class models: the formula's, or a point mass's own column (the cured class)."""
+    return fam.modelled_response(res.yname)
 
 
 def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool = False, or_: bool = False) -> Summary:
@@ -424,7 +428,8 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
 
     for k in range(1, res.k + 1):
         fam = res.families[k - 1]
-        titles = [f"Class:    {k}", f"Response: {res.yname}", f"Model:    {fam.stata_model}"]
+        # a point mass on its own column (the cured class of a cure model) shows that column
+        titles = [f"Class:    {k}", f"Response: {class_response_name(res, fam)}", f"Model:    {fam.stata_model}"]
         blocks.append(Block(titles, _class_rows(res, k, alpha)))
 
     footer = pd.DataFrame(
