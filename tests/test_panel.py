@@ -26,6 +26,7 @@ from fmmreg import FMM, FMMError, fmm
 from fmmreg.estimation.engine import theta_from_posterior
 from fmmreg.estimation.grouped import GroupedMixtureLikelihood, Groups
 from fmmreg.estimation.mixture import MixtureLikelihood
+from fmmreg.estimation.starts import StartOptions, multistart
 from fmmreg.panel import split_group
 from tests.family_contract import mixture_central_diff
 from tests.simulate_panel import (
@@ -129,33 +130,42 @@ def test_group_option_equals_formula_bar(poisson_fit):
 
 
 # ---------------------------------------------------------- properties
-def test_groups_of_one_row_are_the_ungrouped_model(gaussian_fit):
-    """Every row its own group: the same fit, information and robust SEs as without group (1e-10)."""
-    _, df, _, _ = gaussian_fit
-    plain = fmm(2, "y ~ x", data=df, family="gaussian", vce="robust")
-    single = fmm(2, "y ~ x", data=df, family="gaussian", group=np.arange(len(df)), vce="robust")
+def _singletons_equal_rows(formula: str, df: pd.DataFrame, **kw) -> None:
+    """Every row its own group: the ungrouped fit, information, posteriors and robust SEs (1e-10).
+
+    The default fits reach the same maximum (the start search keeps the start
+    with the highest log likelihood among those that reached it: a rounding
+    difference may pick another one, a point within Newton's tolerance, 1e-6
+    here); from the same start the two fits are equal to rounding.
+    """
+    plain = fmm(2, formula, data=df, **kw)
+    single = fmm(2, formula, data=df, group=np.arange(len(df)), **kw)
     assert single.n_groups == len(df)
+    assert single.llf == pytest.approx(plain.llf, abs=1e-10 * abs(plain.llf))
+    np.testing.assert_allclose(single.params.to_numpy(), plain.params.to_numpy(), rtol=0, atol=1e-6)
+    assert single.warnings == plain.warnings
+    start = plain.params
+    plain = fmm(2, formula, data=df, start=start, **kw)
+    single = fmm(2, formula, data=df, group=np.arange(len(df)), start=start, **kw)
     assert single.llf == pytest.approx(plain.llf, abs=1e-10 * abs(plain.llf))
     np.testing.assert_allclose(single.params.to_numpy(), plain.params.to_numpy(), rtol=0, atol=1e-10)
     np.testing.assert_allclose(single.hessian, plain.hessian, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(single.bse.to_numpy(), plain.bse.to_numpy(), rtol=1e-10)
     np.testing.assert_allclose(single.posterior_rows.to_numpy(), plain.posterior.to_numpy(), atol=1e-10)
+    np.testing.assert_allclose(single.class_shares.to_numpy(), plain.class_shares.to_numpy(), rtol=1e-12)
     # robust on groups of one row: the cluster sandwich with G = N clusters, Stata's N/(N-1) factor
     assert single.cov_type == "cluster" and plain.cov_type == "robust"
     np.testing.assert_allclose(single.cov_params().to_numpy(), plain.cov_params().to_numpy(), rtol=1e-9, atol=1e-14)
 
 
+def test_groups_of_one_row_are_the_ungrouped_model(gaussian_fit):
+    _singletons_equal_rows("y ~ x", gaussian_fit[1], family="gaussian", vce="robust")
+
+
 def test_groups_of_one_row_with_class_formula_and_weights(poisson_fit):
     """The same with a membership covariate and sampling weights (robust by default)."""
-    _, df, _, _ = poisson_fit
+    df = poisson_fit[1]
     w = 1.0 + (np.arange(len(df)) % 4) / 2
-    kw = {"family": "poisson", "class_formula": "~ z", "pweights": w}
-    plain = fmm(2, "y ~ t", data=df, **kw)
-    single = fmm(2, "y ~ t", data=df, group=np.arange(len(df)), **kw)
-    assert single.llf == pytest.approx(plain.llf, abs=1e-10 * abs(plain.llf))
-    np.testing.assert_allclose(single.params.to_numpy(), plain.params.to_numpy(), rtol=0, atol=1e-10)
-    np.testing.assert_allclose(single.cov_params().to_numpy(), plain.cov_params().to_numpy(), rtol=1e-9, atol=1e-14)
-    np.testing.assert_allclose(single.class_shares.to_numpy(), plain.class_shares.to_numpy(), rtol=1e-12)
+    _singletons_equal_rows("y ~ t", df, family="poisson", class_formula="~ z", pweights=w)
 
 
 def test_duplicated_rows_double_each_group_log_density(poisson_fit):
@@ -398,6 +408,63 @@ def test_plot_trajectories(trajectory_fit):
 
 
 # --------------------------------------------------------- variance
+# ------------------------------------------------- the start search on groups
+def test_start_search_subsamples_whole_groups():
+    """Above ``subsample`` rows the search runs on whole groups and refines its best on all rows."""
+    df = poisson_panel(300, 4, seed=7)
+    lik = FMM(2, "y ~ t | id", data=df, family="poisson")._likelihood([0, 1])
+    rows = lik.sample_rows(401, np.random.default_rng(0))
+    codes = lik.groups.codes[rows]
+    assert len(rows) == 404 and np.all(np.bincount(codes)[codes] == 4)
+    found = multistart(lik, StartOptions(subsample=401), np.random.default_rng(0))
+    assert found.subsample == 404  # 101 whole groups (a row subsample would hold 401 rows)
+    assert found.llf == pytest.approx(lik.loglike(found.theta), rel=1e-12)
+    full = multistart(lik, StartOptions(), np.random.default_rng(0))
+    assert found.llf == pytest.approx(full.llf, abs=1e-6)
+
+
+def test_split_merge_moves_split_whole_groups(trajectory_fit, monkeypatch):
+    """Each split-merge start of a 3-class panel gives every group one starting posterior."""
+    from fmmreg.estimation import starts
+
+    res = trajectory_fit[2]
+    lik = res.lik
+    assert "smem" in set(res.search.table.kind)
+    search = starts.StartSearch(lik, StartOptions(), np.random.default_rng(0))
+    search.cands.append(starts.Candidate("user", 0, theta=res.theta, llf=res.llf, status="refined"))
+    seen = []
+    monkeypatch.setattr(starts, "theta_from_posterior", lambda _, tau: seen.append(tau) or res.theta)
+    assert search.run_moves(0, 1, budget=3) == 3 and len(seen) == 3
+    for tau in seen:
+        np.testing.assert_allclose(lik.unit_mean(tau), tau, atol=1e-12)
+    # the search's class shares are shares of subjects
+    best = res.search.maxima[res.search.maxima.best].iloc[0]
+    np.testing.assert_allclose(best.shares, np.sort(res.posterior.mean().to_numpy())[::-1], atol=1e-4)
+
+
+def test_size_rule_counts_groups(poisson_fit):
+    """A class of one group is degenerate (membership is estimated from groups); per rows it is not."""
+    from fmmreg.diagnostics import parameter_units
+    from fmmreg.estimation.degeneracy import class_findings
+
+    df = poisson_panel(60, 4, seed=8)
+    lik = FMM(2, "y ~ t | id", data=df, family="poisson")._likelihood([0, 1])
+    plain = MixtureLikelihood(lik.y, lik.designs, lik.membership.Z, lik.families, lik.w)
+    theta = theta_from_posterior(plain, np.full((lik.n, 2), 0.5))
+    for n_groups, flagged in ((1, True), (2, False)):
+        tau = np.tile([1.0, 0.0], (lik.n, 1))
+        tau[: 4 * n_groups] = [0.0, 1.0]
+        found = class_findings(lik, theta, tau, 1.0)
+        assert [(f.kind, f.cls) for f in found] == ([("size", 1)] if flagged else [])
+        assert not flagged or "holds about 1.0 groups for 1 class-membership parameter" in found[0].message
+        assert class_findings(plain, theta, tau, 1.0) == []  # 4 rows for 2 Poisson parameters
+    # a membership variable's SD unit is its SD over the groups (an unbalanced panel)
+    res = poisson_fit[3]
+    z = res.lik.membership.per_group.Z[:, 0]
+    assert parameter_units(res)[0] == pytest.approx(z.std(), rel=1e-12)
+    assert z.std() != pytest.approx(res.lik.membership.Z[:, 0].std(), rel=1e-3)
+
+
 def test_robust_is_cluster_on_groups_and_opg_sums_groups(poisson_fit):
     ref, df, _, res = poisson_fit
     rob = res.with_vce("robust")

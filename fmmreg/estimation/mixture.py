@@ -250,9 +250,18 @@ class MixtureLikelihood:
         """Scores of each unit (unweighted) and the per-row values ``m`` of each unit."""
         return self.score_obs(theta), m
 
+    @property
+    def n_units(self) -> int:
+        """Number of units (here rows)."""
+        return self.n
+
+    def unit_mean(self, values: np.ndarray) -> np.ndarray:
+        """The mean of per-row ``values`` (n,) or (n, m) over each unit's rows, on its rows (here unchanged)."""
+        return values
+
     def unit_posterior(self, tau: np.ndarray) -> np.ndarray:
         """A row-level (starting) posterior as one posterior per unit, on its rows (here unchanged)."""
-        return tau
+        return self.unit_mean(tau)
 
     def sample_rows(self, size: int, rng: np.random.Generator) -> np.ndarray:
         """Sorted positions of a random subsample of about ``size`` rows made of whole units."""
