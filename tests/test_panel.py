@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+from scipy import optimize, stats
 from scipy.special import logsumexp
 
 from fmmreg import FMM, FMMError, fmm
@@ -463,6 +463,57 @@ def test_size_rule_counts_groups(poisson_fit):
     z = res.lik.membership.per_group.Z[:, 0]
     assert parameter_units(res)[0] == pytest.approx(z.std(), rel=1e-12)
     assert z.std() != pytest.approx(res.lik.membership.Z[:, 0].std(), rel=1e-3)
+
+
+# ---------------------------------------------------------- constraints
+@pytest.fixture(scope="module")
+def constrained_fit(poisson_fit):
+    df = poisson_fit[1]
+    kw = {"family": "poisson", "class_formula": "~ z", "lcinvariant": "coef", "constraints": "[2.Class]z = 0.5"}
+    return df, fmm(2, "y ~ t | id", data=df, **kw)
+
+
+def test_constrained_grouped_fit_is_the_direct_constrained_maximum(constrained_fit):
+    """lcinvariant and a fixed membership coefficient on a panel: a direct maximisation of the grouped likelihood."""
+    df, res = constrained_fit
+    ids = pd.factorize(df["id"])[0]
+    y, t, zg = df["y"].to_numpy(), df["t"].to_numpy(), df["z"].to_numpy()[np.unique(ids, return_index=True)[1]]
+
+    def negll(p):
+        slope, a1, a2, g0 = p
+        logf = [np.bincount(ids, weights=stats.poisson.logpmf(y, np.exp(a + slope * t))) for a in (a1, a2)]
+        eta = g0 + 0.5 * zg
+        logpi = np.column_stack([-np.logaddexp(0, eta), eta - np.logaddexp(0, eta)])
+        return -logsumexp(logpi + np.column_stack(logf), axis=1).sum()
+
+    direct = optimize.minimize(negll, [0.0, 0.0, 1.0, 0.0], method="BFGS", options={"gtol": 1e-9})
+    direct = optimize.minimize(negll, direct.x, method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-12})
+    p = res.params
+    assert res.converged and res.warnings == [] and res.llf == pytest.approx(-direct.fun, abs=1e-6)
+    mine = [p[("1.y", "t")], p[("1.y", "Intercept")], p[("2.y", "Intercept")], p[("2.Class", "Intercept")]]
+    np.testing.assert_allclose(mine, direct.x, atol=1e-5)
+    assert p[("2.y", "t")] == p[("1.y", "t")] and p[("2.Class", "z")] == 0.5
+    robust = res.with_vce("robust")  # the group sandwich in the free parameters
+    assert robust.bse[("2.Class", "z")] == 0 and np.all(np.isfinite(robust.bse)) and robust.cov_type == "cluster"
+
+
+def test_constrained_em_on_groups_is_monotone(constrained_fit):
+    """The constrained M-step maximises the groups' membership Q (GroupedMembership.q_value / q_derivatives)."""
+    from fmmreg.estimation.engine import FitTrace, run_em
+
+    _, res = constrained_fit
+    trace = FitTrace()
+    theta, ll, _ = run_em(res.lik, res.theta + 0.05, maxiter=200, tol=0.0, trace=trace)
+    assert np.min(np.diff(trace.em_llf)) > -1e-9
+    assert ll == pytest.approx(res.llf, abs=1e-6)
+
+
+def test_class_base_on_groups(poisson_fit):
+    _, df, _, res = poisson_fit
+    other = fmm(2, "y ~ t | id", data=df, family="poisson", class_formula="~ z", class_base=2)
+    assert other.llf == pytest.approx(res.llf, abs=1e-8)
+    np.testing.assert_allclose(other.params["1.Class"], -res.params["2.Class"], atol=1e-6)
+    np.testing.assert_allclose(other.posterior.to_numpy(), res.posterior.to_numpy(), atol=1e-6)
 
 
 def test_robust_is_cluster_on_groups_and_opg_sums_groups(poisson_fit):

@@ -124,10 +124,10 @@ class GroupedMembership(Membership):
     the new logits and log probabilities on the rows.
     """
 
-    def __init__(self, Z: np.ndarray, k: int, groups: Groups):
-        super().__init__(Z, k)
+    def __init__(self, Z: np.ndarray, k: int, groups: Groups, base: int = 0):
+        super().__init__(Z, k, base)
         self.groups = groups
-        self.per_group = Membership(self.Z[groups.first], k)
+        self.per_group = Membership(self.Z[groups.first], k, base)
 
     def linear(self, gamma: np.ndarray, Z: np.ndarray | None = None) -> np.ndarray:
         if Z is not None:
@@ -156,6 +156,15 @@ class GroupedMembership(Membership):
 
     def fit(self, tau, w, gamma=None, tol: float = 1e-12, maxiter: int = 100) -> np.ndarray:
         return self.per_group.fit(self._group_tau(tau), w[self.groups.first], gamma, tol=tol, maxiter=maxiter)
+
+    # the constrained M-step (:mod:`fmmreg.estimation.constrained`) reads Q through these
+    def q_value(self, tau: np.ndarray, w: np.ndarray, logpi: np.ndarray) -> float:
+        first = self.groups.first
+        return self.per_group.q_value(self._group_tau(tau), w[first], logpi[first])
+
+    def q_derivatives(self, tau: np.ndarray, w: np.ndarray, logpi: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        first = self.groups.first
+        return self.per_group.q_derivatives(self._group_tau(tau), w[first], logpi[first])
 
 
 class GroupedMixtureLikelihood(MixtureLikelihood):
@@ -198,8 +207,10 @@ class GroupedMixtureLikelihood(MixtureLikelihood):
     :class:`MixtureLikelihood`.
     """
 
-    def __init__(self, y, designs, Z, families, weights=None, offsets=None, *, groups: Groups):
-        super().__init__(y, designs, Z, families, weights, offsets=offsets)
+    def __init__(
+        self, y, designs, Z, families, weights=None, offsets=None, base=0, constraints=None, *, groups: Groups
+    ):
+        super().__init__(y, designs, Z, families, weights, offsets=offsets, base=base, constraints=constraints)
         self._attach(groups)
 
     def _attach(self, groups: Groups) -> None:
@@ -207,7 +218,7 @@ class GroupedMixtureLikelihood(MixtureLikelihood):
             raise ValueError(f"groups cover {groups.n} rows, the likelihood {self.n}")
         self.groups = groups
         # same Z array: the membership indices built by the parent stay valid
-        self.membership = GroupedMembership(self.membership.Z, self.k, groups)
+        self.membership = GroupedMembership(self.membership.Z, self.k, groups, self.membership.base)
 
     @classmethod
     def from_rows(cls, lik: MixtureLikelihood, groups: Groups) -> GroupedMixtureLikelihood:
