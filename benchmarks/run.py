@@ -157,13 +157,22 @@ def _one(case: str) -> dict:
         from fmmreg import FMM
 
         n = int(float(n))
-        df, post = data.poisson_mixture(n) if name == "poisson3" else data.gaussian_mixture(n)
         if name == "poisson3":
+            df, post = data.poisson_mixture(n)
             args, kw = (3, data.POISSON_FORMULA), {"family": "poisson", "class_formula": data.POISSON_CLASS_FORMULA}
+        elif name.startswith("panel3"):
+            df, post = data.poisson_panel(n)
+            args = (3, data.PANEL_FORMULA)
+            kw = {"family": "poisson", "class_formula": data.PANEL_CLASS_FORMULA, "group": "id"}
         else:
+            df, post = data.gaussian_mixture(n)
             args, kw = (2, data.GAUSSIAN_FORMULA), {"family": "gaussian"}
         clock = Clock()
-        res = FMM(*args, data=df, **kw).fit(engine=engine, start_posterior=post, order="fit")
+        model = FMM(*args, data=df, **kw)
+        if name == "panel3search":
+            res = model.fit(engine=engine)
+        else:
+            res = model.fit(engine=engine, start_posterior=post, order="fit")
         bse = res.bse
         out = {"llf": res.llf, "em": len(res.trace.em_llf), "newton": len(res.trace.newton_llf)}
         out["wall"], out["cpu"] = clock.read()
@@ -293,6 +302,16 @@ def engine_rows(path: Path, sizes: list[int], with_r: bool) -> list[str]:
             )
             print(row, flush=True)
             rows.append(row)
+    # group-based trajectory models (issue 15): rows grouped by subject
+    for case, n in (("panel3", 100_000), ("panel3", 1_000_000), ("panel3search", 1_000_000)):
+        r = run_subprocess(f"{case}:{n}:fast", path)
+        what = "default start search" if case == "panel3search" else "start posterior"
+        row = (
+            f"| panel3, {n // 10:,} groups x 10, {what} | {n:,} | {_wc(r)} | {r['em']}+{r['newton']} | — | — | "
+            f"{r['llf']:.4f} | — | {r['peak_mb']:.0f} |"
+        )
+        print(row, flush=True)
+        rows.append(row)
     return rows
 
 
@@ -347,6 +366,8 @@ def main() -> None:
         "Engine rows: both engines reach the same maximum; the statsmodels engine runs literal weighted "
         "statsmodels GLM fits in every EM iteration. flexmix's Gaussian sigma has a degrees-of-freedom "
         "correction (its LL is not compared).",
+        'panel3: group-based trajectory model (`group="id"`, issue 15), K = 3 Poisson, `y ~ t + I(t**2) + x`, '
+        "class formula on a subject-level `z`, 10 waves per subject (`benchmarks/data.py`).",
     ]
     Path(args.out).write_text(
         "# Benchmark results\n\n"

@@ -149,8 +149,9 @@ class MixtureLikelihood:
         threads), each chunk's temporaries small.
         """
         memo = self.__dict__.pop("_posterior_memo", None)
-        if memo is not None and memo[0] == np.asarray(theta, dtype=float).tobytes():
-            return memo[1], memo[2], memo[3]
+        # (a likelihood made from another's attributes must not take its posterior)
+        if memo is not None and memo[0] is type(self) and memo[1] == np.asarray(theta, dtype=float).tobytes():
+            return memo[2], memo[3], memo[4]
         if self._chunked():
             tau = np.empty((self.n, self.k), order="F")
             ll_obs = np.empty(self.n)
@@ -212,7 +213,7 @@ class MixtureLikelihood:
         an (n, K) array kept alive matters more.
         """
         if self.n <= MEMO_ROWS:
-            self._posterior_memo = (np.asarray(theta, dtype=float).tobytes(), ll, tau, ll_obs)
+            self._posterior_memo = (type(self), np.asarray(theta, dtype=float).tobytes(), ll, tau, ll_obs)
 
     def _index_gradient(self, idx: _Index, tau, pi, d1s) -> np.ndarray:
         if idx.kind == "mem":
@@ -281,7 +282,7 @@ class MixtureLikelihood:
             out = part._score_hessian_dense(theta, hessian)
             memo = part.__dict__.get("_posterior_memo")
             if keep and memo is not None:
-                tau[rows], ll_obs[rows] = memo[2], memo[3]
+                tau[rows], ll_obs[rows] = memo[3], memo[4]
             return out
 
         parts = self._map_chunks(one)
@@ -382,6 +383,45 @@ class MixtureLikelihood:
             return
         np.multiply(wus[k][:, p.pos], us[l][:, q.pos], out=out)
         np.negative(out, out=out)
+
+    # ------------------------------------------------- units of the likelihood
+    # The likelihood is a sum over independent units: rows here, groups in
+    # :class:`fmmreg.estimation.grouped.GroupedMixtureLikelihood`. Code that
+    # blocks rows or sums scores per unit goes through these methods.
+    @property
+    def unit_weights(self) -> np.ndarray:
+        """Per-row weights that sum to the weighted number of units (here ``w``)."""
+        return self.w
+
+    def row_blocks(self, size: int):
+        """Yield ``(rows, likelihood of those rows)`` in blocks of about ``size`` rows, never splitting a unit."""
+        if self.n <= size:
+            yield slice(0, self.n), self
+            return
+        for start in range(0, self.n, size):
+            rows = slice(start, min(start + size, self.n))
+            yield rows, self.subset(rows)
+
+    def unit_scores(self, theta: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores of each unit (unweighted) and the per-row values ``m`` of each unit."""
+        return self.score_obs(theta), m
+
+    @property
+    def n_units(self) -> int:
+        """Number of units (here rows)."""
+        return self.n
+
+    def unit_mean(self, values: np.ndarray) -> np.ndarray:
+        """The mean of per-row ``values`` (n,) or (n, m) over each unit's rows, on its rows (here unchanged)."""
+        return values
+
+    def unit_posterior(self, tau: np.ndarray) -> np.ndarray:
+        """A row-level (starting) posterior as one posterior per unit, on its rows (here unchanged)."""
+        return self.unit_mean(tau)
+
+    def sample_rows(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        """Sorted positions of a random subsample of about ``size`` rows made of whole units."""
+        return np.sort(rng.choice(self.n, size=size, replace=False))
 
     def score_obs(self, theta: np.ndarray) -> np.ndarray:
         """Per-observation scores ``g_i`` (unweighted), shape (n, n_params)."""
