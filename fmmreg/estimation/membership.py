@@ -75,34 +75,38 @@ class Membership:
 
         Column-major (n, K) so that each class's column is contiguous.
         """
-        return self.prior_from_eta(eta)[0]
+        # the probabilities are wanted only to be remembered for the next Newton step
+        return self.prior_from_eta(eta, keep_pi=eta.shape[0] <= CARRY_PRIOR_ROWS)[0]
 
     def prior(self, gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Log class probabilities and the probabilities themselves, each (n, K)."""
         return self.prior_from_eta(self.linear(gamma))
 
-    def prior_from_eta(self, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def prior_from_eta(self, eta: np.ndarray, keep_pi: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """``(log pi, pi)`` from the logits of the classes ``others``, one exponential per entry at most.
 
         The last pair is remembered, so that a Newton step from this
-        ``log pi`` finds ``pi`` without exponentiating again.
+        ``log pi`` finds ``pi`` without exponentiating again. With
+        ``keep_pi=False`` the probabilities are not kept (``None``): each row
+        chunk's go to a small buffer, an (n, K) array less on large data.
         """
         n = eta.shape[0]
         logpi = np.empty((n, self.k), order="F")
-        pi = np.empty_like(logpi)
+        pi = np.empty_like(logpi) if keep_pi else None
         # the base class's logit is 0: exp(0) = 1 needs no exponential, and
         # the unshifted sum cannot overflow for logits below 700
         unshifted = self.k > 1 and n > 0 and float(np.abs(eta).max()) < 700.0
 
         def one(rows: slice) -> None:
-            self._prior_rows(eta[rows], logpi[rows], pi[rows], unshifted)
+            part = pi[rows] if pi is not None else np.empty((rows.stop - rows.start, self.k), order="F")
+            self._prior_rows(eta[rows], logpi[rows], part, unshifted)
 
         if n > 4 * ROW_CHUNK:
             map_rows(one, n)
         else:
             one(slice(0, n))
         # remembered up to a size where an extra (n, K) array matters
-        self._last_prior = (logpi, pi) if n <= CARRY_PRIOR_ROWS else None
+        self._last_prior = (logpi, pi) if n <= CARRY_PRIOR_ROWS and pi is not None else None
         return logpi, pi
 
     def _prior_rows(self, eta: np.ndarray, logpi: np.ndarray, pi: np.ndarray, unshifted: bool) -> None:
