@@ -161,3 +161,16 @@ def test_full_column_rank_agrees_with_matrix_rank():
     X[:, 3] += 1e-9 * rng.normal(size=400)  # nearly collinear: the SVD decides, as before
     assert full_column_rank(X) == (np.linalg.matrix_rank(X) == 4)
     assert not full_column_rank(np.zeros((10, 2)))
+
+
+def test_row_chunk_threads_keep_the_callers_errstate(monkeypatch):
+    import warnings
+
+    from fmmreg.estimation import linalg
+
+    monkeypatch.setattr(linalg, "THREADS", 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(divide="ignore"):
+            out = linalg.map_rows(lambda rows: np.log(np.zeros(rows.stop - rows.start)), 10, size=2)
+    assert len(out) == 5 and all(np.all(o == -np.inf) for o in out)

@@ -8,6 +8,7 @@ possibly ill-conditioned negative-definite matrix.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -270,13 +271,17 @@ def _executor() -> ThreadPoolExecutor:
 def map_rows(fn, n: int, size: int = ROW_CHUNK) -> list:
     """``[fn(rows) for rows in chunks]`` over row chunks ``slice``s of ``size``, in :data:`THREADS` threads.
 
-    ``fn`` must only write to its own rows of shared outputs.
+    ``fn`` must only write to its own rows of shared outputs; it runs in
+    the caller's context (``np.errstate`` included).
     """
     chunks = [slice(start, min(start + size, n)) for start in range(0, n, size)]
     # inside a chunk thread already: serially (waiting on the same pool could deadlock)
     if THREADS <= 1 or len(chunks) < 2 or threading.current_thread().name.startswith(_THREAD_PREFIX):
         return [fn(rows) for rows in chunks]
-    return list(_executor().map(fn, chunks))
+    # the caller's context (numpy's errstate lives in a context variable) goes with
+    # every chunk: a worker thread would otherwise warn where the caller ignores
+    ctx = contextvars.copy_context()
+    return list(_executor().map(lambda rows: ctx.copy().run(fn, rows), chunks))
 
 
 def full_column_rank(X: np.ndarray) -> bool:
