@@ -341,6 +341,7 @@ def main() -> None:
     parser.add_argument("--one")
     parser.add_argument("--path", help="directory whose fmmreg package is imported (with --one)")
     parser.add_argument("--baseline", help="directory holding an older fmmreg package, run alternating")
+    parser.add_argument("--baseline-label", default="<old checkout>", help="what --baseline is, for results.md")
     parser.add_argument("--no-1e7", action="store_true", help="skip the n = 1e7 row")
     parser.add_argument("--repeat", type=int, default=3, help="runs per code of the 1e6 rows (Example 1b: 2x+1)")
     parser.add_argument("--engines", action="store_true", help="also the engine comparison (minutes)")
@@ -397,7 +398,7 @@ def main() -> None:
     Path(args.out).write_text(
         "# Benchmark results\n\n"
         f"Machine: {started}. Date: {time.strftime('%Y-%m-%d')}. "
-        f"Command: `python benchmarks/run.py{' --baseline <old checkout>' if args.baseline else ''}"
+        f"Command: `python benchmarks/run.py{' --baseline ' + args.baseline_label if args.baseline else ''}"
         f"{' --engines' if args.engines else ''}`.\n\n"
         + "\n".join(sections)
         + "\n"
