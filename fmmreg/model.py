@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from fmmreg.distributed import is_dask_dataframe
 from fmmreg.estimation.engine import check_engine
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.estimation.relabel import canonical_order, check_order, permute_theta, relabel_matrix
@@ -113,6 +114,14 @@ class FMM:
     ``l(theta) = sum_i w_i log sum_k pi_k(z_i) f_k(y_i | x_i)`` with
     ``pi_k(z) = exp(z'g_k) / sum_j exp(z'g_j)`` and ``g_1 = 0``.
     """
+
+    def __new__(cls, *args, **kwargs):
+        # a Dask DataFrame is fitted partition by partition (fmmreg.distributed; Dask is an optional extra)
+        if cls is FMM and any(is_dask_dataframe(a) for a in (*args, kwargs.get("data"))):
+            from fmmreg.distributed.model import DaskFMM
+
+            return super().__new__(DaskFMM)
+        return super().__new__(cls)
 
     def __init__(
         self,

@@ -248,6 +248,11 @@ class FMMResults(PostestimationMixin):
         return pd.DataFrame(self.prior_array, index=self.model.design.index, columns=self._class_columns(), copy=True)
 
     @property
+    def mean_posterior(self) -> pd.Series:
+        """Average posterior probability of each class over the rows used (the summary's footer)."""
+        return self.posterior.mean().rename("posterior")
+
+    @property
     def class_shares(self) -> pd.Series:
         """Marginal class probabilities: the (weighted) average prior."""
         w = self.lik.w

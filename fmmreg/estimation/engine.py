@@ -93,6 +93,9 @@ def run_em(
     ``tol``. Returns the parameters, their log likelihood and posteriors.
     """
     trace = FitTrace() if trace is None else trace
+    if hasattr(lik, "run_em"):
+        # a likelihood whose rows live elsewhere (fmmreg.distributed) runs its own EM
+        return lik.run_em(theta, maxiter, tol, trace)
     if engine == "fast":
         return _run_em_fast(lik, theta, maxiter, tol, trace)
     ll, tau, _ = lik.estep(theta)

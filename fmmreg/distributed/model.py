@@ -1,0 +1,500 @@
+"""``DaskFMM``: the finite mixture model on a Dask DataFrame.
+
+``FMM(..., data=ddf)`` and ``fmm(..., data=ddf)`` create this model when
+``data`` is a Dask DataFrame. Building it reads the data twice: the first
+pass collects the categorical levels of all partitions
+(:mod:`fmmreg.distributed.plan`), the second encodes every partition and
+runs the in-memory data checks on it, then the checks that concern all rows
+(a response that does not vary, collinear designs, too few observations,
+weights that are all zero) run on the summed statistics. ``fit()``:
+
+1. **starts on a sample**: a random sample of ``sample_rows`` rows (default
+   100,000, drawn with ``random_state``) plus the prototype rows is fitted in
+   memory by :meth:`fmmreg.FMM.fit` -- the whole start search, refined to
+   convergence on the sample, with the user's search options;
+2. **refinement on all rows**: from the sample's estimate, generalised EM
+   and then Newton on the full log likelihood
+   (:func:`fmmreg.estimation.engine.fit_from` on a
+   :class:`~fmmreg.distributed.likelihood.PartitionedLikelihood`), every
+   sum computed per partition and reduced on Dask's scheduler;
+3. the class order, warnings and standard errors as in memory.
+
+The encoded partitions are kept in the workers' memory (``persist=True``)
+when they fit in about 40% of it, so each pass costs only the arithmetic;
+otherwise every pass reads and encodes the partitions again (Parquet
+re-read), which works for data of any size.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import warnings
+from contextlib import nullcontext
+
+import numpy as np
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from fmmreg.distributed import kernels, plan, require_dask
+from fmmreg.distributed.likelihood import PartitionedLikelihood, PartitionRunner
+from fmmreg.estimation.engine import check_engine, fit_from
+from fmmreg.estimation.linalg import jacobi_scale
+from fmmreg.estimation.relabel import check_order, permute_theta, relabel_matrix
+from fmmreg.exceptions import DataWarning, FMMError
+from fmmreg.families import get_family
+from fmmreg.formula import _warn_many_levels
+from fmmreg.model import FMM, _broadcast, _formulas_first
+from fmmreg.offsets import check_offset_families, extra_columns, resolve_offsets
+from fmmreg.weighting import check_weights, resolve_weights
+
+#: Rows of the in-memory sample the start search runs on.
+SAMPLE_ROWS = 100_000
+#: Newton decrement at which the refinement on all rows stops. Tighter than the in-memory
+#: default (1e-10): one more Newton step costs one pass and leaves the estimate accurate to
+#: ~1e-6 of its standard error instead of ~1e-5.
+NEWTON_TOL = 1e-13
+#: Share of the workers' memory the encoded partitions may take when ``persist="auto"``.
+PERSIST_SHARE = 0.4
+
+
+@dataclasses.dataclass
+class DataSummary:
+    """Counts over all partitions, from the encoding pass."""
+
+    n_input: int
+    n_used: int
+    wsum: float
+    wnnz: int
+    sd_y: float
+    encoded_bytes: int
+
+
+class DaskFMM(FMM):
+    """:class:`fmmreg.FMM` on a Dask DataFrame (created by ``FMM``/``fmm`` for Dask data).
+
+    Same parameters as :class:`fmmreg.FMM`; ``weights``, ``offset``,
+    ``exposure`` (and ``cluster=`` at fit time) must be column names.
+    Refused for now, with an :class:`FMMError`: families that learn their
+    outcome levels from the data (``ologit``, ``oprobit``, ``mlogit``),
+    stateful formula transforms (``center()``, ``bs()``, ...).
+    """
+
+    def __init__(
+        self,
+        k,
+        formula=None,
+        data=None,
+        family="gaussian",
+        class_formula: str | None = None,
+        weights=None,
+        *,
+        fweights=None,
+        pweights=None,
+        iweights=None,
+        offset=None,
+        exposure=None,
+    ):
+        require_dask()
+        import dask
+
+        k, formula, data = _formulas_first(k, formula, data)
+        self.k, formulas, fam_specs = _broadcast(k, formula, family)
+        self.hybrid = isinstance(formula, (list, tuple)) or isinstance(family, (list, tuple))
+        self.families = [get_family(f) for f in fam_specs]
+        self._refuse_families()
+        self.weight_spec = resolve_weights(weights, fweights, pweights, iweights)
+        offset_specs = resolve_offsets(offset, exposure, self.k)
+        _columns_only(self.weight_spec.source, self.weight_spec.option)
+        for s in offset_specs:
+            if s is not None:
+                _columns_only(s.source, s.kind)
+        #: the user's Dask DataFrame (never modified)
+        self.data = data
+        self._init_args = {
+            "formulas": formulas,
+            "class_formula": class_formula,
+            "weights": {self.weight_spec.option: self.weight_spec.source} if self.weight_spec.kind else {},
+            "offset": offset,
+            "exposure": exposure,
+        }
+        extra = extra_columns(offset_specs)
+        inputs = plan.ModelInputs(formulas, class_formula, self.weight_spec.source, self.families, extra)
+        _static_checks(inputs, data._meta)
+        columns = plan.model_columns(inputs, data.dtypes)
+        raw = data[columns.required].to_delayed()
+        scans = dask.compute(*[dask.delayed(plan.scan_partition)(p, inputs, columns) for p in raw])
+        proto = plan.prototype(list(scans), columns)
+        if len(proto) == 0:
+            _no_complete_rows(data, columns)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # counts of the prototype mean nothing; the real ones come below
+            design = inputs.design(proto)
+        plan.check_stateless(design)
+        for fam, names in zip(self.families, design.xnames):
+            fam.bind_design(names)
+        self.offset_specs = check_offset_families(offset_specs, self.families)
+        self._plan = plan.EncodePlan(inputs, columns, proto, self.weight_spec, self.offset_specs)
+        self._raw = raw
+        #: the prototype as an encoded partition: packs parameters and gives the outputs' layout
+        self._template = plan.encoded(design, self._plan, len(proto), [])
+        self._proto_rows = proto.iloc[: len(proto) // plan.PROTOTYPE_REPEAT]
+        summaries = dask.compute(
+            *[dask.delayed(_summary)(dask.delayed(plan.encode_partition)(p, self._plan)) for p in raw]
+        )
+        self.summary_stats = self._check_all(summaries, design)
+        #: labels, formulas and encoders of the model; its arrays live in the partitions
+        self.design = dataclasses.replace(
+            design,
+            y=None,
+            designs=None,
+            Z=None,
+            weights=None,
+            index=None,
+            rows=None,
+            extra={},
+            columns={},
+            n_dropped=self.summary_stats.n_input - self.summary_stats.n_used,
+        )
+        self.ys = self.y = None
+        self.offsets = [None] * self.k
+        self._runner: PartitionRunner | None = None
+
+    # ----------------------------------------------------------- checks
+    def _refuse_families(self) -> None:
+        for fam in self.families:
+            if hasattr(fam, "levels"):
+                raise FMMError(
+                    f"family {fam.name!r} learns its outcome levels from the data, which a Dask fit does not do "
+                    "yet; fit it in memory (data=ddf.compute()) or on a sample"
+                )
+
+    def _check_all(self, summaries, design) -> DataSummary:
+        """The checks of :class:`fmmreg.FMM` that concern all rows, on the summed statistics."""
+        n_input = sum(s["n_input"] for s in summaries)
+        n_used = sum(s["n_used"] for s in summaries)
+        wsum = sum(s["wsum"] for s in summaries)
+        wnnz = sum(s["wnnz"] for s in summaries)
+        dropped, terms = 0, []
+        others: dict[tuple, None] = {}
+        for s in summaries:
+            count, t = plan.not_finite_counts(s["warnings"])
+            dropped, terms = dropped + count, terms + t
+            for cat, msg in s["warnings"]:
+                if not plan.is_not_finite_message(msg) and "rows per level" not in msg:
+                    others[(cat, msg)] = None
+        if n_used == 0:
+            culprits = ", ".join(dict.fromkeys(terms))
+            raise FMMError(f"no usable rows: {culprits} is not finite in every row (e.g. the log of 0)")
+        if dropped:
+            warnings.warn(
+                f"{dropped} row(s) dropped because {', '.join(dict.fromkeys(terms))} is not finite there (e.g. the log "
+                "of 0); they count as missing, as in Stata",
+                DataWarning,
+                stacklevel=4,
+            )
+        for cat, msg in others:
+            warnings.warn(msg, cat, stacklevel=4)
+        if self.weight_spec.kind is not None and (wnnz == 0 or wsum <= 0):
+            check_weights(self.weight_spec, np.zeros(1))
+        _warn_many_levels([*design.x_specs, design.z_spec], n_used)
+        ycount = sum(s["ycount"] for s in summaries)
+        ysum = sum(s["ysum"] for s in summaries)
+        ysq = sum(s["ysq"] for s in summaries)
+        mean = ysum / ycount if ycount else 0.0
+        sd_y = float(np.sqrt(max(ysq / ycount - mean * mean, 0.0))) if ycount else 0.0
+        self._check_varies_all(summaries, design)
+        xtx = kernels.add(*[s["xtx"] for s in summaries])
+        ztz = kernels.add(*[s["ztz"] for s in summaries])
+        self._check_designs_all(design, n_used if self.weight_spec.kind is None else wnnz, n_used, xtx, ztz)
+        encoded = sum(s["nbytes"] for s in summaries)
+        return DataSummary(n_input, n_used, wsum, wnnz, sd_y, encoded)
+
+    def _check_varies_all(self, summaries, design) -> None:
+        lows = [s["ymin"] for s in summaries if s["ymin"] is not None]
+        highs = [s["ymax"] for s in summaries if s["ymax"] is not None]
+        if not lows or min(lows) < max(highs):
+            return
+        count = sum(s["ynonzero"] for s in summaries)
+        proxy = _Proxy(design=dataclasses.replace(design, weights=None), families=self.families)
+        FMM._check_varies(proxy, np.broadcast_to(float(min(lows)), (count,)), design.yname)
+
+    def _check_designs_all(self, design, rows: int, n: int, xtx: list, ztz: np.ndarray) -> None:
+        """:meth:`FMM._check_designs` with ranks from the summed cross-products ``X'X``."""
+        if self.k > rows:
+            raise FMMError(
+                f"k={self.k} classes but only {rows} observation(s) are used: a mixture needs more observations "
+                "than classes; fit fewer classes"
+            )
+        widths = [len(names) for names in design.xnames]
+        total = (self.k - 1) * len(design.znames) + sum(fam.n_params(p) for p, fam in zip(widths, self.families))
+        if total >= rows:
+            raise FMMError(
+                f"the model has {total} parameters ({self.k} classes) but only {rows} observations are used: "
+                "it cannot be identified; fit fewer classes or fewer covariates"
+            )
+        first = {}
+        for j, X in enumerate(design.designs):
+            first.setdefault(id(X), j)
+        for k, (X, names, fam) in enumerate(zip(design.designs, design.xnames, self.families), start=1):
+            p = len(names)
+            if n <= fam.n_params(p):
+                raise FMMError(f"class {k}: {n} observations for {fam.n_params(p)} parameters")
+            if p and _rank(xtx[first[id(X)]], n) < p:
+                raise FMMError(
+                    f"class {k}: the design of {design.formulas[k - 1]!r} is collinear "
+                    f"(columns {names}); drop a redundant term"
+                )
+        if _rank(ztz, n) < len(design.znames):
+            raise FMMError(
+                f"class_formula {design.class_formula!r} gives a collinear design {design.znames}; drop a term"
+            )
+
+    # ------------------------------------------------------------- fitting
+    def _likelihood(self, class_map: list[int]) -> PartitionedLikelihood:
+        if self._runner is None:
+            raise FMMError("fit the model first: the partitions are encoded by fit()")
+        return PartitionedLikelihood(
+            self._runner,
+            self._template.likelihood(class_map),
+            class_map,
+            [self.families[j] for j in class_map],
+            self.summary_stats.n_used,
+        )
+
+    def _make_runner(self, persist) -> PartitionRunner:
+        import dask
+
+        if persist not in ("auto", True, False):
+            raise FMMError(f"persist must be 'auto', True or False, got {persist!r}")
+        if persist == "auto":
+            persist = self.summary_stats.encoded_bytes <= PERSIST_SHARE * _memory_budget()
+        parts = [dask.delayed(plan.encode_partition)(p, self._plan) for p in self._raw]
+        if persist:
+            parts = list(dask.persist(*parts))
+        runner = PartitionRunner(parts)
+        runner.persisted = bool(persist)
+        return runner
+
+    def fit(
+        self,
+        *,
+        engine: str = "fast",
+        random_state: int | np.random.Generator | None = 0,
+        start=None,
+        start_posterior=None,
+        order="mean",
+        progress: bool = False,
+        blas_threads: int | None = 1,
+        vce: str | None = None,
+        cluster=None,
+        sample_rows: int = SAMPLE_ROWS,
+        persist="auto",
+        **search_options,
+    ):
+        """Estimate on all partitions; see :meth:`fmmreg.FMM.fit` and the module notes.
+
+        Parameters
+        ----------
+        sample_rows : int
+            Rows of the in-memory sample the start search runs on (default 100,000).
+        persist : {"auto", True, False}
+            Keep the encoded partitions in the workers' memory between passes
+            (``"auto"``: when they take at most 40% of it), or read and encode
+            them again in every pass (data larger than memory).
+        **search_options
+            Options of the start search (``n_starts``, ...), passed to the
+            in-memory fit of the sample.
+
+        Returns
+        -------
+        DaskFMMResults
+            The results object of an in-memory fit; posteriors and predictions
+            are Dask DataFrames.
+        """
+        from fmmreg.distributed.results import DaskFMMResults, resolve_vce_dask
+
+        if check_engine(engine) != "fast":
+            raise FMMError("engine='statsmodels' (the reference engine) runs in memory only; use engine='fast'")
+        if start_posterior is not None:
+            raise FMMError(
+                "start_posterior= (one row per observation) is not available for a Dask fit; give start= (parameter "
+                "values), or let the start search run on a sample (sample_rows=)"
+            )
+        vce_spec = resolve_vce_dask(self, vce, cluster)
+        self._runner = self._make_runner(persist)
+        limit = threadpool_limits(limits=blas_threads, user_api="blas") if blas_threads else nullcontext()
+        with limit, np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            if start is None:
+                sample_res = self._sample_fit(sample_rows, random_state, progress, blas_threads, search_options)
+                theta0 = sample_res.theta
+                table = sample_res.starts
+            else:
+                sample_res = None
+                theta0 = self._start_vector(start)
+                table = pd.DataFrame([{"kind": "user", "llf_short": np.nan, "llf": np.nan, "refined": True}])
+            class_map = list(range(self.k))
+            lik = self._likelihood(class_map)
+            theta, ll, trace = fit_from(lik, theta0, newton_tol=NEWTON_TOL)
+            perm = self._order(order, lik, theta)
+        derivatives = None
+        final = trace.final
+        if final is not None and np.array_equal(final[0], theta):
+            _, ll, grad, hess = final
+            a_inv_t = np.linalg.inv(relabel_matrix(lik, perm)).T
+            derivatives = (ll, a_inv_t @ grad, a_inv_t @ hess @ a_inv_t.T)
+        theta = permute_theta(lik, theta, perm)
+        res = DaskFMMResults(self, theta, perm, trace, table, derivatives)
+        #: the in-memory fit of the sample the starts were searched on (None with start=)
+        res.sample_results = sample_res
+        res._warn_degenerate()
+        return res._apply_vce(vce_spec)
+
+    def _sample_fit(self, sample_rows, random_state, progress, blas_threads, search_options):
+        """The in-memory start search on a sample of rows (plus the prototype, which carries every level)."""
+        if isinstance(sample_rows, bool) or not isinstance(sample_rows, (int, np.integer)) or sample_rows < 1:
+            raise FMMError(f"sample_rows must be a positive integer, got {sample_rows!r}")
+        frame = self.data[self._plan.columns.required]
+        frac = sample_rows / max(self.summary_stats.n_input, 1)
+        if frac >= 1:
+            sample = frame.compute()
+        else:
+            seed = random_state
+            if isinstance(random_state, np.random.Generator):
+                seed = int(random_state.integers(2**31))
+            sample = frame.sample(frac=frac, random_state=seed).compute()
+        data = pd.concat([self._proto_rows, sample])
+        args = self._init_args
+        model = FMM(
+            self.k,
+            args["formulas"],
+            data=data,
+            family=self.families,
+            class_formula=args["class_formula"],
+            offset=args["offset"],
+            exposure=args["exposure"],
+            **args["weights"],
+        )
+        if not model.param_index().equals(self.param_index()):  # pragma: no cover - the prototype guarantees it
+            raise FMMError("internal error: the sample's design differs from the data's; please report")
+        with warnings.catch_warnings():
+            # the sample's own warnings (degenerate class, convergence) are about the sample, not the fit
+            warnings.simplefilter("ignore")
+            return model.fit(
+                order="fit", random_state=random_state, progress=progress, blas_threads=blas_threads, **search_options
+            )
+
+    def _order(self, order, lik: PartitionedLikelihood, theta: np.ndarray) -> list[int]:
+        """The class order of :meth:`FMM._fit` (``"mean"``: by the weighted mean response, then share)."""
+        if not isinstance(order, str):
+            return check_order(order, self.k)
+        if order not in ("mean", "fit"):
+            raise FMMError(f"order must be 'mean', 'fit' or a list of class labels, got {order!r}")
+        if order == "fit" or self.hybrid:
+            return list(range(self.k))
+        stats = lik.runner.map_reduce(kernels.fit_statistics, lik.class_map, theta)
+        wsum = stats[0]
+        means, shares = stats[2] / wsum, stats[3] / wsum
+        return sorted(range(self.k), key=lambda j: (round(means[j], 10), -shares[j]))
+
+
+# ---------------------------------------------------------------- helpers
+@dataclasses.dataclass
+class _Proxy:
+    """Stands for an FMM in calls of its checks on summed statistics."""
+
+    design: object
+    families: list
+
+
+def _columns_only(source, what: str) -> None:
+    if source is not None and not isinstance(source, str):
+        raise FMMError(
+            f"with a Dask DataFrame, give {what}= as a column name of the data (an array of one value per row "
+            "cannot be matched to the partitions)"
+        )
+
+
+def _static_checks(inputs: plan.ModelInputs, meta: pd.DataFrame) -> None:
+    """The in-memory errors that need no rows (formulas, missing or duplicated columns), on the empty meta frame."""
+    try:
+        inputs.design(meta)
+    except FMMError as exc:
+        if not str(exc).startswith("no complete rows"):
+            raise
+
+
+def _no_complete_rows(data, columns: plan.Columns) -> None:
+    """The in-memory "no complete rows" error, with counts over all partitions."""
+    counts = data[columns.listwise].isna().sum().compute().sort_values(ascending=False)
+    n = len(data)
+    worst = ", ".join(f"{c!r} ({int(m)} of {n})" for c, m in counts.items() if m)[:300]
+    raise FMMError(
+        "no complete rows: every row has a missing value in some variable of the model "
+        f"(missing: {worst or 'weights'}); drop or fill those variables"
+    )
+
+
+def _summary(enc: plan.EncodedPartition) -> dict:
+    """The counts and cross-products of one encoded partition that the global checks need."""
+    out = {"n_input": enc.n_input, "n_used": enc.n, "warnings": enc.warnings, "nbytes": enc.nbytes}
+    if enc.n == 0:
+        return out | {
+            "wsum": 0.0,
+            "wnnz": 0,
+            "ymin": None,
+            "ymax": None,
+            "ynonzero": 0,
+            "ysum": 0.0,
+            "ysq": 0.0,
+            "ycount": 0,
+            "xtx": None,
+            "ztz": None,
+        }
+    w = enc.w
+    y = enc.y
+    used = y if w is None else y[w != 0]
+    finite = y[np.isfinite(y)] if y.ndim == 1 else y[np.isfinite(y)]
+    xtx, seen = [], set()
+    for X in enc.designs:
+        xtx.append(None if id(X) in seen else X.T @ X)
+        seen.add(id(X))
+    flat = used.ravel() if y.ndim == 1 else None
+    return out | {
+        "wsum": float(enc.n if w is None else w.sum()),
+        "wnnz": int(enc.n if w is None else np.count_nonzero(w)),
+        "ymin": None if flat is None or flat.size == 0 else float(flat.min()),
+        "ymax": None if flat is None or flat.size == 0 else float(flat.max()),
+        "ynonzero": 0 if flat is None else int(flat.size),
+        "ysum": float(finite.sum()),
+        "ysq": float((finite * finite).sum()),
+        "ycount": int(finite.size),
+        "xtx": xtx,
+        "ztz": enc.Z.T @ enc.Z,
+    }
+
+
+def _rank(xtx: np.ndarray, n: int) -> int:
+    """Rank of ``X`` from ``X'X`` (scaled to unit diagonal, so the units of a column do not count).
+
+    An eigenvalue of the scaled ``X'X`` counts when it exceeds ``max(n, p) * eps``
+    times the largest: exact collinearity leaves ~``eps``, strongly
+    correlated but distinct columns (``age``, ``age**2``) far more.
+    """
+    scaled, _ = jacobi_scale(xtx)
+    eig = np.linalg.eigvalsh(scaled)
+    tol = eig.max() * max(n, xtx.shape[0]) * np.finfo(float).eps if eig.size else 0.0
+    return int(np.count_nonzero(eig > tol))
+
+
+def _memory_budget() -> float:
+    """Memory the scheduler's workers have: the distributed workers' limits, else this machine's free memory."""
+    free = float(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        return free
+    limits = [w.get("memory_limit") or 0 for w in client.scheduler_info()["workers"].values()]
+    return float(sum(limits)) if limits and all(limits) else free

@@ -1,0 +1,386 @@
+"""Results of a Dask fit: the in-memory results object with its per-row parts computed per partition.
+
+:class:`DaskFMMResults` is an :class:`fmmreg.FMMResults`: ``params``,
+``bse``, ``cov_params()``, ``llf``, ``summary()``, tests, ``lcprob()``,
+``lcmean()``, ``ic()`` and ``with_vce()`` give the in-memory numbers. What
+needs the rows is reduced over the partitions on demand: the class shares,
+mean posteriors, entropy and the ``estat`` sums (one pass, cached), the
+OPG/robust meat (one pass) and the cluster sums of the scores (one pass,
+grouped by cluster in each partition, then combined by cluster).
+
+Per-row outputs are Dask DataFrames, lazy, with the input's divisions:
+``res.posterior``, ``res.prior`` and ``res.predict(...)`` (in sample: the
+rows used, labelled by the input's index; on new data: every row, NaN where
+a needed value is missing). Their columns are strings so they can be written
+to Parquet: ``<kind><class>`` (``mu1``, ``classposteriorpr2``), scores
+``<equation>:<term>``, and a marginal prediction is a Series named ``kind``.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from scipy.special import expit, logit
+
+from fmmreg.distributed import kernels
+from fmmreg.estimation.vce import invert_information, sandwich
+from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
+from fmmreg.postestimation import estat
+from fmmreg.postestimation.vce import OIM, VCESpec, resolve_vce
+from fmmreg.results import FMMResults
+
+
+def resolve_vce_dask(model, vce, cluster) -> VCESpec:
+    """:func:`fmmreg.postestimation.vce.resolve_vce` for a Dask model: a cluster variable is a column name.
+
+    The number of clusters is counted when the cluster sums are computed.
+    """
+    if cluster is None or (vce is not None and str(vce).lower() != "cluster"):
+        return resolve_vce(model, vce, cluster)  # every option error of the in-memory fit; reads no rows
+    if not isinstance(cluster, str):
+        raise FMMError("with a Dask DataFrame, cluster= must be a column name of the data")
+    if cluster not in model.data.columns:
+        raise FMMError(f"cluster variable {cluster!r} not found in data; give a column name or an array")
+    return VCESpec("cluster", None, cluster, None)
+
+
+def _unavailable(what: str):
+    def method(self, *args, **kwargs):
+        raise FMMError(
+            f"{what} is not available for a fit on a Dask DataFrame yet; run it on an in-memory fit of a sample "
+            "(res.sample_results) or of ddf.compute()"
+        )
+
+    method.__name__ = what
+    method.__doc__ = f"Not available for a Dask fit (raises :class:`FMMError`): {what}."
+    return method
+
+
+class DaskFMMResults(FMMResults):
+    """:class:`fmmreg.FMMResults` of a fit on a Dask DataFrame (see the module notes)."""
+
+    # ----------------------------------------------------------- counts
+    @property
+    def nobs(self) -> float:
+        """Number of observations, as in memory (rows used; the weight sum for fweights/iweights)."""
+        s = self.model.summary_stats
+        kind = self.weight_type
+        if kind is None:
+            return float(s.n_used)
+        return float(s.wsum) if kind in ("fweight", "iweight") else float(s.wnnz)
+
+    @cached_property
+    def _sums(self) -> dict:
+        """One pass: the sums behind the class shares, mean posteriors, entropy and ``estat`` tables."""
+        out = self.lik.runner.map_reduce(kernels.fit_statistics, self.class_map, self.theta)
+        keys = ("wsum", "n", "mean", "prior", "post", "post_rows", "entropy", "prob_grad", "mean_grad")
+        return dict(zip(keys, out))
+
+    @property
+    def class_shares(self) -> pd.Series:
+        s = self._sums
+        return pd.Series(s["prior"] / s["wsum"], index=self._class_columns(), name="share")
+
+    @property
+    def mean_posterior(self) -> pd.Series:
+        s = self._sums
+        return pd.Series(s["post_rows"] / s["n"], index=self._class_columns(), name="posterior")
+
+    # ---------------------------------------------------------- per row
+    @property
+    def posterior_array(self):
+        raise FMMError(
+            "a Dask fit keeps its rows in the partitions: res.posterior is a Dask DataFrame "
+            "(res.posterior.compute() for pandas)"
+        )
+
+    prior_array = posterior_array
+
+    @property
+    def posterior(self):
+        """Posterior class probabilities of the rows used: a lazy Dask DataFrame with the input's divisions."""
+        return self.predict(kind="classposteriorpr")
+
+    @property
+    def prior(self):
+        """Membership-model class probabilities of the rows used (lazy Dask DataFrame)."""
+        return self.predict(kind="classpr")
+
+    def predict(self, newdata=None, kind="mu", marginal=False, weighting="prior", cls=None, nooffset=False):
+        """Predictions as :meth:`fmmreg.FMMResults.predict`, lazily per partition.
+
+        ``newdata=None``: the rows used, from the encoded partitions (a Dask
+        DataFrame with the input's divisions); a Dask DataFrame: its
+        partitions (same divisions); a pandas DataFrame: computed in memory
+        as for an in-memory fit (with the in-memory column labels).
+        """
+        import dask
+        import dask.dataframe as dd
+
+        options = {"kind": kind, "marginal": marginal, "weighting": weighting, "cls": cls, "nooffset": nooffset}
+        proxy = self._predict_proxy()
+        if isinstance(newdata, pd.DataFrame):
+            from fmmreg.postestimation.predict import predict
+
+            return predict(proxy, newdata, **options)
+        template = proxy.for_partition(self.model._template)
+        from fmmreg.postestimation.predict import predict
+
+        sample = proxy.rename(predict(template, None, **options), kind)
+        if newdata is None:
+            meta = _empty_like(sample, self.model.data._meta.index)
+            parts = [
+                dask.delayed(kernels.predict_rows, pure=False)(p, proxy, options, meta) for p in self.lik.runner.parts
+            ]
+            divisions = self.model.data.divisions if self.model.data.known_divisions else None
+            return dd.from_delayed(parts, meta=meta, divisions=divisions, verify_meta=False)
+        from fmmreg.distributed import is_dask_dataframe
+
+        if not is_dask_dataframe(newdata):
+            raise TypeError(f"newdata must be a pandas or Dask DataFrame, got {type(newdata).__name__}")
+        meta = _empty_like(sample, newdata._meta.index)
+        return newdata.map_partitions(kernels.predict_newdata, proxy, options, meta=meta)
+
+    def _predict_proxy(self) -> PredictProxy:
+        return PredictProxy(
+            theta=self.theta,
+            class_map=self.class_map,
+            k=self.k,
+            families=self.families,
+            params=self.params,
+            yname=self.yname,
+            design=self.model.design,
+            offset_specs=self.model.offset_specs,
+            lik=self.lik.template,
+        )
+
+    # ------------------------------------------------------------ estat
+    def lcprob(self, alpha: float = 0.05) -> estat.LCProb:
+        """Stata's ``estat lcprob``, from sums over the partitions (see :func:`fmmreg.postestimation.estat.lcprob`)."""
+        s = self._sums
+        margin = s["prior"] / s["wsum"]
+        grad = s["prob_grad"] / s["wsum"]
+        n_mem = self.lik.n_mem
+        vg = self._cov[:n_mem, :n_mem]
+        se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", grad, vg, grad), 0, None))
+        z = stats.norm.ppf(1 - alpha / 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            half = z * se / (margin * (1 - margin))
+            lo, hi = expit(logit(margin) - half), expit(logit(margin) + half)
+        if self.k == 1:
+            lo, hi = np.ones(1), np.ones(1)
+        frame = pd.DataFrame({"margin": margin, "se": se, "ci_low": lo, "ci_high": hi}, index=self._class_columns())
+        return estat.LCProb(frame, grad, self.nobs, alpha)
+
+    def lcmean(self, alpha: float = 0.05) -> estat.LCMean:
+        """Stata's ``estat lcmean``, from sums over the partitions (see :func:`fmmreg.postestimation.estat.lcmean`)."""
+        s = self._sums
+        margin = s["mean"] / s["wsum"]
+        grad = s["mean_grad"] / s["wsum"]
+        se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", grad, self._cov, grad), 0, None))
+        q = stats.norm.ppf(1 - alpha / 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = margin / se
+        frame = pd.DataFrame(
+            {
+                "margin": margin,
+                "se": se,
+                "z": z,
+                "p": 2 * stats.norm.sf(np.abs(z)),
+                "ci_low": margin - q * se,
+                "ci_high": margin + q * se,
+            },
+            index=self._class_columns(),
+        )
+        return estat.LCMean(frame, grad, self.yname, self.nobs, alpha)
+
+    def ic(self) -> estat.InfoCriteria:
+        """Stata's ``estat ic`` with entropy and ICL (see :func:`fmmreg.postestimation.estat.info_criteria`)."""
+        en = self._sums["entropy"]
+        n, p, ll = self.nobs, self.df_model, self.llf
+        bic = -2 * ll + p * np.log(n)
+        aic = -2 * ll + 2 * p
+        return estat.InfoCriteria(
+            nobs=n,
+            k=self.k,
+            llf=ll,
+            df=p,
+            aic=aic,
+            bic=bic,
+            caic=-2 * ll + p * (np.log(n) + 1),
+            sabic=-2 * ll + p * np.log((n + 2) / 24),
+            aicc=aic + 2 * p * (p + 1) / (n - p - 1) if n - p - 1 > 0 else np.inf,
+            entropy=1.0 - en / (n * np.log(self.k)) if self.k > 1 else np.nan,
+            icl=bic + 2 * en,
+        )
+
+    # -------------------------------------------------------------- VCE
+    def _apply_vce(self, spec: VCESpec) -> DaskFMMResults:
+        """The covariance under ``spec``: OIM from the fit, OPG/robust/cluster from a pass over the partitions."""
+        runner, kind = self.lik.runner, self.weight_type
+        if spec.kind == "oim":
+            cov = self._cov_oim
+        elif spec.kind == "opg":
+            info = runner.map_reduce(kernels.score_cross, self.class_map, self.theta, "opg")
+            cov = invert_information(info, "OPG (outer product of the scores)")
+        elif spec.kind == "robust":
+            s = self.model.summary_stats
+            n = s.wsum if kind == "fweight" else float(s.wnnz)
+            meat = runner.map_reduce(kernels.score_cross, self.class_map, self.theta, kind)
+            cov = sandwich(self._cov_oim, meat, n / (n - 1.0))
+        else:
+            spec, meat = self._cluster_meat(spec)
+            g = spec.n_clusters
+            cov = sandwich(self._cov_oim, meat, g / (g - 1.0))
+        self.vce_spec = spec
+        self._cov = cov
+        return self
+
+    def _cluster_meat(self, spec: VCESpec) -> tuple[VCESpec, np.ndarray]:
+        name = spec.cluster_name
+        clusters = self.model.data[name].to_delayed()
+        missing, sums = self.lik.runner.map_reduce_with(
+            clusters, kernels.cluster_sums, self.class_map, self.theta, combine=kernels.add_cluster_sums
+        )
+        if missing:
+            raise FMMError(
+                f"cluster variable {name!r} is missing in {missing} of the rows used; "
+                "drop those rows from data (or give them a cluster) before fitting"
+            )
+        n_clusters = int((sums.pop("_weighted") > 0).sum())
+        if n_clusters < 2:
+            raise FMMError(f"cluster variable {name!r} has {n_clusters} cluster(s); need at least 2")
+        s = sums.to_numpy()
+        return VCESpec("cluster", None, name, n_clusters), s.T @ s
+
+    def with_vce(self, vce: str, cluster=None) -> DaskFMMResults:
+        """The same fit under another variance estimator (see :meth:`fmmreg.FMMResults.with_vce`)."""
+        spec = resolve_vce_dask(self.model, vce, cluster)
+        return copy.copy(self)._apply_vce(spec)
+
+    # ------------------------------------------------------- relabelling
+    def relabel(self, order) -> DaskFMMResults:
+        """Reorder classes (see :meth:`fmmreg.FMMResults.relabel`); the covariance is recomputed."""
+        from fmmreg.estimation.relabel import check_order, permute_theta
+
+        order0 = check_order(order, self.k)
+        theta = permute_theta(self.lik, self.theta, order0)
+        new_map = [self.class_map[o] for o in order0]
+        res = DaskFMMResults(self.model, theta, new_map, self.trace, self.starts)
+        res.sample_results = getattr(self, "sample_results", None)
+        return res._apply_vce(self.vce_spec if self.vce_spec.kind != "cluster" else self.vce_spec)
+
+    # ------------------------------------------------------------ notes
+    def starts_note(self) -> str:
+        sample = getattr(self, "sample_results", None)
+        if sample is None:
+            return "Starts: your start values, refined on all rows."
+        rows = int(sample.nobs) if sample.weight_type is None else len(sample.lik.y)
+        return (
+            f"Starts: searched on an in-memory sample of {rows:,} rows ({sample.starts_note()[len('Starts: ') :]} "
+            "there); the best refined on all rows."
+        )
+
+    def _warn_degenerate(self) -> None:
+        """The warnings of :meth:`fmmreg.FMM._warn_degenerate`, from the summed posteriors."""
+        import warnings
+
+        if not self.converged:
+            warnings.warn(
+                f"the fit did not converge (gradient norm {self.trace.gradient_norm:.3g}); "
+                "try more starts (n_starts=) or check the model",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
+        eff = self._sums["post"]
+        sd_y = self.model.summary_stats.sd_y
+        for k in range(1, self.k + 1):
+            fam = self.families[k - 1]
+            p = fam.n_params(len(self.model.design.xnames[self.class_map[k - 1]]))
+            if eff[k - 1] < p + 1:
+                warnings.warn(
+                    f"class {k} is degenerate: it holds about {eff[k - 1]:.1f} observations for {p} parameters; "
+                    "fit fewer classes",
+                    DegenerateClassWarning,
+                    stacklevel=4,
+                )
+            if "lnsigma" in fam.ancillary_names:
+                lns = self.params[(self.component_equation(k), "lnsigma")]
+                if np.exp(lns) < 1e-6 * max(sd_y, 1e-300):
+                    warnings.warn(
+                        f"class {k}: the standard deviation collapsed to {np.exp(lns):.3g} "
+                        "(the likelihood is unbounded there); the fit is degenerate, fit fewer classes",
+                        DegenerateClassWarning,
+                        stacklevel=4,
+                    )
+
+    # the row-level tools of an in-memory fit
+    margins = _unavailable("margins")
+    bootstrap = _unavailable("bootstrap")
+    lrtest = _unavailable("lrtest")
+    plot_posterior = _unavailable("plot_posterior")
+    plot_class_means = _unavailable("plot_class_means")
+
+    def __repr__(self) -> str:
+        return f"<DaskFMMResults: {self.k} classes, llf={self.llf:.4f}, nobs={self.nobs:g}>"
+
+
+@dataclasses.dataclass
+class PredictProxy:
+    """What :func:`fmmreg.postestimation.predict.predict` reads from a results object, without the data.
+
+    Small and picklable (no Dask collection), so each task gets it; for the
+    rows used of a partition :meth:`for_partition` binds the partition's
+    likelihood and index.
+    """
+
+    theta: np.ndarray
+    class_map: list
+    k: int
+    families: list
+    params: pd.Series
+    yname: str
+    design: object
+    offset_specs: list
+    lik: object
+
+    @property
+    def model(self):
+        return _ModelView(self.design, self.offset_specs)
+
+    def for_partition(self, enc) -> PredictProxy:
+        return dataclasses.replace(
+            self, lik=enc.likelihood(self.class_map), design=dataclasses.replace(self.design, index=enc.index)
+        )
+
+    def rename(self, out, kind: str):
+        """String column labels, as Parquet needs: ``<kind><class>``, scores ``<equation>:<term>``."""
+        if isinstance(out, pd.Series):
+            return out
+        if isinstance(out.columns, pd.MultiIndex):
+            out.columns = [f"{eq}:{term}" for eq, term in out.columns]
+        else:
+            out.columns = [f"{kind}{c}" for c in out.columns]
+        return out
+
+
+@dataclasses.dataclass
+class _ModelView:
+    design: object
+    offset_specs: list
+
+
+def _empty_like(sample, index: pd.Index):
+    """An empty frame (or Series) with ``sample``'s columns and dtypes and ``index``'s type."""
+    empty_index = index[:0]
+    if isinstance(sample, pd.Series):
+        return pd.Series([], index=empty_index, dtype=sample.dtype, name=sample.name)
+    return pd.DataFrame({c: pd.Series([], dtype=sample[c].dtype) for c in sample.columns}, index=empty_index)
+
+
+__all__ = ["DaskFMMResults", "PredictProxy", "resolve_vce_dask", "OIM"]
