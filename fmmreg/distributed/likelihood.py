@@ -185,6 +185,8 @@ class PartitionedLikelihood:
         """
         trace = FitTrace() if trace is None else trace
         theta = np.asarray(theta, dtype=float)
+        if maxiter <= 0:
+            return theta, np.nan, None
         ll, classes, membership = self._em_pass(theta)
         if not np.isfinite(ll):
             return theta, ll, None

@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits
 from fmmreg.distributed import kernels, plan, require_dask
 from fmmreg.distributed.likelihood import PartitionedLikelihood, PartitionRunner
 from fmmreg.estimation.engine import check_engine, fit_from
-from fmmreg.estimation.linalg import jacobi_scale
+from fmmreg.estimation.linalg import jacobi_scale, solve_negdef
 from fmmreg.estimation.relabel import check_order, permute_theta, relabel_matrix
 from fmmreg.exceptions import DataWarning, FMMError
 from fmmreg.families import get_family
@@ -50,10 +50,6 @@ from fmmreg.weighting import check_weights, resolve_weights
 
 #: Rows of the in-memory sample the start search runs on.
 SAMPLE_ROWS = 100_000
-#: Newton decrement at which the refinement on all rows stops. Tighter than the in-memory
-#: default (1e-10): one more Newton step costs one pass and leaves the estimate accurate to
-#: ~1e-6 of its standard error instead of ~1e-5.
-NEWTON_TOL = 1e-13
 #: Share of the workers' memory the encoded partitions may take when ``persist="auto"``.
 PERSIST_SHARE = 0.4
 
@@ -335,16 +331,22 @@ class DaskFMM(FMM):
                 table = pd.DataFrame([{"kind": "user", "llf_short": np.nan, "llf": np.nan, "refined": True}])
             class_map = list(range(self.k))
             lik = self._likelihood(class_map)
-            theta, ll, trace = fit_from(lik, theta0, newton_tol=NEWTON_TOL)
-            perm = self._order(order, lik, theta)
+            # from a sample's converged estimate Newton (with its line search and EM fallback)
+            # is already in its region: EM would cost passes without moving the point much
+            em_iter = 0 if sample_res is not None else None
+            theta, ll, trace = fit_from(lik, theta0, em_maxiter=em_iter)
+            theta = final_newton_step(lik, theta, trace)
+            sums = lik.runner.map_reduce(kernels.fit_statistics, class_map, theta)
+            perm = self._order(order, sums)
         derivatives = None
+        a_inv = np.linalg.inv(relabel_matrix(lik, perm))
         final = trace.final
         if final is not None and np.array_equal(final[0], theta):
             _, ll, grad, hess = final
-            a_inv_t = np.linalg.inv(relabel_matrix(lik, perm)).T
-            derivatives = (ll, a_inv_t @ grad, a_inv_t @ hess @ a_inv_t.T)
+            derivatives = (ll, a_inv.T @ grad, a_inv.T @ hess @ a_inv)
         theta = permute_theta(lik, theta, perm)
         res = DaskFMMResults(self, theta, perm, trace, table, derivatives)
+        res._sums = relabel_sums(sums, perm, a_inv)
         #: the in-memory fit of the sample the starts were searched on (None with start=)
         res.sample_results = sample_res
         res._warn_degenerate()
@@ -384,7 +386,7 @@ class DaskFMM(FMM):
                 order="fit", random_state=random_state, progress=progress, blas_threads=blas_threads, **search_options
             )
 
-    def _order(self, order, lik: PartitionedLikelihood, theta: np.ndarray) -> list[int]:
+    def _order(self, order, sums: list) -> list[int]:
         """The class order of :meth:`FMM._fit` (``"mean"``: by the weighted mean response, then share)."""
         if not isinstance(order, str):
             return check_order(order, self.k)
@@ -392,10 +394,58 @@ class DaskFMM(FMM):
             raise FMMError(f"order must be 'mean', 'fit' or a list of class labels, got {order!r}")
         if order == "fit" or self.hybrid:
             return list(range(self.k))
-        stats = lik.runner.map_reduce(kernels.fit_statistics, lik.class_map, theta)
-        wsum = stats[0]
-        means, shares = stats[2] / wsum, stats[3] / wsum
+        wsum = sums[0]
+        means, shares = sums[2] / wsum, sums[3] / wsum
         return sorted(range(self.k), key=lambda j: (round(means[j], 10), -shares[j]))
+
+
+def final_newton_step(lik: PartitionedLikelihood, theta: np.ndarray, trace) -> np.ndarray:
+    """Take the Newton step from the converged point, with the score and Hessian there (one pass).
+
+    Newton stops once the decrement ``g'(-H)^{-1}g`` is below 1e-10, i.e. within
+    ~1e-5 standard errors of the maximum; the step it computed but did not
+    take puts the estimate within ~1e-10 of them (quadratic convergence), so
+    that it does not depend on where the search stopped -- a weakly
+    identified coefficient (a level with 50 rows) otherwise differs by 1e-8
+    between two fits that both converged. Kept only if the log likelihood
+    does not fall.
+    """
+    if not trace.converged or trace.final is None or not np.array_equal(trace.final[0], theta):
+        return theta
+    _, ll, grad, hess = trace.final
+    step, pos_def = solve_negdef(hess, grad)
+    if not pos_def:
+        return theta
+    cand = theta + step
+    ll_c, grad_c, hess_c = lik.score_hessian(cand)
+    if not (np.isfinite(ll_c) and ll_c >= ll - 1e-12 * abs(ll) and np.all(np.isfinite(hess_c))):
+        return theta
+    trace.final = (cand.copy(), ll_c, grad_c, hess_c)
+    trace.newton_llf.append(ll_c)
+    trace.gradient_norm = float(np.sqrt(abs(grad_c @ solve_negdef(hess_c, grad_c)[0])))
+    return cand
+
+
+def relabel_sums(sums: list, perm: list[int], a_inv: np.ndarray) -> dict:
+    """:func:`kernels.fit_statistics` sums of the classes in ``perm`` order (``theta_new = A theta``).
+
+    Class sums are reordered; gradients with respect to the parameters map
+    as ``dS/dtheta_new = dS/dtheta A^{-1}`` (the membership block of
+    ``A^{-1}`` for the class probabilities).
+    """
+    wsum, n, means, prior, post, post_rows, entropy, prob_grad, mean_grad = sums
+    n_mem = prob_grad.shape[1]
+    return {
+        "wsum": wsum,
+        "n": n,
+        "mean": means[perm],
+        "prior": prior[perm],
+        "post": post[perm],
+        "post_rows": post_rows[perm],
+        "entropy": entropy,
+        "prob_grad": prob_grad[perm] @ a_inv[:n_mem, :n_mem],
+        "mean_grad": mean_grad[perm] @ a_inv,
+    }
 
 
 # ---------------------------------------------------------------- helpers

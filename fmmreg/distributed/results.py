@@ -76,7 +76,10 @@ class DaskFMMResults(FMMResults):
 
     @cached_property
     def _sums(self) -> dict:
-        """One pass: the sums behind the class shares, mean posteriors, entropy and ``estat`` tables."""
+        """One pass: the sums behind the class shares, mean posteriors, entropy and ``estat`` tables.
+
+        The fit sets them from its last pass (:func:`fmmreg.distributed.model.relabel_sums`).
+        """
         out = self.lik.runner.map_reduce(kernels.fit_statistics, self.class_map, self.theta)
         keys = ("wsum", "n", "mean", "prior", "post", "post_rows", "entropy", "prob_grad", "mean_grad")
         return dict(zip(keys, out))
