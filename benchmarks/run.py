@@ -168,7 +168,7 @@ def main() -> None:
             rows.append(row)
     ex = run_subprocess("example1b", 2955, "fast")
     row = (
-        f"| Stata Example 1b, default options (20 starts) | 2,955 | {fmt(ex['time'])} | {ex['em']}+{ex['newton']} | "
+        f"| Stata Example 1b, default options | 2,955 | {fmt(ex['time'])} | {ex['em']}+{ex['newton']} | "
         f"— | — | — | — | {ex['llf']:.4f} | — | {ex['peak_mb']:.0f} |"
     )
     print(row)

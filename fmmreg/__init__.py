@@ -6,7 +6,13 @@
 """
 
 from fmmreg import datasets
-from fmmreg.exceptions import ConvergenceWarning, DataWarning, DegenerateClassWarning, FMMError
+from fmmreg.exceptions import (
+    ConvergenceWarning,
+    DataWarning,
+    DegenerateClassWarning,
+    FMMError,
+    LocalMaximumWarning,
+)
 from fmmreg.families import available_families, get_family
 from fmmreg.model import FMM, fmm
 from fmmreg.postestimation.blrt import blrt
@@ -20,6 +26,7 @@ __all__ = [
     "DataWarning",
     "DegenerateClassWarning",
     "FMMResults",
+    "LocalMaximumWarning",
     "available_families",
     "blrt",
     "compare",

@@ -77,7 +77,12 @@ def fit_command(args: argparse.Namespace) -> int:
     formulas = args.formula if len(args.formula) > 1 else args.formula[0]
     families = [_family(f) for f in args.family.split(",")]
     family = families if len(families) > 1 else families[0]
-    options = {"random_state": args.random_state, "n_starts": args.n_starts, "weights": args.weights}
+    options = {
+        "random_state": args.random_state,
+        "draws": args.draws,
+        "max_draws": args.max_draws,
+        "weights": args.weights,
+    }
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = fmm(args.k, formulas, data, family=family, class_formula=args.class_formula, **options)
@@ -143,7 +148,10 @@ def parser() -> argparse.ArgumentParser:
     p_fit.add_argument("--weights", default=None, help="column of frequency weights (Stata fweight)")
     p_fit.add_argument("--level", type=float, default=95.0, help="confidence level in percent (default 95)")
     p_fit.add_argument("--random-state", type=int, default=0, help="seed of the start search (default 0)")
-    p_fit.add_argument("--n-starts", type=int, default=20, help="number of starts (default 20)")
+    p_fit.add_argument("--draws", type=int, default=10, help="starts per batch of the start search (default 10)")
+    p_fit.add_argument(
+        "--max-draws", type=int, default=100, help="cap on the starts of the start search in all (default 100)"
+    )
     for kind, what in (
         ("latex", "a standalone LaTeX document"),
         ("markdown", "Markdown"),

@@ -24,3 +24,13 @@ class DegenerateClassWarning(UserWarning):
 
 class DataWarning(UserWarning):
     """Suspicious data that can still be fitted: a factor with many levels, rows dropped by a transform."""
+
+
+class LocalMaximumWarning(UserWarning):
+    """The best log likelihood was not replicated: the fit may be a local maximum.
+
+    Raised when the best maximum of the start search was reached from a single
+    start, or when the search's cap (``max_draws``) stopped it before the best
+    was reached from ``replicate`` distinct starts (as Mplus warns "THE BEST
+    LOGLIKELIHOOD VALUE HAS NOT BEEN REPLICATED").
+    """

@@ -10,17 +10,19 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from fmmreg.diagnostics import report_fit
 from fmmreg.distributed import is_dask_dataframe
 from fmmreg.estimation.engine import check_engine
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.estimation.relabel import canonical_order, check_order, permute_theta, relabel_matrix
 from fmmreg.estimation.starts import StartOptions, multistart
-from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
+from fmmreg.exceptions import FMMError
 from fmmreg.families import ComponentFamily, get_family
 from fmmreg.families.base import class_responses
 from fmmreg.formula import build_design
 from fmmreg.offsets import check_offset_families, extra_columns, offset_arrays, resolve_offsets
 from fmmreg.postestimation.vce import resolve_vce
+from fmmreg.reporting.progress import FitProgress
 from fmmreg.results import FMMResults
 from fmmreg.weighting import check_weights, resolve_weights
 
@@ -276,6 +278,11 @@ class FMM:
     def _start_posterior(self, tau) -> np.ndarray:
         tau = np.asarray(tau, dtype=float)
         n = len(self.y)
+        if tau.ndim == 1 and tau.shape == (n,):
+            # class ids 1..K (Stata's startvalues(classid varname))
+            if not np.all(np.isin(tau, np.arange(1, self.k + 1))):
+                raise FMMError(f"start_posterior given as class ids must hold the labels 1..{self.k}")
+            return np.eye(self.k)[tau.astype(int) - 1]
         if tau.shape != (n, self.k):
             raise FMMError(f"start_posterior must have shape ({n}, {self.k}) (rows used x classes), got {tau.shape}")
         if np.any(tau < 0) or not np.allclose(tau.sum(axis=1), 1.0):
@@ -297,9 +304,13 @@ class FMM:
         self,
         *,
         engine: str = "fast",
-        n_starts: int = 20,
-        n_refine: int = 3,
-        short_iter: int = 20,
+        startvalues: str = "auto",
+        draws: int = 10,
+        emopts: dict | None = None,
+        maxiter: int = 100,
+        tol: float = 1e-10,
+        replicate: int = 2,
+        max_draws: int = 100,
         random_state: int | np.random.Generator | None = 0,
         start=None,
         start_posterior=None,
@@ -308,8 +319,11 @@ class FMM:
         blas_threads: int | None = 1,
         vce: str | None = None,
         cluster=None,
+        n_starts: int | None = None,
+        n_refine: int | None = None,
+        short_iter: int | None = None,
     ) -> FMMResults:
-        """Estimate by multi-start EM followed by Newton on the full likelihood.
+        """Estimate by a multi-start search (EM) followed by Newton on the full likelihood.
 
         Parameters
         ----------
@@ -317,23 +331,48 @@ class FMM:
             M-step engine: own warm-started Newton/IRLS steps with the
             statsmodels family objects (default), or literal weighted
             ``statsmodels`` fits (reference; slow).
-        n_starts, n_refine, short_iter : int
-            ``n_starts`` starting points get ``short_iter`` EM iterations;
-            the ``n_refine`` best distinct ones are run to convergence.
+        startvalues : str
+            Kind of starts (Stata's ``startvalues()``): ``"auto"`` (default: a
+            mix of a quantile split of the pooled residuals, k-means, random
+            partitions, random class ids, random posteriors and random
+            parameters around the pooled fit), ``"randomid"`` (random class
+            ids), ``"randompr"`` (random posterior probabilities),
+            ``"jitter"`` (random parameters around the one-class fit),
+            ``"classid"`` / ``"classpr"`` (your own class ids (n,) or posterior
+            probabilities (n, K) given as ``start_posterior``).
+        draws : int
+            Starts per batch (Stata's ``draws()``; default 10).
+        emopts : dict, optional
+            Short EM runs of the starts (Stata's ``emopts()``):
+            ``{"iterate": 20, "tolerance": 1e-10}`` (relative LL change).
+        maxiter : int
+            Cap on Newton iterations of each refinement (default 100); a fit
+            stopped by it is not converged and warns with the gradient norm.
+        tol : float
+            Convergence tolerance: the Newton decrement ``g'(-H)^{-1}g`` (Stata's
+            ``nrtolerance()``; default 1e-10).
+        replicate : int
+            The search adds batches until the best non-degenerate maximum has
+            been reached from this many distinct starts (default 2) ...
+        max_draws : int
+            ... or until this many starts have been drawn (default 100); then
+            a :class:`~fmmreg.LocalMaximumWarning` says the best was not replicated.
         random_state : int or Generator
             Seed of the start search (results are deterministic given it).
         start : Series or array-like, optional
             Start values labelled like ``params`` (or in the order of
             :meth:`param_index`); skips the start search.
-        start_posterior : array-like, shape (n, K), optional
-            Starting posterior class probabilities for the rows used (like
-            flexmix's ``cluster=``); skips the start search.
+        start_posterior : array-like, optional
+            Starting posterior class probabilities (n, K) for the rows used
+            (like flexmix's ``cluster=``), or class ids 1..K (n,); skips the
+            start search (``startvalues="classpr"`` / ``"classid"``).
         order : "mean", "fit" or a list
             ``"mean"`` sorts classes by their average fitted mean (default;
             hybrid models, given as lists, keep the user's order), ``"fit"`` keeps the order the
             optimiser found, a list relabels as :meth:`FMMResults.relabel`.
         progress : bool
-            Show a progress bar over the starts (needs ``tqdm``; off by default).
+            Show a progress bar over the whole fit: starts, refinements,
+            Newton iterations and the covariance (needs ``tqdm``; off by default).
         blas_threads : int or None
             BLAS threads during the fit (default 1, fastest for the engine's
             small products); ``None`` leaves the BLAS setting alone.
@@ -349,29 +388,39 @@ class FMM:
             without refitting. See :mod:`fmmreg.postestimation.vce`.
         cluster : str or array-like, optional
             Cluster ids: a column of ``data`` or one value per row of ``data``.
+        n_starts, n_refine, short_iter : int, optional
+            Deprecated: ``n_starts=N`` is ``draws=N, max_draws=N`` (N starts in
+            all), ``n_refine`` the number of short runs refined per batch,
+            ``short_iter`` is ``emopts={"iterate": ...}``.
         """
         engine = check_engine(engine)
         vce_spec = resolve_vce(self, vce, cluster)  # option errors before a long fit
+        opts = start_options(
+            startvalues, draws, emopts, maxiter, tol, replicate, max_draws, n_starts, n_refine, short_iter
+        )
         # the engine's BLAS calls are small and memory-bound: a second BLAS
         # thread gains little and, on a busy machine, its spin-waits make
         # them several times slower (measured 5x at n = 1e6 on 2 cores)
         limit = threadpool_limits(limits=blas_threads, user_api="blas") if blas_threads else nullcontext()
-        with limit:
-            res = self._fit(
-                engine, n_starts, n_refine, short_iter, random_state, start, start_posterior, order, progress
-            )
+        with limit, FitProgress(progress) as bar:
+            res = self._fit(engine, opts, random_state, start, start_posterior, order, bar)
         return res._apply_vce(vce_spec)
 
-    def _fit(self, engine, n_starts, n_refine, short_iter, random_state, start, start_posterior, order, progress):
+    def _fit(self, engine, opts, random_state, start, start_posterior, order, bar):
         rng = np.random.default_rng(random_state)
-        opts = StartOptions(n_starts=n_starts, n_refine=n_refine, short_iter=short_iter)
         class_map = list(range(self.k))
         lik = self._likelihood(class_map)
         with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
             start_theta = None if start is None else self._start_vector(start)
             start_tau = None if start_posterior is None else self._start_posterior(start_posterior)
+            if opts.startvalues in ("classid", "classpr"):
+                if start_tau is None:
+                    raise FMMError(
+                        f"startvalues={opts.startvalues!r} needs start_posterior= (class ids or probabilities)"
+                    )
+                opts.startvalues = "auto"
             found = multistart(
-                lik, opts, rng, engine=engine, start_theta=start_theta, start_tau=start_tau, progress=progress
+                lik, opts, rng, engine=engine, start_theta=start_theta, start_tau=start_tau, callback=bar
             )
         theta = found.theta
         if isinstance(order, str):
@@ -388,42 +437,67 @@ class FMM:
             derivatives = (ll, a_inv_t @ grad, a_inv_t @ hess @ a_inv_t.T)
         theta = permute_theta(lik, theta, perm)
         class_map = [class_map[p] for p in perm]
+        bar("covariance")
         res = FMMResults(self, theta, class_map, found.trace, found.table, derivatives)
-        self._warn_degenerate(res)
+        res.search = found
+        res._class_perm = perm
+        report_fit(res, opts, stacklevel=4)
         return res
 
-    def _warn_degenerate(self, res: FMMResults) -> None:
-        if not res.converged:
-            warnings.warn(
-                f"the fit did not converge (gradient norm {res.trace.gradient_norm:.3g}); "
-                "try more starts (n_starts=) or check the model",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        post = res.posterior_array
-        w = res.lik.w
-        eff = w @ post
-        for k in range(1, res.k + 1):
-            fam = res.families[k - 1]
-            p = fam.n_params(res.lik.designs[k - 1].shape[1])
-            if eff[k - 1] < p + 1:
-                warnings.warn(
-                    f"class {k} is degenerate: it holds about {eff[k - 1]:.1f} observations for {p} parameters; "
-                    "fit fewer classes",
-                    DegenerateClassWarning,
-                    stacklevel=3,
-                )
-            if "lnsigma" in fam.ancillary_names:
-                lns = res.params[(res.component_equation(k), "lnsigma")]
-                y = self.design.y
-                sd_y = float(np.std(y[np.isfinite(y)]))  # intreg: open ends are missing
-                if np.exp(lns) < 1e-6 * max(sd_y, 1e-300):
-                    warnings.warn(
-                        f"class {k}: the standard deviation collapsed to {np.exp(lns):.3g} "
-                        "(the likelihood is unbounded there); the fit is degenerate, fit fewer classes",
-                        DegenerateClassWarning,
-                        stacklevel=3,
-                    )
+
+def start_options(
+    startvalues, draws, emopts, maxiter, tol, replicate, max_draws, n_starts=None, n_refine=None, short_iter=None
+) -> StartOptions:
+    """Check the start options (Stata's names) and map the deprecated ones."""
+    opts = StartOptions()
+    if n_starts is not None:
+        warnings.warn(
+            "n_starts= is deprecated; use draws= (starts per batch) and max_draws= (starts in all)",
+            DeprecationWarning,
+            stacklevel=4,
+        )
+        # the old meaning: this many starts in all
+        draws = max_draws = n_starts
+    if n_refine is not None:
+        warnings.warn(
+            "n_refine= is deprecated; the search refines until the best is replicated", DeprecationWarning, stacklevel=4
+        )
+        opts.refine = _positive_int("n_refine", n_refine)
+    emopts = dict(emopts or {})
+    if short_iter is not None:
+        warnings.warn('short_iter= is deprecated; use emopts={"iterate": ...}', DeprecationWarning, stacklevel=4)
+        emopts.setdefault("iterate", short_iter)
+    unknown = set(emopts) - {"iterate", "tolerance"}
+    if unknown:
+        raise FMMError(f"emopts: unknown key(s) {sorted(unknown)}; use 'iterate' and 'tolerance'")
+    valid = ("auto", "randomid", "randompr", "jitter", "kmeans", "partition", "classid", "classpr")
+    if startvalues not in valid:
+        raise FMMError(f"startvalues={startvalues!r} is not known; use one of {valid}")
+    opts.startvalues = startvalues
+    opts.draws = _positive_int("draws", draws)
+    opts.max_draws = max(opts.draws, _positive_int("max_draws", max_draws))
+    opts.replicate = _positive_int("replicate", replicate)
+    opts.em_iter = _positive_int("emopts iterate", emopts.get("iterate", opts.em_iter), minimum=0)
+    opts.em_tol = _positive_float("emopts tolerance", emopts.get("tolerance", opts.em_tol))
+    opts.maxiter = _positive_int("maxiter", maxiter)
+    opts.tol = _positive_float("tol", tol)
+    return opts
+
+
+def _positive_int(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise FMMError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _positive_float(name: str, value) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise FMMError(f"{name} must be a positive number, got {value!r}") from None
+    if not (value > 0 and np.isfinite(value)):
+        raise FMMError(f"{name} must be a positive number, got {value!r}")
+    return value
 
 
 def fmm(
@@ -490,8 +564,9 @@ def fmm(
         first linear index of each class), e.g. ``exposure="Holders"`` for
         claim counts of ``Holders`` policies; a list gives one per class.
     **fit_options
-        Passed to :meth:`FMM.fit`: ``n_starts`` (default 20) and
-        ``n_refine`` (3) of the start search, ``random_state`` (0; results
+        Passed to :meth:`FMM.fit`: the start search (Stata's names:
+        ``startvalues``, ``draws`` (10 per batch), ``max_draws`` (100),
+        ``replicate`` (2), ``emopts``, ``maxiter``, ``tol``), ``random_state`` (0; results
         are deterministic given it), ``start=`` (your start values, labelled
         like ``params``), ``order`` (``"mean"``: classes sorted by their mean
         response; ``"fit"``; or a list), ``vce`` (``"oim"``, Stata's default;

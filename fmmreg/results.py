@@ -118,8 +118,14 @@ class FMMResults(PostestimationMixin):
 
     # ------------------------------------------------------------------ setup
     def _invert(self, hess: np.ndarray) -> np.ndarray:
+        if not np.all(np.isfinite(hess)):
+            return np.full(hess.shape, np.nan)
         a_s, d = jacobi_scale(-hess)
-        eig = np.linalg.eigvalsh(a_s)
+        try:
+            eig = np.linalg.eigvalsh(a_s)
+        except np.linalg.LinAlgError:
+            # non-finite derivatives at a degenerate solution: no covariance to report
+            return np.full(hess.shape, np.nan)
         if eig.min() <= 1e-10 * max(1.0, eig.max()):
             warnings.warn(
                 "the observed information is not positive definite at the estimate: "
@@ -212,8 +218,9 @@ class FMMResults(PostestimationMixin):
 
     @property
     def start_llfs(self) -> pd.Series:
-        """Log likelihood where each start stopped (converged for refined starts)."""
-        llf = self.starts["llf"].where(self.starts["refined"], self.starts["llf_short"])
+        """Log likelihood where each start stopped (converged for refined starts and those that
+        ended with them; a repeated starting point shows its first occurrence's)."""
+        llf = self.starts["llf"].where(self.starts["llf"].notna(), self.starts["llf_short"])
         return llf.rename("llf")
 
     # ----------------------------------------------------------- per-obs
@@ -269,7 +276,9 @@ class FMMResults(PostestimationMixin):
         order0 = check_order(order, self.k)
         theta = permute_theta(self.lik, self.theta, order0)
         new_map = [self.class_map[o] for o in order0]
-        return FMMResults(self.model, theta, new_map, self.trace, self.starts, vce=self.vce_spec)
+        out = FMMResults(self.model, theta, new_map, self.trace, self.starts, vce=self.vce_spec)
+        out.search, out.degenerate, out.warnings = self.search, self.degenerate, list(self.warnings)
+        return out
 
     # ----------------------------------------------------------- display
     def term_label(self, term: str) -> TermLabel:
@@ -308,18 +317,42 @@ class FMMResults(PostestimationMixin):
             ]
         return [Row(disp.label, f(b), abs(df(b)) * se, np.nan, np.nan, lo, hi, kind="anc")]
 
+    #: Set by the fit (:func:`fmmreg.diagnostics.report_fit`): whether the
+    #: solution is degenerate, and every warning message of the fit.
+    degenerate: bool = False
+    warnings: list[str] = []  # noqa: RUF012 (replaced per instance by the fit)
+    #: The start search's record (:class:`fmmreg.estimation.starts.SearchResult`).
+    search = None
+
+    @property
+    def n_replicated(self) -> int:
+        """Distinct starts that reached the returned maximum (Mplus's replication count)."""
+        return int(self.search.n_replicated) if self.search is not None else 1
+
+    @property
+    def local_maxima(self) -> pd.DataFrame:
+        """Distinct maxima the search refined: log likelihood, starts reaching it, shares, degenerate flag."""
+        return self.search.maxima if self.search is not None else pd.DataFrame()
+
     def starts_note(self) -> str:
-        tab = self.starts
-        refined = tab[tab["refined"]]
-        best = self.llf
-        hits = int(np.sum(np.abs(refined["llf"] - best) < 1e-6 * (1 + abs(best))))
-        distinct = np.unique(np.round(refined["llf"].to_numpy(), 4))
+        """One line on the start search for the summary: replication and the other maxima."""
+        tab, search = self.starts, self.search
+        if search is None:
+            return f"Starts: {len(tab)}."
+        if len(tab) == 1:
+            return f"Start: {tab['kind'].iloc[0]} (no search)."
+        refined = int(tab["refined"].sum())
+        where = f" on a subsample of {search.subsample:,} rows" if search.subsample else ""
         msg = (
-            f"Starts: {len(tab)} searched, {len(refined)} refined; "
-            f"{hits} of {len(refined)} refined reached the best log likelihood {best:.4f}"
+            f"Starts: {len(tab)} drawn{where}, {refined} refined; the best log likelihood was reached from "
+            f"{search.n_replicated} distinct start(s)"
         )
-        if len(distinct) > 1:
-            msg += f"; other local maxima: {', '.join(f'{v:.4f}' for v in distinct[::-1] if abs(v - best) > 1e-3)}"
+        others = search.maxima[~search.maxima.get("best", False)]
+        if len(others):
+            shown = [f"{r.llf:.4f}{' (degenerate)' if r.degenerate else ''}" for r in others.head(5).itertuples()]
+            msg += f"; other local maxima{' on the subsample' if where else ''}: " + ", ".join(shown)
+            if len(others) > 5:
+                msg += f" and {len(others) - 5} more"
         return msg + "."
 
     def summary(self, alpha: float = 0.05, eform: bool | str = False, irr: bool = False, or_: bool = False) -> Summary:

@@ -386,9 +386,10 @@ show `poor` and `excellent` under a `health` heading, like Stata's `i.health`.
 ## Fitting the candidates
 
 Like for like: every model has the same class regression and the same membership equation. To keep
-this notebook quick, the negative binomial mixtures search 6 starts and refine the best 2 instead of
-the default 20 and 3; the checks below the table confirm they reach the maxima that the default
-search finds on these data (log likelihoods -12156.5964 and -12113.2284).
+this notebook quick, the negative binomial mixtures search one batch of 6 starts
+(`draws=6, max_draws=6`) instead of the default batches of 10 until the best maximum is
+replicated; the checks below the table confirm they reach the maxima that the default search finds
+on these data (log likelihoods -12156.5964 and -12113.2284).
 """),
     code("""
 fits = {}
@@ -396,7 +397,7 @@ for family in ("poisson", "nbreg"):
     for k in (1, 2, 3):
         options = {"class_formula": MEMBERSHIP} if k > 1 else {}
         if family == "nbreg" and k > 1:
-            options.update(n_starts=6, n_refine=2)
+            options.update(draws=6, max_draws=6)
         fits[f"{family} K={k}"] = fmm(k, FORMULA, data=nmes, family=family, **options)
 assert abs(fits["nbreg K=2"].llf - -12156.5964) < 1e-3 and abs(fits["nbreg K=3"].llf - -12113.2284) < 1e-3
 table = compare(fits).stats.T[["K", "Log likelihood", "df", "AIC", "BIC"]]
@@ -545,15 +546,15 @@ per holder, and a cell belongs to class `k` with probability `pi_k`:
 
 The negative binomial (`nbreg`) alternative lets the rate vary continuously around each class's
 mean (a gamma-distributed rate). We fit both with one to three classes; `compare` lays out what
-`estat ic` gives for each. To keep the notebook quick, the NB mixtures search 6 starts and refine 2
-(the default is 20 and 3); the assertion checks they reach the maxima the default search finds on
-these data.
+`estat ic` gives for each. To keep the notebook quick, the NB mixtures search one batch of 6 starts
+(`draws=6, max_draws=6`; the default draws batches of 10 until the best maximum is replicated); the
+assertion checks they reach the maxima the default search finds on these data.
 """),
     code("""
 fits = {}
 for family in ("poisson", "nbreg"):
     for k in (1, 2, 3):
-        quick = {"n_starts": 6, "n_refine": 2} if family == "nbreg" and k > 1 else {}
+        quick = {"draws": 6, "max_draws": 6} if family == "nbreg" and k > 1 else {}
         fits[f"{family} K={k}"] = fmm(k, "Claims ~ 1", data=cells, family=family, exposure="Holders", **quick)
 assert abs(fits["nbreg K=2"].llf - -224.447714) < 1e-5 and abs(fits["nbreg K=3"].llf - -224.028799) < 1e-5
 table = compare(fits).stats.T[["K", "Log likelihood", "df", "AIC", "BIC", "Entropy"]].astype(float)
@@ -607,13 +608,13 @@ assert ll["poisson K=2"] - ll["poisson K=1"] > 40 and ll["poisson K=3"] - ll["po
 assert abs(ll["nbreg K=1"] - ll["poisson K=3"]) < 0.5 and ll["nbreg K=3"] - ll["nbreg K=1"] < 1.1
 """),
     md("""
-Is the three-class maximum the global one? The default search (20 starts, the best 3 refined)
-reached it from every refined start; a search three times as wide, with other random starts, finds
-no higher log likelihood.
+Is the three-class maximum the global one? The default search stopped once its best log likelihood
+had been reached from several distinct starts (the note printed below says how many); one batch of
+60 other random starts (`draws=60, max_draws=60, random_state=1`) finds no higher log likelihood.
 """),
     code("""
 res = fits["poisson K=3"]
-wider = fmm(3, "Claims ~ 1", data=cells, family="poisson", exposure="Holders", n_starts=60, n_refine=6, random_state=1)
+wider = fmm(3, "Claims ~ 1", data=cells, family="poisson", exposure="Holders", draws=60, max_draws=60, random_state=1)
 print(res.starts_note())
 print(f"60 starts: {wider.llf:.6f}, default search: {res.llf:.6f}")
 assert abs(wider.llf - res.llf) < 1e-6

@@ -342,7 +342,7 @@ def test_boolean_response_event_is_true():
 
 
 def test_binary_text_response_in_a_mixture_and_on_new_data():
-    res = _unchanged_after(BASE, lambda d: fmm(2, "ins ~ x", data=d, family="logit", n_starts=3))
+    res = _unchanged_after(BASE, lambda d: fmm(2, "ins ~ x", data=d, family="logit", draws=3, max_draws=3))
     new = BASE.iloc[:7]
     np.testing.assert_allclose(
         res.predict(newdata=new, kind="classposteriorpr").to_numpy(),
@@ -428,10 +428,12 @@ def test_results_keep_the_users_index():
 
 def test_same_random_state_gives_bit_identical_results():
     fits = [
-        _unchanged_after(BASE, lambda d: fmm(2, "visits ~ x", data=d, family="poisson", n_starts=4, random_state=7))
+        _unchanged_after(
+            BASE, lambda d: fmm(2, "visits ~ x", data=d, family="poisson", draws=4, max_draws=4, random_state=7)
+        )
         for _ in range(2)
     ]
-    fits.append(fmm(2, "visits ~ x", data=BASE.copy(deep=True), family="poisson", n_starts=4, random_state=7))
+    fits.append(fmm(2, "visits ~ x", data=BASE.copy(deep=True), family="poisson", draws=4, max_draws=4, random_state=7))
     a = fits[0]
     for b in fits[1:]:
         assert np.array_equal(a.params.to_numpy(), b.params.to_numpy())

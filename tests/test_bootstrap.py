@@ -121,8 +121,8 @@ def test_blrt_rejects_only_with_two_classes(two_classes):
     r1 = fmm(1, "y ~ 1", data=data, family="poisson")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # on one-class data the two-class fit empties a class
-        r2 = fmm(2, "y ~ 1", data=data, family="poisson", n_starts=5)
-    test = blrt(r2, r1, reps=20, random_state=0, n_starts=3, n_refine=1)
+        r2 = fmm(2, "y ~ 1", data=data, family="poisson", draws=5, max_draws=5)
+    test = blrt(r2, r1, reps=20, random_state=0, draws=3)
     assert (test.k0, test.k1) == (1, 2) and test.n_failed == 0
     if two_classes:
         assert test.pvalue == pytest.approx(1 / 21) and test.pvalue < 0.05
@@ -135,9 +135,9 @@ def test_blrt_rejects_only_with_two_classes(two_classes):
 def test_blrt_reproducible_with_progress_bar():
     data = _counts(True, n=100)
     r1 = fmm(1, "y ~ 1", data=data, family="poisson")
-    r2 = fmm(2, "y ~ 1", data=data, family="poisson", n_starts=3)
-    a = blrt(r1, r2, reps=2, random_state=3, n_starts=2, n_refine=1, progress=True)
-    b = blrt(r1, r2, reps=2, random_state=3, n_starts=2, n_refine=1)
+    r2 = fmm(2, "y ~ 1", data=data, family="poisson", draws=3, max_draws=3)
+    a = blrt(r1, r2, reps=2, random_state=3, draws=2, progress=True)
+    b = blrt(r1, r2, reps=2, random_state=3, draws=2)
     np.testing.assert_array_equal(a.lr_boot, b.lr_boot)
 
 
@@ -147,7 +147,7 @@ def test_blrt_errors():
     other = fmm(1, "y ~ 1", data=_counts(True, seed=4), family="poisson")
     with pytest.raises(FMMError, match="both fits have 1 classes"):
         blrt(r1, r1)
-    r2 = fmm(2, "y ~ 1", data=_counts(True, seed=4), family="poisson", n_starts=3)
+    r2 = fmm(2, "y ~ 1", data=_counts(True, seed=4), family="poisson", draws=3, max_draws=3)
     with pytest.raises(FMMError, match="different observations"):
         blrt(r1, r2)
     with pytest.raises(FMMError, match="two fitted fmmreg results"):

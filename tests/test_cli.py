@@ -21,12 +21,27 @@ def data_file(tmp_path_factory):
 def test_fit_prints_the_summary_and_writes_every_export(data_file, tmp_path, capsys):
     out = {kind: tmp_path / f"out.{ext}" for kind, ext in [("latex", "tex"), ("markdown", "md"), ("html", "html")]}
     out["csv"] = tmp_path / "coef.csv"
-    argv = [str(data_file), "y ~ x", "-k", "2", "--family", "poisson", "--class", "~ z", "--n-starts", "6"]
+    argv = [
+        str(data_file),
+        "y ~ x",
+        "-k",
+        "2",
+        "--family",
+        "poisson",
+        "--class",
+        "~ z",
+        "--draws",
+        "6",
+        "--max-draws",
+        "6",
+    ]
     for kind, path in out.items():
         argv += [f"--{kind}", str(path)]
     assert main(["fit", *argv]) == 0
     printed = capsys.readouterr().out
-    api = fmm(2, "y ~ x", pd.read_csv(data_file), family="poisson", class_formula="~ z", n_starts=6, random_state=0)
+    api = fmm(
+        2, "y ~ x", pd.read_csv(data_file), family="poisson", class_formula="~ z", draws=6, max_draws=6, random_state=0
+    )
     assert printed.strip() == api.summary().as_text().strip()  # the same fit and text as the Python API
     tidy = pd.read_csv(out["csv"])
     np.testing.assert_allclose(tidy["coef"], api.params.to_numpy(), rtol=1e-10)
@@ -44,7 +59,9 @@ def test_fit_hybrid_lists_and_a_shipped_data_set(capsys):
         "art ~ fem + ment",
         "--family",
         "pointmass,poisson",
-        "--n-starts",
+        "--draws",
+        "4",
+        "--max-draws",
         "4",
         "--level",
         "90",

@@ -17,7 +17,7 @@ from fmmreg.reporting.progress import progress_iter
 from tests.simulate import gaussian_mixture
 from tests.test_exports import _compile, _parse_markdown_tables
 
-FAST = {"n_starts": 6, "n_refine": 2}
+FAST = {"draws": 6, "max_draws": 6}
 
 
 @pytest.fixture(scope="module")

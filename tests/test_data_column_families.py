@@ -65,8 +65,8 @@ def test_exposure_of_a_two_class_truncated_poisson_with_a_truncation_column():
     """tpoisson with ll(varname): the exposure exp(0.4 u) is absorbed by the coefficient of u."""
     df = _tpoisson_columns()
     df["t"] = np.exp(0.4 * df["u"])
-    plain = fmm(2, "y ~ x + u", df, family=TruncatedPoisson(lower="lo"), n_starts=6)
-    shifted = fmm(2, "y ~ x + u", df, family=TruncatedPoisson(lower="lo"), exposure="t", n_starts=6)
+    plain = fmm(2, "y ~ x + u", df, family=TruncatedPoisson(lower="lo"), draws=6, max_draws=6)
+    shifted = fmm(2, "y ~ x + u", df, family=TruncatedPoisson(lower="lo"), exposure="t", draws=6, max_draws=6)
     expected = plain.params.copy()
     for k in (1, 2):
         expected[(plain.component_equation(k), "u")] -= 0.4
@@ -234,7 +234,7 @@ def test_blrt_of_a_cure_model_against_one_survival_class():
     df = df.iloc[:250]
     one = fmm(1, "t ~ x", df, family=Streg("weibull", failure="died"))
     two = fmm(["t ~ 1", "t ~ x"], df, family=[PointMass(0, response="died"), Streg("weibull", failure="died")])
-    out = blrt(one, two, reps=3, n_starts=2, n_refine=1)
+    out = blrt(one, two, reps=3, draws=2)
     assert out.reps == 3 and out.lr > 0 and 0 < out.pvalue <= 1
 
 

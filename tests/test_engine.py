@@ -81,8 +81,8 @@ def test_both_mstep_engines_reach_the_same_mle(family):
     np.testing.assert_allclose(fast, slow, atol=1e-6)
     assert ll_fast == pytest.approx(ll_slow, abs=1e-8)
     # and through the public API
-    a = model.fit(engine="fast", n_starts=4, random_state=3)
-    b = model.fit(engine="statsmodels", n_starts=4, random_state=3)
+    a = model.fit(engine="fast", draws=4, max_draws=4, random_state=3)
+    b = model.fit(engine="statsmodels", draws=4, max_draws=4, random_state=3)
     np.testing.assert_allclose(a.params, b.params, atol=1e-6)
 
 

@@ -133,7 +133,7 @@ def test_statsmodels_engine_reaches_the_same_maximum(name):
     """The literal statsmodels GLM M-step (+ ML ln phi) and the fast Newton M-step agree."""
     ref, df = load(name)
     family = family_of(ref["family"])
-    opts = {"n_starts": 4, "n_refine": 1, "short_iter": 10}
+    opts = {"draws": 4, "max_draws": 4, "emopts": {"iterate": 10}}
     fast = fmm(ref["k"], ref["formula"], df, family=family, **opts)
     slow = fmm(ref["k"], ref["formula"], df, family=family, engine="statsmodels", **opts)
     assert slow.llf == pytest.approx(fast.llf, abs=1e-6)

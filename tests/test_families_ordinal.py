@@ -190,7 +190,7 @@ def test_mixture_of_ordinal_and_nominal_classes():
     df = sim_mlogit(np.random.default_rng(2), 300)
     model = FMM(None, ["y ~ x1", "y ~ x1"], df, family=["ologit", "mlogit"])
     assert model.design.xnames == [["x1"], ["x1", "Intercept"]]
-    res = model.fit(n_starts=6)
+    res = model.fit(draws=6, max_draws=6)
     assert res.converged and np.isfinite(res.llf)
     assert list(res.params.loc["1.y"].index) == ["x1", "cut1", "cut2"]
 

@@ -100,7 +100,7 @@ def test_engine_with_a_zero_parameter_class():
     np.testing.assert_allclose(g, num_g, atol=1e-6 * (1 + np.abs(g).max()))
     np.testing.assert_allclose(h, num_h, atol=1e-6 * (1 + np.abs(h).max()))
     assert lik.score_obs(theta).shape == (len(df), 4)
-    res = model.fit(n_starts=6)
+    res = model.fit(draws=6, max_draws=6)
     text = str(res.summary())
     assert "Model:    pointmass" in text
     assert res.bse.notna().all() and np.all(res.bse > 0)

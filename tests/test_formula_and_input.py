@@ -19,7 +19,7 @@ def small(mus03sub):
 
 
 def test_listwise_deletion_across_all_formulas(small):
-    res = fmm(2, "lmedexp ~ income + C(region)", data=small, class_formula="~ totchr", n_starts=4)
+    res = fmm(2, "lmedexp ~ income + C(region)", data=small, class_formula="~ totchr", draws=4, max_draws=4)
     assert res.n_dropped == 12
     assert res.nobs == 588
     assert res.posterior.index.equals(small.index[12:])
@@ -29,7 +29,7 @@ def test_listwise_deletion_across_all_formulas(small):
 
 def test_user_dataframe_is_never_mutated(small):
     before = small.copy(deep=True)
-    fmm(2, "lmedexp ~ income + np.log(age) + age:sex", data=small, class_formula="~ totchr", n_starts=3)
+    fmm(2, "lmedexp ~ income + np.log(age) + age:sex", data=small, class_formula="~ totchr", draws=3, max_draws=3)
     pd.testing.assert_frame_equal(small, before)
 
 
@@ -39,7 +39,8 @@ def test_formulaic_terms_are_supported(small):
         "lmedexp ~ income * C(sex) + I(age**2) + np.log(age) + C(region)",
         data=small,
         class_formula="~ totchr + C(region)",
-        n_starts=3,
+        draws=3,
+        max_draws=3,
     )
     terms = list(res.params.loc["1.lmedexp"].index)
     assert terms[-2:] == ["Intercept", "lnsigma"]
@@ -105,8 +106,8 @@ def test_frequency_weights_equal_replicated_rows(mus03sub):
     df = mus03sub.iloc[:300].reset_index(drop=True)
     w = np.random.default_rng(0).integers(1, 4, size=len(df))
     rep = df.loc[df.index.repeat(w)].reset_index(drop=True)
-    a = fmm(2, "lmedexp ~ income + totchr", data=df.assign(w=w), weights="w", n_starts=6)
-    b = fmm(2, "lmedexp ~ income + totchr", data=rep, n_starts=6)
+    a = fmm(2, "lmedexp ~ income + totchr", data=df.assign(w=w), weights="w", draws=6, max_draws=6)
+    b = fmm(2, "lmedexp ~ income + totchr", data=rep, draws=6, max_draws=6)
     assert a.nobs == len(rep)
     assert a.llf == pytest.approx(b.llf, abs=1e-6)
     np.testing.assert_allclose(a.params, b.params, atol=1e-5)

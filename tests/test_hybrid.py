@@ -49,7 +49,9 @@ def _counts(n=400, seed=0):
 
 def test_formulas_first_with_families_per_class():
     df = _counts()
-    res = fmm(["y ~ x1", "y ~ x1 + x2"], data=df, family=["gaussian", "poisson"], class_formula="~ z", n_starts=6)
+    res = fmm(
+        ["y ~ x1", "y ~ x1 + x2"], data=df, family=["gaussian", "poisson"], class_formula="~ z", draws=6, max_draws=6
+    )
     assert res.k == 2
     assert isinstance(res.families[0], Gaussian) and isinstance(res.families[1], GLMFamily)
     assert res.model.design.xnames == [["x1", "Intercept"], ["x1", "x2", "Intercept"]]
@@ -79,15 +81,17 @@ def test_scalar_family_and_scalar_formula_are_broadcast():
 
 def test_hybrid_with_identical_classes_equals_the_plain_model():
     df = _counts()
-    plain = fmm(2, "y ~ x1", df, family="poisson", class_formula="~ z", n_starts=6)
-    hybrid = fmm(["y ~ x1", "y ~ x1"], data=df, family=["poisson", "poisson"], class_formula="~ z", n_starts=6)
+    plain = fmm(2, "y ~ x1", df, family="poisson", class_formula="~ z", draws=6, max_draws=6)
+    hybrid = fmm(
+        ["y ~ x1", "y ~ x1"], data=df, family=["poisson", "poisson"], class_formula="~ z", draws=6, max_draws=6
+    )
     assert hybrid.llf == pytest.approx(plain.llf, abs=1e-8)
 
 
 def test_hybrid_keeps_the_class_order():
     """order='mean' sorts only classes of one family and formula; a hybrid stays as listed."""
     df = _counts()
-    res = fmm(["y ~ x1 + x2", "y ~ x1"], data=df, family="poisson", class_formula="~ z", n_starts=6)
+    res = fmm(["y ~ x1 + x2", "y ~ x1"], data=df, family="poisson", class_formula="~ z", draws=6, max_draws=6)
     assert res.model.design.xnames[res.class_map[0]] == ["x1", "x2", "Intercept"]
     assert res.class_map == [0, 1]
     assert list(res.params.loc["1.y"].index) == ["x1", "x2", "Intercept"]
@@ -151,7 +155,7 @@ def test_hybrid_classes_of_one_family_with_different_settings_keep_the_listed_or
     df = pd.DataFrame({"y": np.maximum(y, 0.0), "x": x})
     model = FMM(None, "y ~ x", data=df, family=[Tobit(lower=0), Tobit(lower=0)])
     assert model.hybrid
-    res = model.fit(n_starts=6)
+    res = model.fit(draws=6, max_draws=6)
     assert [f for f in res.families] == model.families
 
 

@@ -23,13 +23,13 @@ from tests.simulate import gaussian_mixture, poisson_mixture
 @pytest.fixture(scope="module")
 def pois2():
     data = poisson_mixture(n=400)
-    return data, fmm(2, "y ~ x", data=data, family="poisson", n_starts=8)
+    return data, fmm(2, "y ~ x", data=data, family="poisson", draws=8, max_draws=8)
 
 
 @pytest.fixture(scope="module")
 def gauss3():
     data = gaussian_mixture(n=450, seed=5, k=3)
-    return data, fmm(3, "y ~ x", data=data, class_formula="~ z", n_starts=8)
+    return data, fmm(3, "y ~ x", data=data, class_formula="~ z", draws=8, max_draws=8)
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_k1_robust_and_cluster_equal_statsmodels_after_stata_factors(exposure_da
 
 def test_mus17_poisson_mixture_vce_robust(mus17):
     """MUS ch. 17: ``fmm 2, vce(robust): poisson docvis``, Log pseudolikelihood = -12434.33."""
-    res = fmm(2, "docvis ~ 1", data=mus17, family="poisson", vce="robust", n_starts=6)
+    res = fmm(2, "docvis ~ 1", data=mus17, family="poisson", vce="robust", draws=6, max_draws=6)
     assert res.llf == pytest.approx(-12434.33, abs=0.005)
     b = res.params
     assert b[("1.docvis", "Intercept")] == pytest.approx(1.2111, abs=1e-4)
@@ -173,7 +173,7 @@ def test_blocked_scores_equal_unblocked(pois2, monkeypatch):
 def test_fweights_equal_replicated_rows():
     data = poisson_mixture(n=300, seed=4)
     rep = data.loc[data.index.repeat(data["w"])].reset_index(drop=True)
-    a = fmm(2, "y ~ x", data=data, family="poisson", class_formula="~ z", fweights="w", n_starts=5)
+    a = fmm(2, "y ~ x", data=data, family="poisson", class_formula="~ z", fweights="w", draws=5, max_draws=5)
     b = fmm(2, "y ~ x", data=rep, family="poisson", class_formula="~ z", start=a.params)
     assert a.nobs == len(rep) and a.weight_type == "fweight"
     assert a.llf == pytest.approx(b.llf, abs=1e-8)
@@ -186,8 +186,8 @@ def test_fweights_equal_replicated_rows():
 def test_pweights_equal_iweight_estimates_with_robust_se():
     data = poisson_mixture(n=300, seed=8)
     data["pw"] = np.random.default_rng(2).uniform(0.5, 2.0, size=len(data))
-    pw = fmm(2, "y ~ x", data=data, family="poisson", pweights="pw", n_starts=5)
-    iw = fmm(2, "y ~ x", data=data, family="poisson", iweights=data["pw"].to_numpy(), n_starts=5)
+    pw = fmm(2, "y ~ x", data=data, family="poisson", pweights="pw", draws=5, max_draws=5)
+    iw = fmm(2, "y ~ x", data=data, family="poisson", iweights=data["pw"].to_numpy(), draws=5, max_draws=5)
     np.testing.assert_allclose(pw.params, iw.params, atol=1e-8)
     assert pw.cov_type == "robust" and iw.cov_type == "oim"
     np.testing.assert_allclose(pw.bse, _se(numeric_vce(pw.lik, pw.theta, "robust")), rtol=1e-5)
@@ -220,11 +220,11 @@ def test_weight_errors_name_the_column():
 # ------------------------------------------------------ offset, exposure
 def test_exposure_equals_log_offset_and_statsmodels(exposure_data):
     df = exposure_data
-    a = fmm(2, "y ~ x", data=df, family="poisson", exposure="t", n_starts=6)
-    b = fmm(2, "y ~ x", data=df, family="poisson", offset=np.log(df["t"].to_numpy()), n_starts=6)
+    a = fmm(2, "y ~ x", data=df, family="poisson", exposure="t", draws=6, max_draws=6)
+    b = fmm(2, "y ~ x", data=df, family="poisson", offset=np.log(df["t"].to_numpy()), draws=6, max_draws=6)
     np.testing.assert_allclose(a.params, b.params, atol=1e-8)
     np.testing.assert_allclose(a.bse, b.bse, rtol=1e-8)
-    assert a.llf != pytest.approx(fmm(2, "y ~ x", data=df, family="poisson", n_starts=4).llf, abs=1.0)
+    assert a.llf != pytest.approx(fmm(2, "y ~ x", data=df, family="poisson", draws=4, max_draws=4).llf, abs=1.0)
     k1 = fmm(1, "y ~ x", data=df, family="poisson", exposure="t")
     # exposure as an array: statsmodels 0.14.0 returns a NaN coefficient for a pandas Series
     ref = sm.GLM(df["y"], sm.add_constant(df["x"]), family=sm.families.Poisson(), exposure=df["t"].to_numpy()).fit()
@@ -248,7 +248,7 @@ def test_exposure_equals_log_offset_and_statsmodels(exposure_data):
 
 def test_nooffset_drops_the_offset_from_means_not_from_posteriors(exposure_data):
     df = exposure_data
-    a = fmm(2, "y ~ x", data=df, family="poisson", exposure="t", n_starts=6)
+    a = fmm(2, "y ~ x", data=df, family="poisson", exposure="t", draws=6, max_draws=6)
     # the posterior describes the observed counts, which the exposure produced
     np.testing.assert_allclose(a.predict(kind="classposteriorpr", nooffset=True), a.posterior, atol=1e-12)
     rates = a.predict(nooffset=True).to_numpy()
@@ -259,7 +259,7 @@ def test_nooffset_drops_the_offset_from_means_not_from_posteriors(exposure_data)
 
 def test_margins_with_exposure_equal_averaged_predictions(exposure_data):
     df = exposure_data.assign(g=lambda d: (d["x"] > 0).map({True: "hi", False: "lo"}))
-    res = fmm(2, "y ~ x + C(g)", data=df, family="poisson", exposure="t", n_starts=6)
+    res = fmm(2, "y ~ x + C(g)", data=df, family="poisson", exposure="t", draws=6, max_draws=6)
     effect = res.margins(dydx="g", classes=["marginal"]).frame["dydx"].iloc[0]
     at_hi = res.predict(df.assign(g="hi"), marginal=True).mean()
     at_lo = res.predict(df.assign(g="lo"), marginal=True).mean()
@@ -280,7 +280,7 @@ def test_margins_with_exposure_equal_averaged_predictions(exposure_data):
 
 def test_offset_in_em_starts_subsample_and_blocked_hessian(exposure_data, monkeypatch):
     df = exposure_data
-    full = fmm(2, "y ~ x", data=df, family="poisson", exposure="t", n_starts=6)
+    full = fmm(2, "y ~ x", data=df, family="poisson", exposure="t", draws=6, max_draws=6)
     lik = full.lik
     # row blocks and subsets carry their offsets
     monkeypatch.setattr(mixture, "HESSIAN_BLOCK", 50)
@@ -290,7 +290,7 @@ def test_offset_in_em_starts_subsample_and_blocked_hessian(exposure_data, monkey
     rows = np.arange(0, len(df), 3)
     assert lik.subset(rows).loglike(full.theta) == pytest.approx(lik.estep(full.theta)[2][rows].sum())
     # the start search on a row subsample, and a posterior start on a subsample, reach the same maximum
-    found = multistart(lik, StartOptions(n_starts=6, subsample=150), np.random.default_rng(0))
+    found = multistart(lik, StartOptions(draws=6, max_draws=6, subsample=150), np.random.default_rng(0))
     assert found.llf == pytest.approx(full.llf, abs=1e-6)
     monkeypatch.setattr(engine, "POSTERIOR_START_ROWS", 120)
     theta0 = engine.theta_from_posterior(lik, full.posterior_array)
@@ -407,8 +407,8 @@ def test_offset_is_absorbed_by_its_coefficient(case):
 def test_offset_in_a_two_class_gaussian_mixture():
     """The closed-form M-step (weighted least squares) with an offset: absorbed by each class's slope."""
     data = gaussian_mixture(n=400, seed=1, k=2)
-    plain = fmm(2, "y ~ x", data=data, class_formula="~ z", n_starts=6)
-    shifted = fmm(2, "y ~ x", data=data, class_formula="~ z", offset=0.3 * data["x"], n_starts=6)
+    plain = fmm(2, "y ~ x", data=data, class_formula="~ z", draws=6, max_draws=6)
+    shifted = fmm(2, "y ~ x", data=data, class_formula="~ z", offset=0.3 * data["x"], draws=6, max_draws=6)
     expected = plain.params.copy()
     for k in (1, 2):
         expected[(plain.component_equation(k), "x")] -= 0.3

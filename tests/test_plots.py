@@ -70,7 +70,7 @@ def test_class_means_profile(sim):
 
 def test_ic_plot():
     data = gaussian_mixture(n=300, seed=6, k=2, membership=False)
-    sel = select_k("y ~ x", data, k=[1, 2, 3], n_starts=4, n_refine=1)
+    sel = select_k("y ~ x", data, k=[1, 2, 3], draws=4, max_draws=4)
     ax = sel.plot(criteria=("aic", "bic"))
     assert isinstance(ax, matplotlib.axes.Axes)
     lines = [ln for ln in ax.get_lines() if ln.get_label() in ("AIC", "BIC")]

@@ -342,7 +342,7 @@ def test_other_families_delta_and_newdata(name):
     data, formula, family = _other_family_data(name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = fmm(2, formula, data, family=family, class_formula="~ z", n_starts=4, n_refine=1)
+        res = fmm(2, formula, data, family=family, class_formula="~ z", draws=4, max_draws=4)
     lm, lp = res.lcmean().frame, res.lcprob().frame
     mu = res.predict(kind="mu").to_numpy()
     np.testing.assert_allclose(lm["margin"], mu.mean(axis=0), rtol=1e-12)
@@ -357,7 +357,7 @@ def test_other_families_delta_and_newdata(name):
 
 def test_lcprob_lcmean_mus17_reference(mus17):
     """MUS ch. 17, ``fmm 2: poisson docvis``: Stata's class 1 probability is .699."""
-    res = fmm(2, "docvis ~ 1", data=mus17, family="poisson", n_starts=5, n_refine=2)
+    res = fmm(2, "docvis ~ 1", data=mus17, family="poisson", draws=5, max_draws=5)
     lp, lm = res.lcprob().frame, res.lcmean().frame
     assert round(lp.loc[1, "margin"], 3) == 0.699
     # intercept-only Poisson: the class mean is exp(_cons), its SE exp(_cons) se(_cons)

@@ -45,9 +45,10 @@ def test_posterior_prior_and_shares(res):
 
 def test_start_llfs_record_every_start(res):
     llfs = res.start_llfs
-    assert len(llfs) == 20 and llfs.notna().all()
+    assert len(llfs) == len(res.starts) and llfs.notna().all()
     assert llfs.max() == pytest.approx(res.llf)
-    assert res.starts["refined"].sum() == 3
+    # the search stops once the best maximum is reached from `replicate` (2) distinct starts
+    assert res.starts["refined"].sum() >= 2 and res.n_replicated >= 2
 
 
 def test_relabel_permutes_and_rebases(res):
@@ -99,8 +100,8 @@ def test_gaussian_variance_row_is_delta_method():
 
 def test_progress_option_changes_nothing_but_the_display(capsys):
     df, _ = simulate_poisson_mixture(800, seed=9)
-    quiet = fmm(2, "y ~ x", data=df, family="poisson", n_starts=5)
-    shown = fmm(2, "y ~ x", data=df, family="poisson", n_starts=5, progress=True)
+    quiet = fmm(2, "y ~ x", data=df, family="poisson", draws=5, max_draws=5)
+    shown = fmm(2, "y ~ x", data=df, family="poisson", draws=5, max_draws=5, progress=True)
     np.testing.assert_allclose(quiet.params, shown.params)
     pytest.importorskip("tqdm")
     assert "starts" in capsys.readouterr().err
@@ -116,7 +117,7 @@ def test_oim_handed_over_by_the_fit_equals_a_fresh_computation(res):
 
 def test_oim_mapping_through_an_explicit_relabelling():
     df, _ = simulate_poisson_mixture(1500, seed=21)
-    r = fmm(3, "y ~ x", data=df, family="poisson", class_formula="~ z", order=[3, 1, 2], n_starts=6)
+    r = fmm(3, "y ~ x", data=df, family="poisson", class_formula="~ z", order=[3, 1, 2], draws=6, max_draws=6)
     assert r.trace.final is not None
     ll, grad, hess = r.lik.score_hessian(r.theta)
     np.testing.assert_allclose(r.hessian, hess, rtol=1e-7, atol=1e-8 * np.abs(hess).max())

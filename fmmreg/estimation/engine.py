@@ -6,6 +6,7 @@ pandas, no formulas).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +26,8 @@ class FitTrace:
     newton_llf: list[float] = field(default_factory=list)
     converged: bool = False
     gradient_norm: float = np.nan
+    #: True when Newton stopped at its iteration cap (``maxiter``).
+    hit_cap: bool = False
     #: Score and Hessian at the converged point (reused for the OIM).
     final: tuple[np.ndarray, float, np.ndarray, np.ndarray] | None = None
 
@@ -86,6 +89,7 @@ def run_em(
     tol: float = 1e-8,
     engine: str = "fast",
     trace: FitTrace | None = None,
+    callback: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """Run EM from ``theta`` for at most ``maxiter`` iterations.
 
@@ -97,9 +101,11 @@ def run_em(
         # a likelihood whose rows live elsewhere (fmmreg.distributed) runs its own EM
         return lik.run_em(theta, maxiter, tol, trace)
     if engine == "fast":
-        return _run_em_fast(lik, theta, maxiter, tol, trace)
+        return _run_em_fast(lik, theta, maxiter, tol, trace, callback)
     ll, tau, _ = lik.estep(theta)
     for _ in range(maxiter):
+        if callback is not None:
+            callback("em")
         theta_new = m_step_statsmodels(lik, theta, tau)
         ll_new, tau_new, _ = lik.estep(theta_new)
         if not np.isfinite(ll_new):
@@ -112,7 +118,12 @@ def run_em(
 
 
 def _run_em_fast(
-    lik: MixtureLikelihood, theta: np.ndarray, maxiter: int, tol: float, trace: FitTrace
+    lik: MixtureLikelihood,
+    theta: np.ndarray,
+    maxiter: int,
+    tol: float,
+    trace: FitTrace,
+    callback: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, float, np.ndarray]:
     """EM with the fast M-step, carrying each class's linear predictors and
     log densities from one step to the next (see ``IndexState``)."""
@@ -126,6 +137,8 @@ def _run_em_fast(
         logf[:, k] = s.logf
     ll, tau, _ = lik.posterior_from(logpi, logf)
     for _ in range(maxiter):
+        if callback is not None:
+            callback("em")
         new_states = [
             fam.mstep_state(y, X, w * tau[:, k], s)
             for k, (fam, y, X, s) in enumerate(zip(lik.families, lik.ys, lik.designs, states))
@@ -151,19 +164,35 @@ def newton_polish(
     maxiter: int = 100,
     engine: str = "fast",
     trace: FitTrace | None = None,
+    callback: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, float, bool]:
     """Newton-Raphson on the full log likelihood until the gradient is ~0.
 
     Converged means ``-H`` is positive definite and the Newton decrement
     ``g'(-H)^{-1} g`` is below ``tol``. Steps are halved until the log
     likelihood does not decrease; where ``-H`` is indefinite a
-    Levenberg-damped ascent step is taken, and when no step helps a few EM
-    iterations move the point instead.
+    Levenberg-damped ascent step is taken, and when no step helps -- or the
+    score or Hessian are not finite -- a few EM iterations move the point
+    instead. ``maxiter`` caps the Newton iterations (``trace.hit_cap`` tells
+    whether the cap stopped the fit).
     """
     trace = FitTrace() if trace is None else trace
     converged = False
     ll, grad, hess = lik.score_hessian(theta)
+    fallbacks = 0
     for _ in range(maxiter):
+        if callback is not None:
+            callback("newton")
+        if not (np.isfinite(ll) and np.all(np.isfinite(grad)) and np.all(np.isfinite(hess))):
+            # a class on the edge of the parameter space (a collapsing scale, a
+            # share near zero): derivatives overflow before the likelihood does
+            before = ll
+            fallbacks += 1
+            theta, ll_em, _ = run_em(lik, theta, maxiter=10, tol=0.0, engine=engine, trace=trace)
+            if not (np.isfinite(ll_em) and ll_em > before) or fallbacks > MAX_EM_FALLBACKS:
+                break
+            ll, grad, hess = lik.score_hessian(theta)
+            continue
         step, pos_def = solve_negdef(hess, grad)
         decrement = float(grad @ step)
         trace.gradient_norm = float(np.sqrt(abs(decrement)))
@@ -192,15 +221,22 @@ def newton_polish(
             t *= 0.5
         if not moved:
             before = ll
+            fallbacks += 1
             theta, ll_em, _ = run_em(lik, theta, maxiter=10, tol=0.0, engine=engine, trace=trace)
-            if ll_em <= before:
+            if not ll_em > before or fallbacks > MAX_EM_FALLBACKS:
+                # no ascent, or Newton keeps failing (a flat or degenerate solution): stop unconverged
                 break
         ll, grad, hess = lik.score_hessian(theta)
         if moved:
             trace.newton_llf.append(ll)
+    else:
+        trace.hit_cap = True
     trace.converged = converged
     return theta, ll, converged
 
+
+#: Times Newton may hand over to 10 EM iterations before it gives up (unconverged).
+MAX_EM_FALLBACKS = 20
 
 #: Newton decrement (twice the predicted gain in log likelihood) below which
 #: a full Newton step is taken without a separate line-search evaluation.
@@ -223,15 +259,20 @@ def fit_from(
     em_tol: float | None = None,
     newton_tol: float = 1e-10,
     engine: str = "fast",
+    newton_maxiter: int = 100,
+    callback: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, float, FitTrace]:
     """EM until the relative change is below ``em_tol``, then Newton.
 
     ``em_tol`` and ``em_maxiter`` default to the engine's values in
-    :data:`EM_SWITCH_TOL` and :data:`EM_MAXITER`.
+    :data:`EM_SWITCH_TOL` and :data:`EM_MAXITER`; ``callback("em")`` /
+    ``callback("newton")`` is called once per iteration (progress display).
     """
     em_tol = EM_SWITCH_TOL[engine] if em_tol is None else em_tol
     em_maxiter = EM_MAXITER[engine] if em_maxiter is None else em_maxiter
     trace = FitTrace()
-    theta, ll, _ = run_em(lik, theta, maxiter=em_maxiter, tol=em_tol, engine=engine, trace=trace)
-    theta, ll, _ = newton_polish(lik, theta, tol=newton_tol, engine=engine, trace=trace)
+    theta, ll, _ = run_em(lik, theta, maxiter=em_maxiter, tol=em_tol, engine=engine, trace=trace, callback=callback)
+    theta, ll, _ = newton_polish(
+        lik, theta, tol=newton_tol, maxiter=newton_maxiter, engine=engine, trace=trace, callback=callback
+    )
     return theta, ll, trace

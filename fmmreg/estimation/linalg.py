@@ -113,6 +113,10 @@ def solve_negdef(h: np.ndarray, g: np.ndarray, ridge: float = 0.0) -> tuple[np.n
     """
     a_s, d = jacobi_scale(-h)
     g_s = g / d
+    if not (np.all(np.isfinite(a_s)) and np.all(np.isfinite(g_s))):
+        # overflowing derivatives (a class at the edge of the parameter space):
+        # LAPACK would return NaN or fail; steepest ascent on the finite part instead
+        return np.where(np.isfinite(g_s), g_s, 0.0) / d, False
     if ridge:
         a_s = a_s + ridge * np.eye(len(g))
     try:
@@ -120,7 +124,13 @@ def solve_negdef(h: np.ndarray, g: np.ndarray, ridge: float = 0.0) -> tuple[np.n
         x = np.linalg.solve(chol.T, np.linalg.solve(chol, g_s))
         return x / d, True
     except np.linalg.LinAlgError:
+        pass
+    try:
         w, v = np.linalg.eigh(a_s)
-        shift = max(1e-8, -w.min() + 1e-3 * max(1.0, abs(w).max()))
-        x = v @ ((v.T @ g_s) / (w + shift))
-        return x / d, False
+    except np.linalg.LinAlgError:
+        # LAPACK gives up on a badly scaled or non-finite matrix: steepest ascent
+        # on the scaled problem, which the caller's line search shortens as needed
+        return np.where(np.isfinite(g_s), g_s, 0.0) / d, False
+    shift = max(1e-8, -w.min() + 1e-3 * max(1.0, abs(w).max()))
+    x = v @ ((v.T @ g_s) / (w + shift))
+    return x / d, False

@@ -158,21 +158,25 @@ def _expanded_rows(res) -> np.ndarray | None:
     return np.repeat(np.arange(len(w)), w.astype(np.int64))
 
 
-def _best_llf(model, start: np.ndarray | None, seed: int, n_starts: int, n_refine: int) -> float:
-    """Best log likelihood of ``model`` over a fit from ``start`` and, for K > 1, a start search.
+def _best_llf(model, start: np.ndarray | None, seed: int, draws: int, max_draws: int) -> float:
+    """Log likelihood of ``model`` at the best of a fit from ``start`` and, for K > 1, a start search.
 
-    Only the maximised log likelihood matters here, so the engine's
-    multi-start search is called directly (no covariance: a fit that empties
-    a class, as the larger model often does on data from the smaller one,
-    has a singular information matrix but a valid log likelihood).
+    Only the maximised log likelihood matters here, so the engine's start
+    search is called directly (no covariance: a fit that empties a class, as
+    the larger model often does on data from the smaller one, has a singular
+    information matrix but a valid log likelihood). The search chooses its
+    maximum by the same rule as :meth:`FMM.fit` (the best non-degenerate one,
+    else the best degenerate one), so the simulated statistics are computed
+    as the observed one; a start or search that fails is skipped, and a
+    replicate without any finite maximum is counted as failed.
     """
     lik = model._likelihood(list(range(model.k)))
-    options = StartOptions(n_starts=n_starts, n_refine=n_refine)
     tries = ([{"start_theta": np.asarray(start, dtype=float)}] if start is not None else []) + (
         [{}] if model.k > 1 else []
     )
     best = -np.inf
     for kwargs in tries:
+        options = StartOptions(draws=draws, max_draws=max_draws)
         try:
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -190,8 +194,8 @@ def blrt(
     reps: int = 99,
     random_state: int | np.random.Generator | None = 0,
     progress: bool = False,
-    n_starts: int = 10,
-    n_refine: int = 2,
+    draws: int = 10,
+    max_draws: int | None = None,
 ) -> BLRTResults:
     """Bootstrap likelihood-ratio test of ``K0`` against ``K1`` classes.
 
@@ -207,10 +211,12 @@ def blrt(
         Seed; results are reproducible given it.
     progress : bool
         Show a progress bar (needs ``tqdm``).
-    n_starts, n_refine : int
-        Start search of each replicate's ``K1`` fit (see :meth:`FMM.fit`);
-        the ``K0`` fit starts from the ``K0`` estimates (the truth of the
-        simulation), plus a search when ``K0 > 1``.
+    draws, max_draws : int
+        Start search of each replicate's ``K1`` fit (see :meth:`FMM.fit`):
+        ``draws`` starts per batch, at most ``max_draws`` in all (default
+        ``draws``: one batch, every distinct short run refined). The ``K0``
+        fit starts from the ``K0`` estimates (the truth of the simulation),
+        plus the same search when ``K0 > 1``.
 
     Returns
     -------
@@ -226,8 +232,10 @@ def blrt(
     one simulated response per observation.
     """
     res0, res1 = _check_pair(restricted, full)
-    if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
-        raise FMMError(f"reps must be a positive integer, got {reps!r}")
+    for name, value in (("reps", reps), ("draws", draws), ("max_draws", draws if max_draws is None else max_draws)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise FMMError(f"{name} must be a positive integer, got {value!r}")
+    max_draws = max(int(draws), int(draws if max_draws is None else max_draws))
     lr = max(2.0 * (res1.llf - res0.llf), 0.0)
     rows = _expanded_rows(res0)
     rng = np.random.default_rng(random_state)
@@ -240,8 +248,8 @@ def blrt(
             seed = int(rng.integers(2**31))
             m0 = replicate_model(res0.model, res0.class_map, rows, ones, y, columns)
             m1 = replicate_model(res1.model, res1.class_map, rows, ones, y, columns)
-            ll0 = _best_llf(m0, res0.theta, seed, n_starts, n_refine)
-            ll1 = _best_llf(m1, None, seed, n_starts, n_refine)
+            ll0 = _best_llf(m0, res0.theta, seed, draws, max_draws)
+            ll1 = _best_llf(m1, None, seed, draws, max_draws)
             if not (np.isfinite(ll0) and np.isfinite(ll1)):
                 failed += 1
                 continue

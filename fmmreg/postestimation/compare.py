@@ -381,7 +381,7 @@ def select_k(
         Show a progress bar over ``k`` (needs tqdm; silent otherwise).
     **fmm_kwargs
         Passed to :func:`fmmreg.fmm` (``family``, ``class_formula``,
-        ``weights``, and fit options such as ``n_starts``, ``random_state``).
+        ``weights``, and fit options such as ``draws``, ``random_state``).
 
     Returns
     -------

@@ -445,6 +445,7 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
     notes.append(res.starts_note())
     if not res.converged:
         notes.append("Warning: convergence not achieved.")
+    notes.extend(f"Warning: {msg}" for msg in getattr(res, "warnings", []) if "did not converge" not in msg)
     if title is not None:
         # exp(b) for coefficient rows and factor levels; ancillary rows and fixed values stay, as in Stata
         blocks = [

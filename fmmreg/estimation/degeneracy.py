@@ -1,0 +1,166 @@
+"""When is a local maximum degenerate (spurious)?
+
+Mixture likelihoods with a scale parameter are unbounded: a class that sits on
+a handful of observations with its standard deviation going to zero has a log
+likelihood going to infinity, and between that edge and the interior there are
+finite *spurious* maxima -- a class of a few observations with a tiny scale.
+Count and binary models have their own edge solutions: a class whose
+coefficients run off to infinity (separation) with a flat likelihood, often a
+little above the interior maximum. The maximum a user wants is the best
+*non-degenerate* one (Hathaway's constrained MLE for scale mixtures); fmmreg
+keeps degenerate maxima it finds in ``res.starts``, flagged, and never returns
+one without saying so.
+
+The rule (:class:`DegeneracyRule`): a local maximum is degenerate when any of
+
+1. **size** -- a class's effective size ``n_k = sum_i w_i t_ik`` is below its
+   number of component parameters plus ``size_margin`` (default 1);
+2. **scale** -- a class's standard deviation ``s_k = exp(lnsigma_k)`` is below
+   ``min_scale_ratio`` (default 5%) of *both* the largest class standard
+   deviation and the standard deviation of the response (the two together:
+   a tight class beside a wide one is legitimate when the classes are far
+   apart, and a small class SD is legitimate when the others are small too);
+3. **flat** -- the observed information is not finite or, scaled to unit
+   diagonal, its condition number exceeds ``max_condition`` (default 1e10):
+   some parameter is not identified or runs off to infinity;
+4. **not converged** -- Newton did not reach a maximum.
+
+Only the first two are checked on short EM runs (no Hessian there).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from fmmreg.estimation.linalg import jacobi_scale
+from fmmreg.estimation.mixture import MixtureLikelihood
+
+
+@dataclass(frozen=True)
+class DegeneracyRule:
+    """Thresholds of the degenerate-maximum rule (see the module docstring)."""
+
+    min_scale_ratio: float = 0.05
+    size_margin: float = 1.0
+    max_condition: float = 1e10
+
+
+DEFAULT_RULE = DegeneracyRule()
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason a solution is degenerate; ``cls`` is 0-based or ``None`` (whole model)."""
+
+    kind: str  # "size" | "scale" | "flat" | "not converged"
+    cls: int | None
+    value: float
+    message: str
+
+
+def response_sd(lik: MixtureLikelihood) -> float:
+    """Standard deviation of the response (first column; finite values only).
+
+    Classes may read different data columns (a cure model's point mass): the
+    response of the first class with a scale parameter is used, as the rule
+    compares scales with it.
+    """
+    scaled = [y for fam, y in zip(lik.families, lik.ys) if "lnsigma" in fam.ancillary_names]
+    y = scaled[0] if scaled else lik.y
+    y = y if y.ndim == 1 else y[:, 0]
+    y = y[np.isfinite(y)]
+    return float(np.std(y)) if len(y) else 0.0
+
+
+def class_sigmas(lik: MixtureLikelihood, theta: np.ndarray) -> list[float | None]:
+    """Each class's standard deviation ``exp(lnsigma)``, ``None`` for families without one."""
+    _, comps = lik.unpack(theta)
+    out: list[float | None] = []
+    for fam, th in zip(lik.families, comps):
+        if "lnsigma" in fam.ancillary_names:
+            # ancillary parameters close each class's block (its linear part may use column subsets)
+            pos = len(th) - len(fam.ancillary_names) + fam.ancillary_names.index("lnsigma")
+            out.append(float(np.exp(th[pos])))
+        else:
+            out.append(None)
+    return out
+
+
+def class_findings(
+    lik: MixtureLikelihood,
+    theta: np.ndarray,
+    tau: np.ndarray,
+    sd_y: float,
+    rule: DegeneracyRule = DEFAULT_RULE,
+) -> list[Finding]:
+    """The size and scale parts of the rule (cheap: no derivatives)."""
+    out = []
+    eff = lik.w @ tau
+    for k, p in enumerate(lik.comp_sizes):
+        if not eff[k] >= p + rule.size_margin:
+            out.append(
+                Finding(
+                    "size", k, float(eff[k]), f"class {k + 1} holds about {eff[k]:.1f} observations for {p} parameters"
+                )
+            )
+    sigmas = class_sigmas(lik, theta)
+    scales = [s for s in sigmas if s is not None]
+    if scales:
+        largest = max(scales)
+        for k, s in enumerate(sigmas):
+            if s is None:
+                continue
+            if not (s >= rule.min_scale_ratio * largest or s >= rule.min_scale_ratio * sd_y):
+                out.append(
+                    Finding(
+                        "scale",
+                        k,
+                        s,
+                        f"class {k + 1}'s standard deviation collapsed to {s:.3g} "
+                        f"(largest class SD {largest:.3g}, response SD {sd_y:.3g})",
+                    )
+                )
+    return out
+
+
+def information_condition(hess: np.ndarray) -> float:
+    """Condition number of the unit-diagonal scaled observed information ``-H`` (inf if not PD)."""
+    if not np.all(np.isfinite(hess)):
+        return np.inf
+    a_s, _ = jacobi_scale(-hess)
+    try:
+        eig = np.linalg.eigvalsh(a_s)
+    except np.linalg.LinAlgError:
+        return np.inf
+    if eig[0] <= 0:
+        return np.inf
+    return float(eig[-1] / eig[0])
+
+
+def solution_findings(
+    lik: MixtureLikelihood,
+    theta: np.ndarray,
+    hess: np.ndarray | None,
+    converged: bool,
+    sd_y: float,
+    rule: DegeneracyRule = DEFAULT_RULE,
+    tau: np.ndarray | None = None,
+) -> list[Finding]:
+    """All parts of the rule at a refined solution (``hess`` from the converged fit).
+
+    ``tau``, the posterior at ``theta``, is computed when not given.
+    """
+    if tau is None:
+        tau = lik.estep(theta)[1]
+    out = class_findings(lik, theta, tau, sd_y, rule)
+    if not converged:
+        out.append(Finding("not converged", None, np.nan, "Newton did not converge"))
+    elif hess is not None:
+        cond = information_condition(hess)
+        if cond > rule.max_condition:
+            out.append(
+                Finding("flat", None, cond, f"the observed information is near singular (condition number {cond:.2g})")
+            )
+    return out
