@@ -139,25 +139,31 @@ def score_cross(enc, class_map, theta, weight_kind):
         return _vce.score_cross(lik, theta, m)
 
 
-def cluster_sums(enc, clusters: pd.Series, class_map, theta):
-    """Cluster sums ``s_g = sum_{i in g} w_i g_i`` of one partition, as a frame indexed by cluster.
+def cluster_sums(part: pd.DataFrame, encode_plan, cluster: str, class_map, theta):
+    """Cluster sums ``s_g = sum_{i in g} w_i g_i`` of one raw partition, as a frame indexed by cluster.
 
-    Also returns the number of rows used with a missing cluster and, per
-    cluster, whether a row has a non-zero weight (column ``_weighted``).
+    The partition is encoded here (it must hold the model's columns and
+    ``cluster``), so the cluster ids and the rows used come from the same
+    rows whatever partitions Dask forms. Also returns the number of rows used
+    with a missing cluster and, per cluster, whether a row has a non-zero
+    weight (column ``_weighted``).
     """
+    from fmmreg.distributed.plan import encode_partition
+
+    enc = encode_partition(part, encode_plan)
     if enc.n == 0:
         return (0, None)
-    values = clusters.to_numpy()[enc.rows]
+    values = part[cluster].to_numpy()[enc.rows]
     missing = pd.isna(values)
     if missing.any():
         return (int(missing.sum()), None)
     lik = enc.likelihood(class_map)
     sums = []
-    for rows, part in _vce._blocks(lik):
+    for rows, block in _vce._blocks(lik):
         with np.errstate(all="ignore"):
-            wg = part.score_obs(theta) * part.w[:, None]
+            wg = block.score_obs(theta) * block.w[:, None]
         frame = pd.DataFrame(wg)
-        frame["_weighted"] = (part.w != 0).astype(float)
+        frame["_weighted"] = (block.w != 0).astype(float)
         sums.append(frame.groupby(values[rows], sort=False).sum())
     return (0, pd.concat(sums).groupby(level=0, sort=False).sum())
 
@@ -172,10 +178,12 @@ def add_cluster_sums(*items):
 
 
 # --------------------------------------------------------------- predictions
-def predict_rows(enc, proxy, options, meta):
-    """In-sample predictions of one partition: the in-memory :func:`predict` on its rows used."""
+def predict_rows(part: pd.DataFrame, encode_plan, proxy, options, meta):
+    """In-sample predictions of one raw partition: the in-memory :func:`predict` on its rows used."""
+    from fmmreg.distributed.plan import encode_partition
     from fmmreg.postestimation.predict import predict
 
+    enc = encode_partition(part, encode_plan)
     if enc.n == 0:
         return meta
     res = proxy.for_partition(enc)

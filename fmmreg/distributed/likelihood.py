@@ -50,29 +50,23 @@ class PartitionRunner:
         self.passes = 0
 
     def map_reduce(self, kernel, *args, combine=kernels.add):
+        """``combine`` of ``kernel(part, *args)`` over the partitions (one pass)."""
         import dask
 
-        level = [dask.delayed(kernel, pure=False)(p, *args) for p in self.parts]
-        while len(level) > 1:
-            level = [
-                dask.delayed(combine, pure=False)(*level[i : i + self.split_every])
-                for i in range(0, len(level), self.split_every)
-            ]
         self.passes += 1
-        return dask.compute(level[0])[0]
+        return tree_reduce([dask.delayed(kernel, pure=False)(p, *args) for p in self.parts], combine, self.split_every)
 
-    def map_reduce_with(self, others: list, kernel, *args, combine=kernels.add):
-        """Like :meth:`map_reduce`, with a second per-partition input (``others[i]`` for partition ``i``)."""
-        import dask
 
-        level = [dask.delayed(kernel, pure=False)(p, o, *args) for p, o in zip(self.parts, others)]
-        while len(level) > 1:
-            level = [
-                dask.delayed(combine, pure=False)(*level[i : i + self.split_every])
-                for i in range(0, len(level), self.split_every)
-            ]
-        self.passes += 1
-        return dask.compute(level[0])[0]
+def tree_reduce(tasks: list, combine=kernels.add, split_every: int = SPLIT_EVERY):
+    """Compute Dask ``Delayed`` tasks and combine their results ``split_every`` at a time, on the workers."""
+    import dask
+
+    level = list(tasks)
+    while len(level) > 1:
+        level = [
+            dask.delayed(combine, pure=False)(*level[i : i + split_every]) for i in range(0, len(level), split_every)
+        ]
+    return dask.compute(level[0])[0]
 
 
 class PartitionedLikelihood:

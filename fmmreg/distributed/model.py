@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from fmmreg.diagnostics import report_fit
 from fmmreg.distributed import kernels, plan, require_dask
 from fmmreg.distributed.likelihood import PartitionedLikelihood, PartitionRunner
 from fmmreg.estimation.engine import check_engine, fit_from
@@ -44,8 +45,9 @@ from fmmreg.estimation.relabel import check_order, permute_theta, relabel_matrix
 from fmmreg.exceptions import DataWarning, FMMError
 from fmmreg.families import get_family
 from fmmreg.formula import _warn_many_levels
-from fmmreg.model import FMM, _broadcast, _formulas_first
+from fmmreg.model import FMM, _broadcast, _formulas_first, start_options
 from fmmreg.offsets import check_offset_families, extra_columns, resolve_offsets
+from fmmreg.reporting.progress import FitProgress
 from fmmreg.weighting import check_weights, resolve_weights
 
 #: Rows of the in-memory sample the start search runs on.
@@ -62,8 +64,12 @@ class DataSummary:
     n_used: int
     wsum: float
     wnnz: int
-    sd_y: float
     encoded_bytes: int
+    #: standard deviation of each model class's response (first column, finite values)
+    response_sd: list[float]
+    #: column standard deviations of each linear index's design: key ``("mem",)`` or
+    #: ``("comp", model class, index position)`` (see :func:`_index_moments`)
+    index_sd: dict
 
 
 class DaskFMM(FMM):
@@ -125,7 +131,8 @@ class DaskFMM(FMM):
             _no_complete_rows(data, columns)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # counts of the prototype mean nothing; the real ones come below
-            design = inputs.design(proto)
+            # the data checks of all rows (text values, ±inf) with the counts of the first pass
+            design = inputs.design(proto, plan.column_summary(list(scans)))
         plan.check_stateless(design)
         for fam, names in zip(self.families, design.xnames):
             fam.bind_design(names)
@@ -164,6 +171,13 @@ class DaskFMM(FMM):
                     f"family {fam.name!r} learns its outcome levels from the data, which a Dask fit does not do "
                     "yet; fit it in memory (data=ddf.compute()) or on a sample"
                 )
+            for option, value in (("lower", "min"), ("upper", "max")):
+                if getattr(fam, option, None) == value:
+                    raise FMMError(
+                        f"family {fam.name!r} with {option}={value!r} (Stata's bare {option[0]}l) takes its limit "
+                        "from the data, which a Dask fit does not do; give the limit as a number, e.g. "
+                        f"Tobit({option}=float(ddf[y].{value}().compute()))"
+                    )
 
     def _check_all(self, summaries, design) -> DataSummary:
         """The checks of :class:`fmmreg.FMM` that concern all rows, on the summed statistics."""
@@ -194,17 +208,15 @@ class DaskFMM(FMM):
         if self.weight_spec.kind is not None and (wnnz == 0 or wsum <= 0):
             check_weights(self.weight_spec, np.zeros(1))
         _warn_many_levels([*design.x_specs, design.z_spec], n_used)
-        ycount = sum(s["ycount"] for s in summaries)
-        ysum = sum(s["ysum"] for s in summaries)
-        ysq = sum(s["ysq"] for s in summaries)
-        mean = ysum / ycount if ycount else 0.0
-        sd_y = float(np.sqrt(max(ysq / ycount - mean * mean, 0.0))) if ycount else 0.0
         self._check_varies_all(summaries, design)
         xtx = kernels.add(*[s["xtx"] for s in summaries])
         ztz = kernels.add(*[s["ztz"] for s in summaries])
         self._check_designs_all(design, n_used if self.weight_spec.kind is None else wnnz, n_used, xtx, ztz)
         encoded = sum(s["nbytes"] for s in summaries)
-        return DataSummary(n_input, n_used, wsum, wnnz, sd_y, encoded)
+        used = [s for s in summaries if s["n_used"]]
+        response_sd = [_sd(*kernels.add(*moments)) for moments in zip(*[s["ymoments"] for s in used])]
+        index_sd = {key: _sd(*kernels.add(*[s["moments"][key] for s in used])) for key in used[0]["moments"]}
+        return DataSummary(n_input, n_used, wsum, wnnz, encoded, response_sd, index_sd)
 
     def _check_varies_all(self, summaries, design) -> None:
         lows = [s["ymin"] for s in summaries if s["ymin"] is not None]
@@ -276,6 +288,13 @@ class DaskFMM(FMM):
         self,
         *,
         engine: str = "fast",
+        startvalues: str = "auto",
+        draws: int = 10,
+        emopts: dict | None = None,
+        maxiter: int = 100,
+        tol: float = 1e-10,
+        replicate: int = 2,
+        max_draws: int = 100,
         random_state: int | np.random.Generator | None = 0,
         start=None,
         start_posterior=None,
@@ -284,11 +303,20 @@ class DaskFMM(FMM):
         blas_threads: int | None = 1,
         vce: str | None = None,
         cluster=None,
+        n_starts: int | None = None,
+        n_refine: int | None = None,
+        short_iter: int | None = None,
         sample_rows: int = SAMPLE_ROWS,
         persist="auto",
-        **search_options,
     ):
-        """Estimate on all partitions; see :meth:`fmmreg.FMM.fit` and the module notes.
+        """Estimate on all partitions; the options of :meth:`fmmreg.FMM.fit` and two more.
+
+        The start search (``startvalues``, ``draws``, ``max_draws``,
+        ``replicate``, ``emopts``, ``random_state``) runs in memory on a
+        sample of rows; ``maxiter`` and ``tol`` apply to the sample's fits and
+        to Newton on all rows. ``start=`` skips the sample. Per-row starts
+        (``start_posterior=``, ``startvalues="classid"``/``"classpr"``) and
+        ``engine="statsmodels"`` are not available.
 
         Parameters
         ----------
@@ -298,9 +326,6 @@ class DaskFMM(FMM):
             Keep the encoded partitions in the workers' memory between passes
             (``"auto"``: when they take at most 40% of it), or read and encode
             them again in every pass (data larger than memory).
-        **search_options
-            Options of the start search (``n_starts``, ...), passed to the
-            in-memory fit of the sample.
 
         Returns
         -------
@@ -310,32 +335,57 @@ class DaskFMM(FMM):
         """
         from fmmreg.distributed.results import DaskFMMResults, resolve_vce_dask
 
+        # every option error before the first pass over the data
         if check_engine(engine) != "fast":
             raise FMMError("engine='statsmodels' (the reference engine) runs in memory only; use engine='fast'")
-        if start_posterior is not None:
+        opts = start_options(
+            startvalues, draws, emopts, maxiter, tol, replicate, max_draws, n_starts, n_refine, short_iter
+        )
+        if start_posterior is not None or opts.startvalues in ("classid", "classpr"):
             raise FMMError(
-                "start_posterior= (one row per observation) is not available for a Dask fit; give start= (parameter "
-                "values), or let the start search run on a sample (sample_rows=)"
+                "start_posterior= and startvalues='classid'/'classpr' (one value per row) are not available for a "
+                "Dask fit; give start= (parameter values), or let the start search run on a sample (sample_rows=)"
             )
+        if isinstance(sample_rows, bool) or not isinstance(sample_rows, (int, np.integer)) or sample_rows < 1:
+            raise FMMError(f"sample_rows must be a positive integer, got {sample_rows!r}")
+        if persist not in ("auto", True, False):
+            raise FMMError(f"persist must be 'auto', True or False, got {persist!r}")
+        if isinstance(order, str) and order not in ("mean", "fit"):
+            raise FMMError(f"order must be 'mean', 'fit' or a list of class labels, got {order!r}")
         vce_spec = resolve_vce_dask(self, vce, cluster)
+        theta0 = None if start is None else self._start_vector(start)
+        search_options = {
+            "startvalues": opts.startvalues,
+            "draws": opts.draws,
+            "max_draws": opts.max_draws,
+            "replicate": opts.replicate,
+            "emopts": {"iterate": opts.em_iter, "tolerance": opts.em_tol},
+            "maxiter": opts.maxiter,
+            "tol": opts.tol,
+            "n_refine": n_refine,
+        }
         self._runner = self._make_runner(persist)
         limit = threadpool_limits(limits=blas_threads, user_api="blas") if blas_threads else nullcontext()
         with limit, np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-            if start is None:
+            sample_res = None
+            if theta0 is None:
                 sample_res = self._sample_fit(sample_rows, random_state, progress, blas_threads, search_options)
                 theta0 = sample_res.theta
-                table = sample_res.starts
-            else:
-                sample_res = None
-                theta0 = self._start_vector(start)
-                table = pd.DataFrame([{"kind": "user", "llf_short": np.nan, "llf": np.nan, "refined": True}])
             class_map = list(range(self.k))
             lik = self._likelihood(class_map)
-            # from a sample's converged estimate Newton (with its line search and EM fallback)
-            # is already in its region: EM would cost passes without moving the point much
-            em_iter = 0 if sample_res is not None else None
-            theta, ll, trace = fit_from(lik, theta0, em_maxiter=em_iter)
-            theta = final_newton_step(lik, theta, trace)
+            with FitProgress(progress, desc="fmm (all rows)") as bar:
+                # from a sample's converged estimate Newton (with its line search and EM fallback)
+                # is already in its region: EM would cost passes without moving the point much
+                theta, ll, trace = fit_from(
+                    lik,
+                    theta0,
+                    em_maxiter=0 if sample_res is not None else None,
+                    newton_tol=opts.tol,
+                    newton_maxiter=opts.maxiter,
+                    callback=bar,
+                )
+                theta = final_newton_step(lik, theta, trace)
+                bar("covariance")
             sums = lik.runner.map_reduce(kernels.fit_statistics, class_map, theta)
             perm = self._order(order, sums)
         derivatives = None
@@ -345,17 +395,18 @@ class DaskFMM(FMM):
             _, ll, grad, hess = final
             derivatives = (ll, a_inv.T @ grad, a_inv.T @ hess @ a_inv)
         theta = permute_theta(lik, theta, perm)
+        table = sample_res.starts if sample_res is not None else _user_start_table(ll)
         res = DaskFMMResults(self, theta, perm, trace, table, derivatives)
         res._sums = relabel_sums(sums, perm, a_inv)
+        res._class_perm = perm
         #: the in-memory fit of the sample the starts were searched on (None with start=)
         res.sample_results = sample_res
-        res._warn_degenerate()
+        res.search = None if sample_res is None else sample_res.search
+        report_fit(res, opts, stacklevel=4)
         return res._apply_vce(vce_spec)
 
     def _sample_fit(self, sample_rows, random_state, progress, blas_threads, search_options):
         """The in-memory start search on a sample of rows (plus the prototype, which carries every level)."""
-        if isinstance(sample_rows, bool) or not isinstance(sample_rows, (int, np.integer)) or sample_rows < 1:
-            raise FMMError(f"sample_rows must be a positive integer, got {sample_rows!r}")
         frame = self.data[self._plan.columns.required]
         frac = sample_rows / max(self.summary_stats.n_input, 1)
         if frac >= 1:
@@ -380,7 +431,8 @@ class DaskFMM(FMM):
         if not model.param_index().equals(self.param_index()):  # pragma: no cover - the prototype guarantees it
             raise FMMError("internal error: the sample's design differs from the data's; please report")
         with warnings.catch_warnings():
-            # the sample's own warnings (degenerate class, convergence) are about the sample, not the fit
+            # the sample's own findings (degenerate class, convergence) are about the sample: the
+            # fit on all rows reports its own (and the search's replication record)
             warnings.simplefilter("ignore")
             return model.fit(
                 order="fit", random_state=random_state, progress=progress, blas_threads=blas_threads, **search_options
@@ -449,6 +501,21 @@ def relabel_sums(sums: list, perm: list[int], a_inv: np.ndarray) -> dict:
 
 
 # ---------------------------------------------------------------- helpers
+def _user_start_table(llf: float) -> pd.DataFrame:
+    """``res.starts`` of a fit from the user's start values (the in-memory single-start table)."""
+    row = {
+        "kind": "user",
+        "batch": 0,
+        "llf_short": np.nan,
+        "llf": llf,
+        "status": "refined",
+        "refined": True,
+        "degenerate": False,
+        "reason": "",
+    }
+    return pd.DataFrame([row]).rename_axis("start")
+
+
 @dataclasses.dataclass
 class _Proxy:
     """Stands for an FMM in calls of its checks on summed statistics."""
@@ -495,16 +562,12 @@ def _summary(enc: plan.EncodedPartition) -> dict:
             "ymin": None,
             "ymax": None,
             "ynonzero": 0,
-            "ysum": 0.0,
-            "ysq": 0.0,
-            "ycount": 0,
             "xtx": None,
             "ztz": None,
         }
     w = enc.w
     y = enc.y
     used = y if w is None else y[w != 0]
-    finite = y[np.isfinite(y)] if y.ndim == 1 else y[np.isfinite(y)]
     xtx, seen = [], set()
     for X in enc.designs:
         xtx.append(None if id(X) in seen else X.T @ X)
@@ -516,12 +579,44 @@ def _summary(enc: plan.EncodedPartition) -> dict:
         "ymin": None if flat is None or flat.size == 0 else float(flat.min()),
         "ymax": None if flat is None or flat.size == 0 else float(flat.max()),
         "ynonzero": 0 if flat is None else int(flat.size),
-        "ysum": float(finite.sum()),
-        "ysq": float((finite * finite).sum()),
-        "ycount": int(finite.size),
         "xtx": xtx,
         "ztz": enc.Z.T @ enc.Z,
+        "ymoments": [_response_moments(y_k) for y_k in enc.ys],
+        "moments": _index_moments(enc),
     }
+
+
+def _response_moments(y: np.ndarray) -> tuple[int, float, float]:
+    """Count, sum and sum of squares of a response's first column (finite values: intreg's open ends are not)."""
+    y = y if y.ndim == 1 else y[:, 0]
+    y = y[np.isfinite(y)]
+    return (int(y.size), float(y.sum()), float(y @ y))
+
+
+def _index_moments(enc: plan.EncodedPartition) -> dict:
+    """Row count, column sums and sums of squares of the design of every linear index (model class order).
+
+    The indices are those of :class:`~fmmreg.estimation.mixture.MixtureLikelihood`
+    (a family may read column subsets of its class's design); the membership
+    indices share ``Z``.
+    """
+    lik = enc.likelihood(list(range(len(enc.families))))
+    out: dict = {}
+    for idx in lik._indices:
+        key = ("mem",) if idx.kind == "mem" else ("comp", idx.cls, idx.pos)
+        if idx.design is not None and key not in out:
+            d = idx.design
+            out[key] = (d.shape[0], d.sum(axis=0), np.einsum("ij,ij->j", d, d))
+    return out
+
+
+def _sd(count, total, squares):
+    """Standard deviation (``ddof=0``, as ``np.std``) from a count, a sum and a sum of squares."""
+    if not count:
+        return 0.0 if np.ndim(total) == 0 else np.zeros_like(total)
+    mean = np.asarray(total) / count
+    sd = np.sqrt(np.maximum(np.asarray(squares) / count - mean * mean, 0.0))
+    return float(sd) if sd.ndim == 0 else sd
 
 
 def _rank(xtx: np.ndarray, n: int) -> int:

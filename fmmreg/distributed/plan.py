@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from fmmreg.datacheck import is_boolean, is_text
+from fmmreg.datacheck import ColumnSummary, infinite_values, is_boolean, is_text
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.exceptions import FMMError
 from fmmreg.formula import FORMULA_FUNCTIONS, Design, _column_roles, _parse, build_design, family_columns
@@ -40,6 +40,9 @@ from fmmreg.weighting import check_weights
 
 #: Ordinary complete rows each partition adds to the prototype besides the level rows.
 HEAD_ROWS = 3
+#: Distinct values of a column in one partition beyond which (if they are also more than half of
+#: its rows) the column is treated as an identifier, not a categorical variable (see :func:`scan_partition`).
+MAX_LEVELS = 10_000
 #: The prototype's rows are repeated this many times, so that no text column of the
 #: prototype looks like an identifier (more than half of its values distinct) to the checks.
 PROTOTYPE_REPEAT = 3
@@ -57,9 +60,15 @@ class ModelInputs:
     families: list
     extra: dict[str, str]
 
-    def design(self, data: pd.DataFrame) -> Design:
+    def design(self, data: pd.DataFrame, summary: ColumnSummary | None = None) -> Design:
         return build_design(
-            self.formulas, data, self.class_formula, self.weight_source, self.families, extra=dict(self.extra)
+            self.formulas,
+            data,
+            self.class_formula,
+            self.weight_source,
+            self.families,
+            extra=dict(self.extra),
+            column_summary=summary,
         )
 
 
@@ -73,6 +82,9 @@ class Columns:
     listwise: list[str]
     #: columns whose distinct values become design columns (collected from every partition)
     levels: list[str]
+    #: columns a text check may read (bare in a formula, the response, the weights): their value counts
+    #: are collected when they hold text
+    text_checked: list[str]
 
 
 def model_columns(inputs: ModelInputs, dtypes: pd.Series) -> Columns:
@@ -102,7 +114,10 @@ def model_columns(inputs: ModelInputs, dtypes: pd.Series) -> Columns:
         for c, hows in _column_roles(terms, required).items():
             if "categorical" in hows or ("bare" in hows and c in dtypes.index and _has_levels(dtypes[c])):
                 categorical.add(c)
-    return Columns(sorted(required), listwise, sorted(categorical))
+    text_checked = (
+        set(categorical) | lhs_vars | ({inputs.weight_source} if isinstance(inputs.weight_source, str) else set())
+    )
+    return Columns(sorted(required), listwise, sorted(categorical), sorted(text_checked & required))
 
 
 def _has_levels(dtype) -> bool:
@@ -118,27 +133,47 @@ class PartitionScan:
     rows: int
     #: complete rows showing every level of this partition (and a few ordinary rows)
     representatives: pd.DataFrame
+    #: value counts of the text columns (order of first appearance), in the complete rows
+    text_counts: dict
+    #: ``±inf`` count and first row labels of the numeric columns that have any, in the complete rows
+    infinite: dict
 
 
 def scan_partition(part: pd.DataFrame, inputs: ModelInputs, columns: Columns) -> PartitionScan:
-    """Rows of one partition that carry its levels (the prototype's share of this partition).
+    """Rows of one partition that carry its levels (the prototype's share of this partition), and the
+    counts the data checks need (:class:`fmmreg.datacheck.ColumnSummary`).
 
-    A text column with more distinct values than a categorical variable can
-    have (an identifier) would make the prototype as large as the data: the
-    partition is then checked by :func:`build_design`, which raises the
-    in-memory error naming the column.
+    A column with more than :data:`MAX_LEVELS` distinct values that make up
+    more than half of the partition's rows (an identifier) would make the
+    prototype as large as the data: the partition is then checked alone by
+    :func:`build_design`, which raises the in-memory error naming the column.
     """
     sub = part[columns.required]
     keep = sub[columns.listwise].notna().all(axis=1).to_numpy()
     kept = sub.loc[keep]
     positions = set(range(min(HEAD_ROWS, len(kept))))
-    limit = max(20, len(kept) / 2)
     for c in columns.levels:
         first = np.flatnonzero(~kept[c].duplicated().to_numpy())
-        if len(first) > limit:
+        if len(first) > max(MAX_LEVELS, len(kept) / 2):
             _check_with_build_design(kept, inputs)
         positions.update(first.tolist())
-    return PartitionScan(len(part), kept.iloc[sorted(positions)])
+    text = {c: kept[c].value_counts(sort=False) for c in columns.text_checked if is_text(kept[c])}
+    infinite = {c: found for c in columns.required if (found := infinite_values(kept, c))[0]}
+    return PartitionScan(len(part), kept.iloc[sorted(positions)], text, infinite)
+
+
+def column_summary(scans: list[PartitionScan]) -> ColumnSummary:
+    """The counts of all partitions, in partition order (so "first" means first in the data)."""
+    text: dict = {}
+    infinite: dict = {}
+    for scan in scans:
+        for c, counts in scan.text_counts.items():
+            text.setdefault(c, []).append(counts)
+        for c, (count, rows) in scan.infinite.items():
+            total, first = infinite.get(c, (0, []))
+            infinite[c] = (total + count, (first + rows)[:3])
+    text = {c: pd.concat(parts).groupby(level=0, sort=False).sum() for c, parts in text.items()}
+    return ColumnSummary(text, infinite)
 
 
 def _check_with_build_design(data: pd.DataFrame, inputs: ModelInputs) -> None:

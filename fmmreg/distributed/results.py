@@ -29,7 +29,7 @@ from scipy.special import expit, logit
 
 from fmmreg.distributed import kernels
 from fmmreg.estimation.vce import invert_information, sandwich
-from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, FMMError
+from fmmreg.exceptions import FMMError
 from fmmreg.postestimation import estat
 from fmmreg.postestimation.vce import OIM, VCESpec, resolve_vce
 from fmmreg.results import FMMResults
@@ -122,8 +122,6 @@ class DaskFMMResults(FMMResults):
         partitions (same divisions); a pandas DataFrame: computed in memory
         as for an in-memory fit (with the in-memory column labels).
         """
-        import dask
-        import dask.dataframe as dd
 
         options = {"kind": kind, "marginal": marginal, "weighting": weighting, "cls": cls, "nooffset": nooffset}
         proxy = self._predict_proxy()
@@ -136,12 +134,12 @@ class DaskFMMResults(FMMResults):
 
         sample = proxy.rename(predict(template, None, **options), kind)
         if newdata is None:
+            # the raw partitions, encoded again in each task: the output has the input's partitions and
+            # divisions whatever Dask's optimiser does with them (it may fuse Parquet partitions)
             meta = _empty_like(sample, self.model.data._meta.index)
-            parts = [
-                dask.delayed(kernels.predict_rows, pure=False)(p, proxy, options, meta) for p in self.lik.runner.parts
-            ]
-            divisions = self.model.data.divisions if self.model.data.known_divisions else None
-            return dd.from_delayed(parts, meta=meta, divisions=divisions, verify_meta=False)
+            encode_plan = self.model._plan
+            frame = self.model.data[encode_plan.columns.required]
+            return frame.map_partitions(kernels.predict_rows, encode_plan, proxy, options, meta, meta=meta)
         from fmmreg.distributed import is_dask_dataframe
 
         if not is_dask_dataframe(newdata):
@@ -245,10 +243,16 @@ class DaskFMMResults(FMMResults):
         return self
 
     def _cluster_meat(self, spec: VCESpec) -> tuple[VCESpec, np.ndarray]:
+        import dask
+
+        from fmmreg.distributed.likelihood import tree_reduce
+
         name = spec.cluster_name
-        clusters = self.model.data[name].to_delayed()
-        missing, sums = self.lik.runner.map_reduce_with(
-            clusters, kernels.cluster_sums, self.class_map, self.theta, combine=kernels.add_cluster_sums
+        encode_plan = self.model._plan
+        raw = self.model.data[list(dict.fromkeys([*encode_plan.columns.required, name]))].to_delayed()
+        task = dask.delayed(kernels.cluster_sums, pure=False)
+        missing, sums = tree_reduce(
+            [task(p, encode_plan, name, self.class_map, self.theta) for p in raw], kernels.add_cluster_sums
         )
         if missing:
             raise FMMError(
@@ -276,51 +280,48 @@ class DaskFMMResults(FMMResults):
         new_map = [self.class_map[o] for o in order0]
         res = DaskFMMResults(self.model, theta, new_map, self.trace, self.starts)
         res.sample_results = getattr(self, "sample_results", None)
-        return res._apply_vce(self.vce_spec if self.vce_spec.kind != "cluster" else self.vce_spec)
+        res.search, res.degenerate, res.warnings = self.search, self.degenerate, list(self.warnings)
+        return res._apply_vce(self.vce_spec)
 
     # ------------------------------------------------------------ notes
     def starts_note(self) -> str:
         sample = getattr(self, "sample_results", None)
         if sample is None:
             return "Starts: your start values, refined on all rows."
-        rows = int(sample.nobs) if sample.weight_type is None else len(sample.lik.y)
-        return (
-            f"Starts: searched on an in-memory sample of {rows:,} rows ({sample.starts_note()[len('Starts: ') :]} "
-            "there); the best refined on all rows."
-        )
+        note = sample.starts_note().removeprefix("Starts: ").rstrip(".")
+        return f"Starts: on an in-memory sample of {len(sample.lik.y):,} rows: {note}; the best refined on all rows."
 
-    def _warn_degenerate(self) -> None:
-        """The warnings of :meth:`fmmreg.FMM._warn_degenerate`, from the summed posteriors."""
-        import warnings
+    # ------------------------------------------------------ diagnostics
+    def _response_sd(self) -> float:
+        """:func:`fmmreg.estimation.degeneracy.response_sd` from the summed moments (first class with a scale)."""
+        sds = self.model.summary_stats.response_sd
+        scaled = [j for j, fam in zip(self.class_map, self.families) if "lnsigma" in fam.ancillary_names]
+        return float(sds[scaled[0] if scaled else self.class_map[0]])
 
-        if not self.converged:
-            warnings.warn(
-                f"the fit did not converge (gradient norm {self.trace.gradient_norm:.3g}); "
-                "try more starts (n_starts=) or check the model",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-        eff = self._sums["post"]
-        sd_y = self.model.summary_stats.sd_y
-        for k in range(1, self.k + 1):
-            fam = self.families[k - 1]
-            p = fam.n_params(len(self.model.design.xnames[self.class_map[k - 1]]))
-            if eff[k - 1] < p + 1:
-                warnings.warn(
-                    f"class {k} is degenerate: it holds about {eff[k - 1]:.1f} observations for {p} parameters; "
-                    "fit fewer classes",
-                    DegenerateClassWarning,
-                    stacklevel=4,
-                )
-            if "lnsigma" in fam.ancillary_names:
-                lns = self.params[(self.component_equation(k), "lnsigma")]
-                if np.exp(lns) < 1e-6 * max(sd_y, 1e-300):
-                    warnings.warn(
-                        f"class {k}: the standard deviation collapsed to {np.exp(lns):.3g} "
-                        "(the likelihood is unbounded there); the fit is degenerate, fit fewer classes",
-                        DegenerateClassWarning,
-                        stacklevel=4,
-                    )
+    def _class_findings(self) -> list:
+        """The size and scale parts of the degeneracy rule, from the summed posteriors (see
+        :func:`fmmreg.estimation.degeneracy.class_findings`; used by :func:`fmmreg.diagnostics.fit_messages`)."""
+        from fmmreg.estimation.degeneracy import class_findings
+
+        view = _SizesView(np.ones(1), self.lik.comp_sizes, self.lik.families, self.lik.unpack)
+        return class_findings(view, self.theta, self._sums["post"][None, :], self._response_sd())
+
+    def _parameter_units(self) -> np.ndarray:
+        """:func:`fmmreg.diagnostics.parameter_units` with the designs' standard deviations summed over partitions."""
+        index_sd = self.model.summary_stats.index_sd
+        units = np.ones(self.lik.n_params)
+        sd_y = self._response_sd() or 1.0
+        for idx in self.lik.template._indices:
+            key = ("mem",) if idx.kind == "mem" else ("comp", self.class_map[idx.cls], idx.pos)
+            if idx.design is None or key not in index_sd:
+                continue
+            sd = np.where(index_sd[key] > 0, index_sd[key], 1.0)
+            if idx.kind == "comp":
+                fam = self.lik.families[idx.cls]
+                if "lnsigma" in fam.ancillary_names and idx.pos < fam.n_linear:
+                    sd = sd / sd_y
+            units[idx.sl] = sd
+        return units
 
     # the row-level tools of an in-memory fit
     margins = _unavailable("margins")
@@ -370,6 +371,17 @@ class PredictProxy:
         else:
             out.columns = [f"{kind}{c}" for c in out.columns]
         return out
+
+
+@dataclasses.dataclass
+class _SizesView:
+    """What :func:`fmmreg.estimation.degeneracy.class_findings` reads of a likelihood: with ``w = [1]`` and
+    the summed posteriors as one row, ``w @ tau`` is the effective class sizes."""
+
+    w: np.ndarray
+    comp_sizes: list
+    families: list
+    unpack: object
 
 
 @dataclasses.dataclass
