@@ -12,6 +12,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import warnings
 
@@ -254,3 +255,62 @@ def test_fit_options_a_dask_fit_refuses_are_named(poisson):
         model.fit(engine="statsmodels")
     with pytest.raises(FMMError, match=r"startvalues='bogus' is not known"):
         model.fit(startvalues="bogus")
+
+
+# ------------------------------------------------------- larger than memory
+@needs_dask
+def test_parquet_three_times_the_workers_memory_fits_on_a_local_cluster(tmp_path):
+    """Parquet data three times the workers' memory limits (together) stream through a LocalCluster.
+
+    The limit is Dask's managed memory (what a worker keeps of task results
+    before it spills them to disk): worker threads share this process, whose
+    own memory (numpy, pandas, statsmodels, ~200 MiB) is far above any limit a
+    test can afford, so the process-memory thresholds (pause, terminate) are
+    off. ``persist="auto"`` must see that the encoded partitions do not fit,
+    and stream the Parquet partitions in every pass; the peak a worker holds
+    must stay a fraction of the data. The benchmark (``benchmarks/run.py
+    --dask``) runs 2e7 rows on memory-limited worker processes.
+    """
+    distributed = pytest.importorskip("distributed")
+    n, limit = 600_000, 2 * 2**20
+    rng = np.random.default_rng(33)
+    x = rng.normal(size=n)
+    c = rng.random(n) < 0.4
+    y = rng.poisson(np.exp(np.where(c, 1.5 + 0.3 * x, 0.2 - 0.4 * x))).astype(float)
+    frame = pd.DataFrame({"y": y, "x": x, "z": rng.normal(size=n)})
+    data_bytes = int(frame.memory_usage(index=True).sum())
+    assert data_bytes > 3 * 2 * limit
+    dd.from_pandas(frame, npartitions=16).to_parquet(tmp_path / "big")
+    del frame
+    memory = {f"distributed.worker.memory.{k}": v for k, v in (("target", 0.6), ("spill", False))}
+    memory |= {"distributed.worker.memory.pause": False, "distributed.worker.memory.terminate": False}
+    peak: dict = {}
+    with (
+        dask.config.set(memory),
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, memory_limit=limit, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        done = threading.Event()
+
+        def watch():
+            while not done.is_set():
+                for name, worker in cluster.workers.items():
+                    peak[name] = max(peak.get(name, 0), worker.state.nbytes)
+                done.wait(0.05)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            res = fmm(2, "y ~ x", data=dd.read_parquet(tmp_path / "big"), family="poisson", sample_rows=20_000)
+        finally:
+            done.set()
+            watcher.join()
+        logs = client.get_worker_logs().values()
+        errors = [m for log in logs for level, m in log if level in ("ERROR", "CRITICAL")]
+    assert not errors
+    assert res.converged and not res.lik.runner.persisted  # every pass read the Parquet partitions again
+    assert len(peak) == 2 and max(peak.values()) < data_bytes / 3
+    truth = pd.Series([np.log(0.4 / 0.6), -0.4, 0.2, 0.3, 1.5], index=res.params.index)
+    assert (np.abs(res.params - truth) < 5 * res.bse).all()

@@ -40,6 +40,13 @@ def closed_form_gaussian(fam) -> bool:
     return isinstance(fam, Gaussian) and type(fam).mstep is Gaussian.mstep
 
 
+def on_raw(part: pd.DataFrame, encode_plan, kernel, *args):
+    """``kernel`` on a raw partition, encoded here (the encoded arrays live only as long as the task)."""
+    from fmmreg.distributed.plan import encode_partition
+
+    return kernel(encode_partition(part, encode_plan), *args)
+
+
 # ------------------------------------------------------------------ likelihood
 def loglike(enc, class_map, theta):
     if enc.n == 0:

@@ -37,24 +37,36 @@ class PartitionRunner:
     """Runs a kernel on every partition and reduces the results on Dask's current scheduler.
 
     ``parts`` are Dask ``Delayed`` objects, one per partition: persisted
-    encoded partitions, or the graph that reads and encodes them (then each
-    pass reads the data again). Dask picks the scheduler: the default
-    threaded one, or the active ``dask.distributed.Client`` (a
-    ``LocalCluster`` or any scheduler address).
+    encoded partitions, or (with ``encode_plan``) the raw partitions, which
+    each task then encodes before it runs the kernel -- every pass reads the
+    data again and an encoded partition never outlives its task. Dask picks
+    the scheduler: the default threaded one, or the active
+    ``dask.distributed.Client`` (a ``LocalCluster`` or any scheduler address).
     """
 
-    def __init__(self, parts: list, split_every: int = SPLIT_EVERY):
+    def __init__(self, parts: list, encode_plan=None, split_every: int = SPLIT_EVERY):
         self.parts = list(parts)
+        self.encode_plan = encode_plan
         self.split_every = split_every
         #: passes over the data so far (one per map_reduce)
         self.passes = 0
+
+    @property
+    def persisted(self) -> bool:
+        """Whether the encoded partitions stay in the workers' memory between passes."""
+        return self.encode_plan is None
 
     def map_reduce(self, kernel, *args, combine=kernels.add):
         """``combine`` of ``kernel(part, *args)`` over the partitions (one pass)."""
         import dask
 
         self.passes += 1
-        return tree_reduce([dask.delayed(kernel, pure=False)(p, *args) for p in self.parts], combine, self.split_every)
+        if self.persisted:
+            tasks = [dask.delayed(kernel, pure=False)(p, *args) for p in self.parts]
+        else:
+            task = dask.delayed(kernels.on_raw, pure=False)
+            tasks = [task(p, self.encode_plan, kernel, *args) for p in self.parts]
+        return tree_reduce(tasks, combine, self.split_every)
 
 
 def tree_reduce(tasks: list, combine=kernels.add, split_every: int = SPLIT_EVERY):

@@ -142,9 +142,7 @@ class DaskFMM(FMM):
         #: the prototype as an encoded partition: packs parameters and gives the outputs' layout
         self._template = plan.encoded(design, self._plan, len(proto), [])
         self._proto_rows = proto.iloc[: len(proto) // plan.PROTOTYPE_REPEAT]
-        summaries = dask.compute(
-            *[dask.delayed(_summary)(dask.delayed(plan.encode_partition)(p, self._plan)) for p in raw]
-        )
+        summaries = dask.compute(*[dask.delayed(kernels.on_raw)(p, self._plan, _summary) for p in raw])
         self.summary_stats = self._check_all(summaries, design)
         #: labels, formulas and encoders of the model; its arrays live in the partitions
         self.design = dataclasses.replace(
@@ -185,13 +183,14 @@ class DaskFMM(FMM):
         n_used = sum(s["n_used"] for s in summaries)
         wsum = sum(s["wsum"] for s in summaries)
         wnnz = sum(s["wnnz"] for s in summaries)
-        dropped, terms = 0, []
+        dropped = sum(s["n_complete"] - s["n_used"] for s in summaries)
+        terms: list[str] = []
         others: dict[tuple, None] = {}
         for s in summaries:
-            count, t = plan.not_finite_counts(s["warnings"])
-            dropped, terms = dropped + count, terms + t
+            terms += plan.not_finite_terms(s["warnings"])
             for cat, msg in s["warnings"]:
-                if not plan.is_not_finite_message(msg) and "rows per level" not in msg:
+                # fmmreg's own data warnings (another library's, caught in a task, are not ours to repeat)
+                if issubclass(cat, DataWarning) and not plan.is_not_finite_message(msg) and "rows per level" not in msg:
                     others[(cat, msg)] = None
         if n_used == 0:
             culprits = ", ".join(dict.fromkeys(terms))
@@ -277,12 +276,9 @@ class DaskFMM(FMM):
             raise FMMError(f"persist must be 'auto', True or False, got {persist!r}")
         if persist == "auto":
             persist = self.summary_stats.encoded_bytes <= PERSIST_SHARE * _memory_budget()
-        parts = [dask.delayed(plan.encode_partition)(p, self._plan) for p in self._raw]
-        if persist:
-            parts = list(dask.persist(*parts))
-        runner = PartitionRunner(parts)
-        runner.persisted = bool(persist)
-        return runner
+        if not persist:
+            return PartitionRunner(self._raw, self._plan)
+        return PartitionRunner(dask.persist(*[dask.delayed(plan.encode_partition)(p, self._plan) for p in self._raw]))
 
     def fit(
         self,
@@ -407,16 +403,15 @@ class DaskFMM(FMM):
 
     def _sample_fit(self, sample_rows, random_state, progress, blas_threads, search_options):
         """The in-memory start search on a sample of rows (plus the prototype, which carries every level)."""
-        frame = self.data[self._plan.columns.required]
-        frac = sample_rows / max(self.summary_stats.n_input, 1)
-        if frac >= 1:
-            sample = frame.compute()
-        else:
-            seed = random_state
-            if isinstance(random_state, np.random.Generator):
-                seed = int(random_state.integers(2**31))
-            sample = frame.sample(frac=frac, random_state=seed).compute()
-        data = pd.concat([self._proto_rows, sample])
+        import dask
+
+        frac = min(sample_rows / max(self.summary_stats.n_input, 1), 1.0)
+        seed = random_state
+        if isinstance(random_state, np.random.Generator):
+            seed = int(random_state.integers(2**31))
+        # each task keeps its share of one partition: the sample is all that reaches the client
+        parts = dask.compute(*[dask.delayed(_sample_rows)(p, frac, seed, i) for i, p in enumerate(self._raw)])
+        data = pd.concat([self._proto_rows, *parts])
         args = self._init_args
         model = FMM(
             self.k,
@@ -552,9 +547,23 @@ def _no_complete_rows(data, columns: plan.Columns) -> None:
     )
 
 
+def _sample_rows(part: pd.DataFrame, frac: float, seed, position: int) -> pd.DataFrame:
+    """A share ``frac`` of a partition's rows, drawn with a generator seeded by ``(seed, position)``."""
+    if frac >= 1:
+        return part
+    rng = np.random.default_rng(None if seed is None else [int(seed), position])
+    return part.sample(frac=frac, random_state=rng)
+
+
 def _summary(enc: plan.EncodedPartition) -> dict:
     """The counts and cross-products of one encoded partition that the global checks need."""
-    out = {"n_input": enc.n_input, "n_used": enc.n, "warnings": enc.warnings, "nbytes": enc.nbytes}
+    out = {
+        "n_input": enc.n_input,
+        "n_used": enc.n,
+        "n_complete": enc.n_complete,
+        "warnings": enc.warnings,
+        "nbytes": enc.nbytes,
+    }
     if enc.n == 0:
         return out | {
             "wsum": 0.0,

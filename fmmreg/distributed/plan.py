@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
 import types
 import warnings
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ import pandas as pd
 
 from fmmreg.datacheck import ColumnSummary, infinite_values, is_boolean, is_text
 from fmmreg.estimation.mixture import MixtureLikelihood
-from fmmreg.exceptions import FMMError
+from fmmreg.exceptions import DataWarning, FMMError
 from fmmreg.formula import FORMULA_FUNCTIONS, Design, _column_roles, _parse, build_design, family_columns
 from fmmreg.offsets import offset_arrays
 from fmmreg.weighting import check_weights
@@ -47,7 +48,10 @@ MAX_LEVELS = 10_000
 #: prototype looks like an identifier (more than half of its values distinct) to the checks.
 PROTOTYPE_REPEAT = 3
 
-_NOT_FINITE = re.compile(r"^(\d+) row\(s\) dropped because (.*) is not finite there")
+_NOT_FINITE = re.compile(r"^\d+ row\(s\) dropped because (.*) is not finite there")
+_NO_USABLE = re.compile(r"^no usable rows: (.*) is not finite in every row")
+#: Serialises the warning capture of :func:`encode_partition` between threads.
+_CAPTURE = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -243,6 +247,8 @@ class EncodedPartition:
     n_input: int
     #: warnings raised while encoding: (category, message)
     warnings: list[tuple[type, str]] = field(default_factory=list)
+    #: rows of the input partition without a missing value (those not used had a non-finite encoded value)
+    n_complete: int = 0
 
     @property
     def n(self) -> int:
@@ -274,17 +280,22 @@ def encode_partition(part: pd.DataFrame, plan: EncodePlan) -> EncodedPartition:
     """
     m = len(plan.proto)
     data = pd.concat([plan.proto, part[plan.columns.required]]) if m else part[plan.columns.required]
-    with warnings.catch_warnings(record=True) as caught:
+    complete = int(part[plan.columns.listwise].notna().all(axis=1).sum())
+    # the warnings filters are global: tasks of the threaded scheduler must not capture each other's
+    with _CAPTURE, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             design = plan.inputs.design(data)
         except FMMError as exc:
             if not str(exc).startswith(("no complete rows", "no usable rows")):
                 raise
-            design = None
+            design, caught = None, [warnings.WarningMessage(str(exc), DataWarning, "", 0)]
+    records = [(w.category, str(w.message)) for w in caught]
     if design is None or len(design.index) == m:
-        return _empty_partition(part, plan)
-    return encoded(_cut(design, m), plan, len(part), [(w.category, str(w.message)) for w in caught])
+        return _empty_partition(part, plan, complete, records)
+    enc = encoded(_cut(design, m), plan, len(part), records)
+    enc.n_complete = complete
+    return enc
 
 
 def encoded(design: Design, plan: EncodePlan, n_input: int, caught: list) -> EncodedPartition:
@@ -336,7 +347,7 @@ def _cut(design: Design, m: int) -> Design:
     )
 
 
-def _empty_partition(part: pd.DataFrame, plan: EncodePlan) -> EncodedPartition:
+def _empty_partition(part: pd.DataFrame, plan: EncodePlan, complete: int, records: list) -> EncodedPartition:
     """A partition without a usable row: zero-row arrays of the right widths."""
     return EncodedPartition(
         ys=[],
@@ -349,22 +360,23 @@ def _empty_partition(part: pd.DataFrame, plan: EncodePlan) -> EncodedPartition:
         index=part.index[:0],
         rows=np.empty(0, dtype=np.intp),
         n_input=len(part),
+        warnings=records,
+        n_complete=complete,
     )
 
 
 def is_not_finite_message(msg: str) -> bool:
-    return _NOT_FINITE.match(msg) is not None
+    return _NOT_FINITE.match(msg) is not None or _NO_USABLE.match(msg) is not None
 
 
-def not_finite_counts(warns: list[tuple[type, str]]) -> tuple[int, list[str]]:
-    """Rows a partition dropped for non-finite encoded values, and the terms that caused it."""
-    count, terms = 0, []
+def not_finite_terms(warns: list[tuple[type, str]]) -> list[str]:
+    """The terms a partition's encoding found not finite (from its warning, or its "no usable rows" error)."""
+    terms = []
     for _, msg in warns:
-        m = _NOT_FINITE.match(msg)
+        m = _NOT_FINITE.match(msg) or _NO_USABLE.match(msg)
         if m:
-            count += int(m.group(1))
-            terms += [t.strip() for t in m.group(2).split(", ")]
-    return count, list(dict.fromkeys(terms))
+            terms += [t.strip() for t in m.group(1).split(", ")]
+    return list(dict.fromkeys(terms))
 
 
 def register_sizeof() -> None:
