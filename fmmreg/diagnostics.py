@@ -118,6 +118,10 @@ def fit_messages(res, options=None) -> tuple[list[tuple[type, str]], bool]:
             )
         )
     hess = res.hessian
+    cons = getattr(res, "constraints", None)
+    if hess is not None and cons is not None:
+        # under constraints the information of the free parameters phi (theta = theta0 + N phi) is N'(-H)N
+        hess = cons.reduce(hess)
     if hess is not None:
         cond = information_condition(hess)
         bse = res.bse.to_numpy()
@@ -139,6 +143,7 @@ def fit_messages(res, options=None) -> tuple[list[tuple[type, str]], bool]:
             a_s = -hess / np.sqrt(np.outer(np.abs(np.diag(hess)), np.abs(np.diag(hess))))
             try:
                 vec = np.linalg.eigh(np.where(np.isfinite(a_s), a_s, 0.0))[1][:, 0]
+                vec = vec if cons is None else cons.N @ vec  # the free direction in the parameters
                 top = np.argsort(-np.abs(vec))[:3]
                 shown = ", ".join(_label(names[i]) for i in top)
             except np.linalg.LinAlgError:

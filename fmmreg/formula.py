@@ -693,6 +693,24 @@ def build_design(
     )
 
 
+def formula_columns(spec, formula: str, what: str = "class_formula entry") -> list[str]:
+    """Columns of an encoded design (its ModelSpec ``spec``) that the terms of ``formula`` generate.
+
+    Used for a ``class_formula`` list: the membership design is encoded once
+    from the union of the entries, and each class uses the columns of its own
+    entry's terms (the others are coefficients fixed at 0).
+    """
+    parsed = _parse(formula, what, False)
+    slices = spec.term_slices
+    names = list(spec.column_names)
+    out: list[str] = []
+    for term in parsed:
+        if term not in slices:
+            raise FMMError(f"{what} {formula!r}: term {str(term)!r} is not in the combined class formula")
+        out += names[slices[term]]
+    return out
+
+
 def encode_new(spec, data: pd.DataFrame, names: list[str], what: str) -> np.ndarray:
     """Replay a stored ModelSpec on new data, columns in the fitted order."""
     try:

@@ -10,6 +10,13 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from fmmreg.constraints import (
+    build_constraints,
+    check_class_base,
+    check_class_labels,
+    parameter_roles,
+    resolve_class_formulas,
+)
 from fmmreg.diagnostics import report_fit
 from fmmreg.distributed import is_dask_dataframe
 from fmmreg.estimation.engine import check_engine
@@ -19,7 +26,7 @@ from fmmreg.estimation.starts import StartOptions, multistart
 from fmmreg.exceptions import FMMError
 from fmmreg.families import ComponentFamily, get_family
 from fmmreg.families.base import class_responses
-from fmmreg.formula import build_design
+from fmmreg.formula import INTERCEPT, build_design, formula_columns
 from fmmreg.offsets import check_offset_families, extra_columns, offset_arrays, resolve_offsets
 from fmmreg.postestimation.vce import resolve_vce
 from fmmreg.reporting.progress import FitProgress
@@ -89,9 +96,12 @@ class FMM:
         The data; never modified.
     family : str, statsmodels family, ComponentFamily, or list of them
         Component family, e.g. ``"gaussian"``, ``"poisson"``, ``"logit"``.
-    class_formula : str, optional
+    class_formula : str or list, optional
         ``"~ z1 + z2"``: class membership is a multinomial logit on these
-        (base class 1, as in Stata). ``None`` gives constant class shares.
+        (base class 1, as in Stata). ``None`` gives constant class shares. A
+        list with one entry per class (Stata's hybrid ``lcprob()``) gives each
+        class its own covariates; the base class's entry is ``None`` (or
+        ``""``), another class's ``None`` means a constant only.
     weights : str or array, optional
         Alias of ``fweights`` (kept for compatibility): must hold integers.
     fweights, pweights, iweights : str or array, optional
@@ -110,11 +120,30 @@ class FMM:
         value per row of ``data``), or a list with one entry per class
         (``None`` for a class without). Exposures must be positive.
         Predictions on new data read the same columns from the new data.
+    lcinvariant : str or list of str, optional
+        Stata's ``lcinvariant()``: parameters equal across classes,
+        ``"cons"`` (intercepts and cut points), ``"coef"`` (coefficients of
+        the covariates), ``"errvar"`` (error variances), ``"scale"`` (other
+        ancillary parameters: ``lnalpha``, ``lnphi``, ...), ``"all"`` or
+        ``"none"`` (default); several may be combined (``"cons errvar"``).
+        Only parameters present in several classes are tied (hybrid models).
+    constraints : str, list of str or dict, optional
+        Linear constraints in Stata's notation, e.g. ``["[1.y]x = [2.y]x",
+        "[3.y]x2 = 0", "[2.Class]z = 0.5"]``, or a dict
+        ``{("1.y", "x"): ("2.y", "x"), ("3.y", "x2"): 0}``. See
+        :mod:`fmmreg.constraints`.
+    class_base : int
+        Stata's ``lcbase()``: the base class (1..K) of the membership logit.
+    class_labels : list of str or dict, optional
+        Names of the classes shown in the summary, ``estat`` tables and
+        plots instead of 1..K (``params`` keeps the numbered equations).
 
     Notes
     -----
     ``l(theta) = sum_i w_i log sum_k pi_k(z_i) f_k(y_i | x_i)`` with
-    ``pi_k(z) = exp(z'g_k) / sum_j exp(z'g_j)`` and ``g_1 = 0``.
+    ``pi_k(z) = exp(z'g_k) / sum_j exp(z'g_j)`` and ``g_1 = 0`` (``g_b = 0``
+    with ``class_base=b``). Under constraints the likelihood is maximised over
+    the free parameters (see :mod:`fmmreg.constraints`).
     """
 
     def __new__(cls, *args, **kwargs):
@@ -139,6 +168,10 @@ class FMM:
         iweights=None,
         offset=None,
         exposure=None,
+        lcinvariant=None,
+        constraints=None,
+        class_base: int = 1,
+        class_labels=None,
     ):
         k, formula, data = _formulas_first(k, formula, data)
         self.k, formulas, fam_specs = _broadcast(k, formula, family)
@@ -147,8 +180,13 @@ class FMM:
         self.families: list[ComponentFamily] = [get_family(f) for f in fam_specs]
         self.weight_spec = resolve_weights(weights, fweights, pweights, iweights)
         offset_specs = resolve_offsets(offset, exposure, self.k)
+        #: base class (0-based) of the membership logit
+        self.class_base = check_class_base(class_base, self.k)
+        #: names shown for the classes, or None for 1..K
+        self.class_labels = check_class_labels(class_labels, self.k)
+        union, self.class_formulas = resolve_class_formulas(class_formula, self.k, self.class_base)
         self.design = build_design(
-            formulas, data, class_formula, self.weight_spec.source, self.families, extra=extra_columns(offset_specs)
+            formulas, data, union, self.weight_spec.source, self.families, extra=extra_columns(offset_specs)
         )
         check_weights(self.weight_spec, self.design.weights)
         for fam, names in zip(self.families, self.design.xnames):
@@ -163,6 +201,41 @@ class FMM:
         #: offset of each class (model order) on the rows used, or None
         self.offsets = offset_arrays(self.offset_specs, self.design.extra)
         self._check_designs()
+        #: the classes' numbers are part of the constraints: keep the fitted order
+        self.labels_fixed = constraints is not None or self.class_formulas is not None
+        #: linear constraints on the parameters in this model's class order (None without)
+        self.constraints = self._build_constraints(lcinvariant, constraints)
+
+    def _build_constraints(self, lcinvariant, constraints):
+        """``lcinvariant``, ``constraints`` and a class_formula list as one :class:`LinearConstraints`."""
+        index = self.param_index()
+        position = {key: i for i, key in enumerate(index)}
+        classes = []
+        for k, (fam, xnames) in enumerate(zip(self.families, self.design.xnames), start=1):
+            eq = f"{k}.{self.design.yname}"
+            terms = fam.param_names(xnames)
+            classes.append([(position[(eq, t)], t, r) for t, r in zip(terms, parameter_roles(fam, xnames))])
+        omitted = []
+        if self.class_formulas is not None:
+            for j, entry in enumerate(self.class_formulas):
+                if j == self.class_base:
+                    continue
+                mine = formula_columns(self.design.z_spec, entry, f"class_formula entry of class {j + 1}")
+                if INTERCEPT not in mine:
+                    raise FMMError(
+                        f"class_formula entry of class {j + 1} {entry!r} has no constant; every class's membership "
+                        "logit has one (as Stata's lcprob())"
+                    )
+                omitted += [position[(f"{j + 1}.Class", z)] for z in self.design.znames if z not in mine]
+        base_eq = f"{self.class_base + 1}.Class" if self.k > 1 else None
+        return build_constraints(index, classes, lcinvariant, constraints, omitted, base_eq)
+
+    def constraints_for(self, class_map: list[int]):
+        """The constraints for the parameters of the classes in ``class_map`` order (see :meth:`param_index`)."""
+        if self.constraints is None or list(class_map) == list(range(self.k)):
+            return self.constraints
+        A = relabel_matrix(self._likelihood(list(range(self.k)), constrained=False), list(class_map))
+        return self.constraints.relabel(A, self.param_index(class_map))
 
     def _check_response(self) -> list[np.ndarray]:
         """Validate each class's response against its family.
@@ -251,13 +324,15 @@ class FMM:
     def param_index(self, class_map: list[int] | None = None) -> pd.MultiIndex:
         """``(equation, term)`` labels of the parameters, in the packed order.
 
-        Membership equations ``"2.Class"`` ... come first, then the component
-        equation ``"k.<response>"`` of each class with its ancillary terms.
+        Membership equations ``"2.Class"`` ... (every class but the base
+        class) come first, then the component equation ``"k.<response>"`` of
+        each class with its ancillary terms.
         """
         class_map = list(range(self.k)) if class_map is None else class_map
         tuples = []
-        for k in range(2, len(class_map) + 1):
-            tuples += [(f"{k}.Class", z) for z in self.design.znames]
+        for k in range(1, len(class_map) + 1):
+            if k - 1 != self.class_base:
+                tuples += [(f"{k}.Class", z) for z in self.design.znames]
         for k, j in enumerate(class_map, start=1):
             names = self.families[j].param_names(self.design.xnames[j])
             tuples += [(f"{k}.{self.design.yname}", t) for t in names]
@@ -289,7 +364,7 @@ class FMM:
             raise FMMError("start_posterior rows must be probabilities that sum to 1")
         return tau
 
-    def _likelihood(self, class_map: list[int]) -> MixtureLikelihood:
+    def _likelihood(self, class_map: list[int], constrained: bool = True) -> MixtureLikelihood:
         d = self.design
         return MixtureLikelihood(
             [self.ys[j] for j in class_map],
@@ -298,6 +373,8 @@ class FMM:
             [self.families[j] for j in class_map],
             d.weights,
             offsets=[self.offsets[j] for j in class_map],
+            base=self.class_base,
+            constraints=self.constraints_for(class_map) if constrained else None,
         )
 
     def fit(
@@ -368,8 +445,10 @@ class FMM:
             start search (``startvalues="classpr"`` / ``"classid"``).
         order : "mean", "fit" or a list
             ``"mean"`` sorts classes by their average fitted mean (default;
-            hybrid models, given as lists, keep the user's order), ``"fit"`` keeps the order the
-            optimiser found, a list relabels as :meth:`FMMResults.relabel`.
+            hybrid models, given as lists, and models with ``constraints=``
+            or a ``class_formula`` list, which name classes, keep the user's
+            order), ``"fit"`` keeps the order the optimiser found, a list
+            relabels as :meth:`FMMResults.relabel`.
         progress : bool
             Show a progress bar over the whole fit: starts, refinements,
             Newton iterations and the covariance (needs ``tqdm``; off by default).
@@ -404,6 +483,17 @@ class FMM:
         limit = threadpool_limits(limits=blas_threads, user_api="blas") if blas_threads else nullcontext()
         with limit, FitProgress(progress) as bar:
             res = self._fit(engine, opts, random_state, start, start_posterior, order, bar)
+        #: how the model was fitted: bootstrap and blrt refits reuse these options
+        res.fit_options = {
+            "engine": engine,
+            "startvalues": opts.startvalues if opts.startvalues not in ("classid", "classpr") else "auto",
+            "draws": opts.draws,
+            "max_draws": opts.max_draws,
+            "replicate": opts.replicate,
+            "emopts": {"iterate": opts.em_iter, "tolerance": opts.em_tol},
+            "maxiter": opts.maxiter,
+            "tol": opts.tol,
+        }
         return res._apply_vce(vce_spec)
 
     def _fit(self, engine, opts, random_state, start, start_posterior, order, bar):
@@ -426,7 +516,8 @@ class FMM:
         if isinstance(order, str):
             if order not in ("mean", "fit"):
                 raise FMMError(f"order must be 'mean', 'fit' or a list of class labels, got {order!r}")
-            perm = canonical_order(lik, theta) if order == "mean" and not self.hybrid else class_map
+            keep = self.hybrid or self.labels_fixed
+            perm = canonical_order(lik, theta) if order == "mean" and not keep else class_map
         else:
             perm = check_order(order, self.k)
         derivatives = None
@@ -513,6 +604,10 @@ def fmm(
     iweights=None,
     offset=None,
     exposure=None,
+    lcinvariant=None,
+    constraints=None,
+    class_base: int = 1,
+    class_labels=None,
     **fit_options,
 ) -> FMMResults:
     """Fit a finite mixture of regressions (latent class regression), like Stata's ``fmm``.
@@ -551,9 +646,11 @@ def fmm(
         Ancillary parameters (variances, NB ``alpha``, cut points) are
         estimated by ML; ``sm.families.NegativeBinomial()`` is Stata's
         ``nbreg`` with ``alpha`` estimated.
-    class_formula : str, optional
+    class_formula : str or list, optional
         ``"~ z1 + z2"``: the covariates of class membership (Stata's
-        ``lcprob()``). ``None`` gives constant class shares.
+        ``lcprob()``). ``None`` gives constant class shares. A list with one
+        entry per class (``None`` for the base class) gives each class its
+        own covariates, as Stata's hybrid ``(regress y x, lcprob(z))``.
     weights, fweights, pweights, iweights : str or array, optional
         Stata's frequency, sampling and importance weights: a column of
         ``data`` or one value per row (``weights`` is ``fweights``); at most
@@ -563,6 +660,16 @@ def fmm(
         Stata's ``offset()`` and ``exposure()`` (``log`` of it added to the
         first linear index of each class), e.g. ``exposure="Holders"`` for
         claim counts of ``Holders`` policies; a list gives one per class.
+    lcinvariant : str or list of str, optional
+        Stata's ``lcinvariant()``: ``"cons"``, ``"coef"``, ``"errvar"``,
+        ``"scale"``, ``"all"`` or ``"none"``: those parameters are equal
+        across classes. See :class:`FMM` and :mod:`fmmreg.constraints`.
+    constraints : str, list of str or dict, optional
+        Linear constraints such as ``"[1.y]x = [2.y]x"``, ``"[2.y]x = 0.5"``.
+    class_base : int
+        Stata's ``lcbase()``: the base class of the membership logit.
+    class_labels : list of str or dict, optional
+        Names shown for the classes in the summary, ``estat`` tables and plots.
     **fit_options
         Passed to :meth:`FMM.fit`: the start search (Stata's names:
         ``startvalues``, ``draws`` (10 per batch), ``max_draws`` (100),
@@ -619,5 +726,9 @@ def fmm(
         iweights=iweights,
         offset=offset,
         exposure=exposure,
+        lcinvariant=lcinvariant,
+        constraints=constraints,
+        class_base=class_base,
+        class_labels=class_labels,
     )
     return model.fit(**fit_options)

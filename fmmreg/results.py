@@ -58,7 +58,16 @@ class FMMResults(PostestimationMixin):
         self.class_map = list(class_map)
         self.k = len(class_map)
         self.lik = model._likelihood(self.class_map)
-        self.theta = np.asarray(theta, dtype=float)
+        #: linear constraints of the fit (:mod:`fmmreg.constraints`), in this object's class labels, or None
+        self.constraints = self.lik.constraints
+        theta = np.asarray(theta, dtype=float)
+        # on the constraint set to the last bit (a relabelling may move a fixed value by rounding)
+        self.theta = theta if self.constraints is None else self.constraints.project(theta)
+        #: names of classes 1..K (Stata's class labels; ``class_labels=``)
+        labels = getattr(model, "class_labels", None)
+        self.class_labels = [str(j) for j in range(1, self.k + 1)] if labels is None else list(labels)
+        #: options of the fit (bootstrap and blrt refits reuse them); set by FMM.fit
+        self.fit_options: dict = {}
         self.trace = trace
         self.starts = starts
         # the fit hands over the log likelihood, score and Hessian it converged at
@@ -118,6 +127,12 @@ class FMMResults(PostestimationMixin):
 
     # ------------------------------------------------------------------ setup
     def _invert(self, hess: np.ndarray) -> np.ndarray:
+        """``(-H)^{-1}``; under constraints ``N (-N'HN)^{-1} N'`` (the free parameters' inverse, mapped back)."""
+        if self.constraints is not None:
+            return self.constraints.expand(self._invert_matrix(self.constraints.reduce(hess)))
+        return self._invert_matrix(hess)
+
+    def _invert_matrix(self, hess: np.ndarray) -> np.ndarray:
         if not np.all(np.isfinite(hess)):
             return np.full(hess.shape, np.nan)
         a_s, d = jacobi_scale(-hess)
@@ -167,7 +182,11 @@ class FMMResults(PostestimationMixin):
 
     @property
     def tvalues(self) -> pd.Series:
-        return (self.params / self.bse).rename("z")
+        """``params / bse``; NaN for a parameter the constraints fix (Stata prints ``(constrained)``)."""
+        z = (self.params / self.bse).rename("z")
+        if self.constraints is not None:
+            z[self.constraints.fixed] = np.nan
+        return z
 
     @property
     def pvalues(self) -> pd.Series:
@@ -196,8 +215,8 @@ class FMMResults(PostestimationMixin):
 
     @property
     def df_model(self) -> int:
-        """Number of estimated parameters."""
-        return int(len(self.theta))
+        """Number of estimated (free) parameters: constrained ones do not count."""
+        return int(len(self.theta) if self.constraints is None else self.constraints.n_free)
 
     @property
     def aic(self) -> float:
@@ -224,6 +243,16 @@ class FMMResults(PostestimationMixin):
         return llf.rename("llf")
 
     # ----------------------------------------------------------- per-obs
+    @property
+    def class_base(self) -> int:
+        """The base class (1-based) of the membership logit (Stata's ``lcbase()``)."""
+        return self.lik.membership.base + 1
+
+    @property
+    def membership_equations(self) -> list[str]:
+        """The membership equations of ``params`` in order: ``"k.Class"`` for every class but the base."""
+        return [f"{j + 1}.Class" for j in self.lik.membership.others]
+
     def _class_columns(self) -> pd.Index:
         return pd.Index(range(1, self.k + 1), name="Class")
 
@@ -277,6 +306,8 @@ class FMMResults(PostestimationMixin):
         theta = permute_theta(self.lik, self.theta, order0)
         new_map = [self.class_map[o] for o in order0]
         out = FMMResults(self.model, theta, new_map, self.trace, self.starts, vce=self.vce_spec)
+        out.class_labels = [self.class_labels[o] for o in order0]
+        out.fit_options = dict(self.fit_options)
         out.search, out.degenerate, out.warnings = self.search, self.degenerate, list(self.warnings)
         return out
 

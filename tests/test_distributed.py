@@ -314,3 +314,26 @@ def test_parquet_three_times_the_workers_memory_fits_on_a_local_cluster(tmp_path
     assert len(peak) == 2 and max(peak.values()) < data_bytes / 3
     truth = pd.Series([np.log(0.4 / 0.6), -0.4, 0.2, 0.3, 1.5], index=res.params.index)
     assert (np.abs(res.params - truth) < 5 * res.bse).all()
+
+
+# ---------------------------------------------------------- constraints
+@needs_dask
+def test_constrained_fit_with_a_base_class_and_labels_equals_the_in_memory_fit():
+    """``constraints=``, ``class_base=`` and ``class_labels=`` (issue 12) go through Dask unchanged."""
+    df = _poisson_frame().iloc[:20_000]
+    spec = {
+        "k": 2,
+        "formula": "y ~ x + C(region)",
+        "family": "poisson",
+        "class_formula": "~ z",
+        "constraints": ["[1.y]x = -[2.y]x"],
+        "class_base": 2,
+        "class_labels": ["low", "high"],
+    }
+    mem = fmm(**spec, data=df, tol=1e-14)
+    res = fmm(**spec, data=dd.from_pandas(df, npartitions=4, sort=False), sample_rows=5_000)
+    _assert_same_fit(res, mem)
+    assert res.params[("1.y", "x")] == pytest.approx(-res.params[("2.y", "x")], abs=1e-12)
+    assert res.df_model == mem.df_model == len(res.params) - 1
+    assert list(res.lcprob().frame.index) == ["low", "high"]
+    pd.testing.assert_frame_equal(res.lcprob().frame, mem.lcprob().frame, rtol=1e-6)

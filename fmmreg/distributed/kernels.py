@@ -126,9 +126,9 @@ def fit_statistics(enc, class_map, theta):
             means[j], mean_grad[j, sl] = m * wsum, g * wsum
         prob_grad = np.zeros((k, lik.n_mem))
         Z = lik.membership.Z
-        for c in range(1, k):
+        for b, c in enumerate(lik.membership.others):
             for j in range(k):
-                prob_grad[j, (c - 1) * q : c * q] = Z.T @ (w * pi[:, j] * ((j == c) - pi[:, c]))
+                prob_grad[j, b * q : (b + 1) * q] = Z.T @ (w * pi[:, j] * ((j == c) - pi[:, c]))
         t = np.where(tau > 0, -tau * np.log(tau), 0.0)
         entropy = float(w @ t.sum(axis=1))
     return [wsum, float(lik.n), means, w @ pi, w @ tau, tau.sum(axis=0), entropy, prob_grad, mean_grad]

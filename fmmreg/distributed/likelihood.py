@@ -16,7 +16,10 @@ complete-data objective ``Q`` (for a Gaussian class the weighted least-squares
 cross-products ``X'CX``, ``X'Cr``, closed form as in memory) and those of the
 membership logit; the client takes one Newton step per block. The next pass
 evaluates the log likelihood there; a step that would lower it is halved, so
-the log likelihood never decreases (as in memory).
+the log likelihood never decreases (as in memory). Under linear constraints
+(``constraints=``, ``lcinvariant=``) Newton moves along the free directions
+(the engine reads ``constraints``), and an EM step is the blocks' step
+projected onto the constraint set.
 """
 
 from __future__ import annotations
@@ -99,9 +102,13 @@ class PartitionedLikelihood:
         Rows used in all partitions.
     """
 
-    def __init__(self, runner: PartitionRunner, template: MixtureLikelihood, class_map, families, n: int):
+    def __init__(
+        self, runner: PartitionRunner, template: MixtureLikelihood, class_map, families, n: int, constraints=None
+    ):
         self.runner = runner
         self.template = template
+        #: linear constraints (the engine's Newton reads them, see :mod:`fmmreg.estimation.constrained`)
+        self.constraints = constraints
         self.class_map = list(class_map)
         self.families = list(families)
         self.k = template.k
@@ -174,7 +181,7 @@ class PartitionedLikelihood:
             pass
         elif self.membership.constant_only:
             s = np.maximum(membership[0], 1e-300)
-            gamma = np.log(s[1:] / s[0])[None, :]
+            gamma = np.log(s[self.membership.others] / s[self.membership.base])[None, :]
         else:
             grad, hess = membership
             step, _ = solve_negdef(hess, grad)
@@ -191,13 +198,20 @@ class PartitionedLikelihood:
         """
         trace = FitTrace() if trace is None else trace
         theta = np.asarray(theta, dtype=float)
+        if self.constraints is not None:
+            theta = self.constraints.project(theta)
         if maxiter <= 0:
             return theta, np.nan, None
         ll, classes, membership = self._em_pass(theta)
         if not np.isfinite(ll):
             return theta, ll, None
         for _ in range(maxiter):
-            step = self.m_step(theta, classes, membership) - theta
+            proposal = self.m_step(theta, classes, membership)
+            if self.constraints is not None:
+                # the blocks' steps projected onto the constraint set: from a feasible point the
+                # step stays in it, and the halving below keeps the log likelihood from falling
+                proposal = self.constraints.project(proposal)
+            step = proposal - theta
             t, moved = 1.0, False
             for _ in range(30):
                 cand = theta + t * step

@@ -36,11 +36,13 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from fmmreg.constraints import check_class_base, check_class_labels, resolve_class_formulas
 from fmmreg.diagnostics import report_fit
 from fmmreg.distributed import kernels, plan, require_dask
 from fmmreg.distributed.likelihood import PartitionedLikelihood, PartitionRunner
+from fmmreg.estimation.constrained import feasible, newton_direction
 from fmmreg.estimation.engine import check_engine, fit_from
-from fmmreg.estimation.linalg import jacobi_scale, solve_negdef
+from fmmreg.estimation.linalg import jacobi_scale
 from fmmreg.estimation.relabel import check_order, permute_theta, relabel_matrix
 from fmmreg.exceptions import DataWarning, FMMError
 from fmmreg.families import get_family
@@ -96,6 +98,10 @@ class DaskFMM(FMM):
         iweights=None,
         offset=None,
         exposure=None,
+        lcinvariant=None,
+        constraints=None,
+        class_base: int = 1,
+        class_labels=None,
     ):
         require_dask()
         import dask
@@ -107,6 +113,9 @@ class DaskFMM(FMM):
         self._refuse_families()
         self.weight_spec = resolve_weights(weights, fweights, pweights, iweights)
         offset_specs = resolve_offsets(offset, exposure, self.k)
+        self.class_base = check_class_base(class_base, self.k)
+        self.class_labels = check_class_labels(class_labels, self.k)
+        union, self.class_formulas = resolve_class_formulas(class_formula, self.k, self.class_base)
         _columns_only(self.weight_spec.source, self.weight_spec.option)
         for s in offset_specs:
             if s is not None:
@@ -119,9 +128,13 @@ class DaskFMM(FMM):
             "weights": {self.weight_spec.option: self.weight_spec.source} if self.weight_spec.kind else {},
             "offset": offset,
             "exposure": exposure,
+            "lcinvariant": lcinvariant,
+            "constraints": constraints,
+            "class_base": class_base,
+            "class_labels": class_labels,
         }
         extra = extra_columns(offset_specs)
-        inputs = plan.ModelInputs(formulas, class_formula, self.weight_spec.source, self.families, extra)
+        inputs = plan.ModelInputs(formulas, union, self.weight_spec.source, self.families, extra)
         _static_checks(inputs, data._meta)
         columns = plan.model_columns(inputs, data.dtypes)
         raw = data[columns.required].to_delayed()
@@ -137,7 +150,7 @@ class DaskFMM(FMM):
         for fam, names in zip(self.families, design.xnames):
             fam.bind_design(names)
         self.offset_specs = check_offset_families(offset_specs, self.families)
-        self._plan = plan.EncodePlan(inputs, columns, proto, self.weight_spec, self.offset_specs)
+        self._plan = plan.EncodePlan(inputs, columns, proto, self.weight_spec, self.offset_specs, self.class_base)
         self._raw = raw
         #: the prototype as an encoded partition: packs parameters and gives the outputs' layout
         self._template = plan.encoded(design, self._plan, len(proto), [])
@@ -160,6 +173,10 @@ class DaskFMM(FMM):
         self.ys = self.y = None
         self.offsets = [None] * self.k
         self._runner: PartitionRunner | None = None
+        #: the classes' numbers are part of the constraints: keep the fitted order (as FMM)
+        self.labels_fixed = constraints is not None or self.class_formulas is not None
+        #: linear constraints in this model's class order, or None (see :meth:`FMM._build_constraints`)
+        self.constraints = self._build_constraints(lcinvariant, constraints)
 
     # ----------------------------------------------------------- checks
     def _refuse_families(self) -> None:
@@ -258,15 +275,15 @@ class DaskFMM(FMM):
             )
 
     # ------------------------------------------------------------- fitting
-    def _likelihood(self, class_map: list[int]) -> PartitionedLikelihood:
-        if self._runner is None:
-            raise FMMError("fit the model first: the partitions are encoded by fit()")
+    def _likelihood(self, class_map: list[int], constrained: bool = True) -> PartitionedLikelihood:
+        """The likelihood of all partitions (its sums need :meth:`fit`'s runner; packing does not)."""
         return PartitionedLikelihood(
             self._runner,
             self._template.likelihood(class_map),
             class_map,
             [self.families[j] for j in class_map],
             self.summary_stats.n_used,
+            constraints=self.constraints_for(class_map) if constrained else None,
         )
 
     def _make_runner(self, persist) -> PartitionRunner:
@@ -398,6 +415,7 @@ class DaskFMM(FMM):
         #: the in-memory fit of the sample the starts were searched on (None with start=)
         res.sample_results = sample_res
         res.search = None if sample_res is None else sample_res.search
+        res.fit_options = {k: v for k, v in search_options.items() if k != "n_refine"} | {"engine": engine}
         report_fit(res, opts, stacklevel=4)
         return res._apply_vce(vce_spec)
 
@@ -421,6 +439,10 @@ class DaskFMM(FMM):
             class_formula=args["class_formula"],
             offset=args["offset"],
             exposure=args["exposure"],
+            lcinvariant=args["lcinvariant"],
+            constraints=args["constraints"],
+            class_base=args["class_base"],
+            class_labels=args["class_labels"],
             **args["weights"],
         )
         if not model.param_index().equals(self.param_index()):  # pragma: no cover - the prototype guarantees it
@@ -439,7 +461,7 @@ class DaskFMM(FMM):
             return check_order(order, self.k)
         if order not in ("mean", "fit"):
             raise FMMError(f"order must be 'mean', 'fit' or a list of class labels, got {order!r}")
-        if order == "fit" or self.hybrid:
+        if order == "fit" or self.hybrid or self.labels_fixed:
             return list(range(self.k))
         wsum = sums[0]
         means, shares = sums[2] / wsum, sums[3] / wsum
@@ -460,16 +482,16 @@ def final_newton_step(lik: PartitionedLikelihood, theta: np.ndarray, trace) -> n
     if not trace.converged or trace.final is None or not np.array_equal(trace.final[0], theta):
         return theta
     _, ll, grad, hess = trace.final
-    step, pos_def = solve_negdef(hess, grad)
+    step, pos_def = newton_direction(lik, hess, grad)  # along the free directions under constraints
     if not pos_def:
         return theta
-    cand = theta + step
+    cand = feasible(lik, theta + step)
     ll_c, grad_c, hess_c = lik.score_hessian(cand)
     if not (np.isfinite(ll_c) and ll_c >= ll - 1e-12 * abs(ll) and np.all(np.isfinite(hess_c))):
         return theta
     trace.final = (cand.copy(), ll_c, grad_c, hess_c)
     trace.newton_llf.append(ll_c)
-    trace.gradient_norm = float(np.sqrt(abs(grad_c @ solve_negdef(hess_c, grad_c)[0])))
+    trace.gradient_norm = float(np.sqrt(abs(grad_c @ newton_direction(lik, hess_c, grad_c)[0])))
     return cand
 
 

@@ -226,6 +226,8 @@ class EncodePlan:
     proto: pd.DataFrame
     weight_spec: object
     offset_specs: list
+    #: base class (0-based) of the membership logit
+    base: int = 0
 
 
 @dataclass
@@ -249,6 +251,8 @@ class EncodedPartition:
     warnings: list[tuple[type, str]] = field(default_factory=list)
     #: rows of the input partition without a missing value (those not used had a non-finite encoded value)
     n_complete: int = 0
+    #: base class (0-based) of the membership logit
+    base: int = 0
 
     @property
     def n(self) -> int:
@@ -268,6 +272,7 @@ class EncodedPartition:
             [self.families[j] for j in class_map],
             self.w,
             offsets=[self.offsets[j] for j in class_map],
+            base=self.base,
         )
 
 
@@ -321,6 +326,7 @@ def encoded(design: Design, plan: EncodePlan, n_input: int, caught: list) -> Enc
         rows=design.rows,
         n_input=n_input,
         warnings=caught,
+        base=plan.base,
     )
 
 
@@ -362,6 +368,7 @@ def _empty_partition(part: pd.DataFrame, plan: EncodePlan, complete: int, record
         n_input=len(part),
         warnings=records,
         n_complete=complete,
+        base=plan.base,
     )
 
 

@@ -175,7 +175,7 @@ class DaskFMMResults(FMMResults):
             lo, hi = expit(logit(margin) - half), expit(logit(margin) + half)
         if self.k == 1:
             lo, hi = np.ones(1), np.ones(1)
-        frame = pd.DataFrame({"margin": margin, "se": se, "ci_low": lo, "ci_high": hi}, index=self._class_columns())
+        frame = pd.DataFrame({"margin": margin, "se": se, "ci_low": lo, "ci_high": hi}, index=estat._class_index(self))
         return estat.LCProb(frame, grad, self.nobs, alpha)
 
     def lcmean(self, alpha: float = 0.05) -> estat.LCMean:
@@ -196,7 +196,7 @@ class DaskFMMResults(FMMResults):
                 "ci_low": margin - q * se,
                 "ci_high": margin + q * se,
             },
-            index=self._class_columns(),
+            index=estat._class_index(self),
         )
         return estat.LCMean(frame, grad, self.yname, self.nobs, alpha)
 
@@ -281,6 +281,8 @@ class DaskFMMResults(FMMResults):
         res = DaskFMMResults(self.model, theta, new_map, self.trace, self.starts)
         res.sample_results = getattr(self, "sample_results", None)
         res.search, res.degenerate, res.warnings = self.search, self.degenerate, list(self.warnings)
+        res.class_labels = [self.class_labels[o] for o in order0]
+        res.fit_options = dict(self.fit_options)
         return res._apply_vce(self.vce_spec)
 
     # ------------------------------------------------------------ notes

@@ -158,7 +158,8 @@ def solution_findings(
     if not converged:
         out.append(Finding("not converged", None, np.nan, "Newton did not converge"))
     elif hess is not None:
-        cond = information_condition(hess)
+        cons = getattr(lik, "constraints", None)  # a constrained maximum is one in the free parameters only
+        cond = information_condition(hess if cons is None else cons.reduce(hess))
         if cond > rule.max_condition:
             out.append(
                 Finding("flat", None, cond, f"the observed information is near singular (condition number {cond:.2g})")

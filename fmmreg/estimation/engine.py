@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fmmreg.estimation.linalg import solve_negdef
+from fmmreg.estimation import constrained
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.exceptions import FMMError
 
@@ -100,6 +100,8 @@ def run_em(
     if hasattr(lik, "run_em"):
         # a likelihood whose rows live elsewhere (fmmreg.distributed) runs its own EM
         return lik.run_em(theta, maxiter, tol, trace)
+    if constrained.constraints_of(lik) is not None:
+        return constrained.run_em(lik, theta, maxiter, tol, engine, trace, callback)
     if engine == "fast":
         return _run_em_fast(lik, theta, maxiter, tol, trace, callback)
     ll, tau, _ = lik.estep(theta)
@@ -175,9 +177,13 @@ def newton_polish(
     score or Hessian are not finite -- a few EM iterations move the point
     instead. ``maxiter`` caps the Newton iterations (``trace.hit_cap`` tells
     whether the cap stopped the fit).
+    Under constraints (``lik.constraints``) the point is first projected
+    onto them and every step stays on them
+    (:func:`fmmreg.estimation.constrained.newton_direction`).
     """
     trace = FitTrace() if trace is None else trace
     converged = False
+    theta = constrained.feasible(lik, theta)
     ll, grad, hess = lik.score_hessian(theta)
     fallbacks = 0
     for _ in range(maxiter):
@@ -193,7 +199,7 @@ def newton_polish(
                 break
             ll, grad, hess = lik.score_hessian(theta)
             continue
-        step, pos_def = solve_negdef(hess, grad)
+        step, pos_def = constrained.newton_direction(lik, hess, grad)
         decrement = float(grad @ step)
         trace.gradient_norm = float(np.sqrt(abs(decrement)))
         if pos_def and abs(decrement) < tol:

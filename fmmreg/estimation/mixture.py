@@ -55,6 +55,12 @@ class MixtureLikelihood:
         (Stata's ``offset()``; ``exposure(t)`` is the offset ``log t``).
         Each family is bound to its offset (:meth:`ComponentFamily.with_offset`),
         so the EM and Newton steps, the scores and the predictions all see it.
+    base : int
+        Base class (0-based) of the membership logit (Stata's ``lcbase()``).
+    constraints : LinearConstraints, optional
+        Linear constraints on ``theta`` (:mod:`fmmreg.constraints`): EM and
+        Newton then move on the free parameters only
+        (:mod:`fmmreg.estimation.constrained`).
 
     Notes
     -----
@@ -81,15 +87,18 @@ class MixtureLikelihood:
         families: list[ComponentFamily],
         weights: np.ndarray | None = None,
         offsets: list[np.ndarray | None] | None = None,
+        base: int = 0,
+        constraints=None,
     ):
         self.ys = list(y) if isinstance(y, (list, tuple)) else [y] * len(families)
         self.y = self.ys[0]
+        self.constraints = constraints
         self.designs = designs
         self.offsets = [None] * len(families) if offsets is None else list(offsets)
         self.families = [fam.with_offset(off) for fam, off in zip(families, self.offsets)]
         self.k = len(families)
         self.n = len(self.y)
-        self.membership = Membership(Z, self.k)
+        self.membership = Membership(Z, self.k, base)
         self.w = np.ones(self.n) if weights is None else np.asarray(weights, dtype=float)
         self.n_mem = self.membership.n_params
         self.comp_sizes = [fam.n_params(X.shape[1]) for fam, X in zip(families, designs)]
@@ -103,7 +112,7 @@ class MixtureLikelihood:
         out = []
         q = self.membership.q
         for j in range(self.k - 1):
-            out.append(_Index("mem", j + 1, 0, self.membership.Z, slice(j * q, (j + 1) * q)))
+            out.append(_Index("mem", self.membership.others[j], 0, self.membership.Z, slice(j * q, (j + 1) * q)))
         for k, (fam, X, sl) in enumerate(zip(self.families, self.designs, self.comp_slices)):
             start = sl.start
             for e, d in enumerate(fam.designs(X)):
@@ -192,7 +201,16 @@ class MixtureLikelihood:
         designs = [cache.setdefault(id(X), X[rows]) for X in self.designs]
         ys = [cache.setdefault(id(y), y[rows]) for y in self.ys]
         offsets = [None if off is None else off[rows] for off in self.offsets]
-        return MixtureLikelihood(ys, designs, self.membership.Z[rows], self.families, self.w[rows], offsets=offsets)
+        return MixtureLikelihood(
+            ys,
+            designs,
+            self.membership.Z[rows],
+            self.families,
+            self.w[rows],
+            offsets=offsets,
+            base=self.membership.base,
+            constraints=self.constraints,
+        )
 
     def score_hessian(self, theta: np.ndarray, hessian: bool = True) -> tuple[float, np.ndarray, np.ndarray | None]:
         """Log likelihood, analytic score and observed Hessian (Louis).

@@ -18,13 +18,15 @@ from fmmreg.exceptions import FMMError
 def permute_theta(lik: MixtureLikelihood, theta: np.ndarray, order: list[int]) -> np.ndarray:
     """Parameters after relabelling: new class ``j`` is old class ``order[j]`` (0-based).
 
-    The membership logit is re-based on the new class 1:
-    ``g_new_j = g_old_order[j] - g_old_order[0]``.
+    The membership logit is re-based on the class that takes the base
+    position ``b`` (class 1 unless ``class_base`` says otherwise):
+    ``g_new_j = g_old_order[j] - g_old_order[b]``.
     """
     gamma, comps = lik.unpack(theta)
-    full = np.column_stack([np.zeros(gamma.shape[0]), gamma])
-    new_full = full[:, order] - full[:, [order[0]]]
-    return lik.pack(new_full[:, 1:], [comps[o] for o in order])
+    base = lik.membership.base
+    full = np.insert(gamma, base, 0.0, axis=1)
+    new_full = full[:, order] - full[:, [order[base]]]
+    return lik.pack(np.delete(new_full, base, axis=1), [comps[o] for o in order])
 
 
 def relabel_matrix(lik: MixtureLikelihood, order: list[int]) -> np.ndarray:

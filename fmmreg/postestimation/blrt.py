@@ -158,7 +158,7 @@ def _expanded_rows(res) -> np.ndarray | None:
     return np.repeat(np.arange(len(w)), w.astype(np.int64))
 
 
-def _best_llf(model, start: np.ndarray | None, seed: int, draws: int, max_draws: int) -> float:
+def _best_llf(model, start: np.ndarray | None, seed: int, draws: int, max_draws: int, engine: str = "fast") -> float:
     """Log likelihood of ``model`` at the best of a fit from ``start`` and, for K > 1, a start search.
 
     Only the maximised log likelihood matters here, so the engine's start
@@ -168,7 +168,9 @@ def _best_llf(model, start: np.ndarray | None, seed: int, draws: int, max_draws:
     maximum by the same rule as :meth:`FMM.fit` (the best non-degenerate one,
     else the best degenerate one), so the simulated statistics are computed
     as the observed one; a start or search that fails is skipped, and a
-    replicate without any finite maximum is counted as failed.
+    replicate without any finite maximum is counted as failed. The model's
+    constraints (``lcinvariant``, ``constraints=``) hold in every refit: they
+    come with the model's likelihood; ``engine`` is the fit's.
     """
     lik = model._likelihood(list(range(model.k)))
     tries = ([{"start_theta": np.asarray(start, dtype=float)}] if start is not None else []) + (
@@ -180,7 +182,7 @@ def _best_llf(model, start: np.ndarray | None, seed: int, draws: int, max_draws:
         try:
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                found = multistart(lik, options, np.random.default_rng(seed), **kwargs)
+                found = multistart(lik, options, np.random.default_rng(seed), engine=engine, **kwargs)
         except (ValueError, RuntimeError, np.linalg.LinAlgError, FloatingPointError):
             continue
         if np.isfinite(found.llf):
@@ -248,8 +250,8 @@ def blrt(
             seed = int(rng.integers(2**31))
             m0 = replicate_model(res0.model, res0.class_map, rows, ones, y, columns)
             m1 = replicate_model(res1.model, res1.class_map, rows, ones, y, columns)
-            ll0 = _best_llf(m0, res0.theta, seed, draws, max_draws)
-            ll1 = _best_llf(m1, None, seed, draws, max_draws)
+            ll0 = _best_llf(m0, res0.theta, seed, draws, max_draws, res0.fit_options.get("engine", "fast"))
+            ll1 = _best_llf(m1, None, seed, draws, max_draws, res1.fit_options.get("engine", "fast"))
             if not (np.isfinite(ll0) and np.isfinite(ll1)):
                 failed += 1
                 continue

@@ -100,14 +100,19 @@ def replicate_model(
     rep.ys = class_responses(rep.families, y_new, cols_new)
     rep.y = rep.ys[0]
     rep.hybrid = True  # keep the given class order
+    # the same constraints (lcinvariant, constraints=, class_formula list), in the new class order
+    rep.constraints = model.constraints_for(class_map)
     return rep
 
 
 def refit(model, start: np.ndarray | None = None, converged_only: bool = True, **fit_options):
     """``model.fit`` with its warnings silenced; ``None`` if it fails (or, by default, does not converge).
 
-    The caller sets the BLAS threads once for all replicates (see
-    :func:`one_blas_thread`); each fit leaves them alone.
+    ``fit_options`` are those of the original fit (``res.fit_options``: the
+    engine and the start search), so a replicate is estimated like the fit;
+    the model's constraints come with the model. The caller sets the BLAS
+    threads once for all replicates (see :func:`one_blas_thread`); each fit
+    leaves them alone.
     """
     fit_options.setdefault("blas_threads", None)
     with warnings.catch_warnings():
@@ -347,7 +352,8 @@ def bootstrap(
         for r in progress_iter(range(int(reps)), progress, total=int(reps), desc="bootstrap"):
             w = resample_weights(w0, codes, rng)
             rows = np.flatnonzero(w > 0)
-            fit = refit(replicate_model(res.model, res.class_map, rows, w[rows]), start=theta0)
+            rep = replicate_model(res.model, res.class_map, rows, w[rows])
+            fit = refit(rep, start=theta0, **res.fit_options)
             if fit is None:
                 failed += 1
                 continue

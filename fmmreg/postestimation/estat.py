@@ -46,6 +46,14 @@ class _ClassTable(TextReport):
         return latex_tabular(self._header(), self._cells())
 
 
+def _class_index(res) -> pd.Index:
+    """Classes 1..K, or their names (``class_labels=``)."""
+    labels = getattr(res, "class_labels", None)
+    if labels is None or labels == [str(j) for j in range(1, res.k + 1)]:
+        return pd.Index(range(1, res.k + 1), name="Class")
+    return pd.Index(labels, name="Class")
+
+
 # --------------------------------------------------------------- lcprob
 @dataclass(repr=False)
 class LCProb(_ClassTable):
@@ -95,7 +103,8 @@ def lcprob(res, alpha: float = 0.05) -> LCProb:
     Notes
     -----
     ``P_k = (1/W) sum_i w_i pi_ik(g)`` with ``W = sum_i w_i``. Its gradient
-    with respect to the membership coefficients of class ``j >= 2`` is
+    with respect to the membership coefficients of class ``j`` (any class but
+    the base) is
     ``(1/W) sum_i w_i pi_ik (1{k=j} - pi_ij) z_i``, and
     ``Var(P) = G V_g G'`` with ``V_g`` the membership block of
     ``cov_params()``. The confidence interval is built on the logit scale,
@@ -110,9 +119,9 @@ def lcprob(res, alpha: float = 0.05) -> LCProb:
     k, q = res.k, lik.membership.q
     margin = w @ pi / wsum
     grad = np.zeros((k, lik.n_mem))
-    for c in range(1, k):
+    for b, c in enumerate(lik.membership.others):
         for j in range(k):
-            grad[j, (c - 1) * q : c * q] = Z.T @ (w * pi[:, j] * ((j == c) - pi[:, c])) / wsum
+            grad[j, b * q : (b + 1) * q] = Z.T @ (w * pi[:, j] * ((j == c) - pi[:, c])) / wsum
     vg = res._cov[: lik.n_mem, : lik.n_mem]
     se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", grad, vg, grad), 0, None))
     z = stats.norm.ppf(1 - alpha / 2)
@@ -123,7 +132,7 @@ def lcprob(res, alpha: float = 0.05) -> LCProb:
         lo, hi = np.ones(1), np.ones(1)
     frame = pd.DataFrame(
         {"margin": margin, "se": se, "ci_low": lo, "ci_high": hi},
-        index=pd.Index(range(1, k + 1), name="Class"),
+        index=_class_index(res),
     )
     return LCProb(frame, grad, res.nobs, alpha)
 
@@ -215,7 +224,7 @@ def lcmean(res, alpha: float = 0.05) -> LCMean:
             "ci_low": margin - q * se,
             "ci_high": margin + q * se,
         },
-        index=pd.Index(range(1, res.k + 1), name="Class"),
+        index=_class_index(res),
     )
     return LCMean(frame, grad, res.yname, res.nobs, alpha)
 

@@ -557,9 +557,9 @@ class _Evaluator:
             if t.kind == "classpr":
                 k = t.cls - 1
                 values[row] = w @ pi[:, k] / W
-                for j in range(1, res.k):
+                for b, j in enumerate(lik.membership.others):
                     c = w * pi[:, k] * ((k == j) - pi[:, j])
-                    jac[row, (j - 1) * q : j * q] = weighted_sum(Z, c) / W
+                    jac[row, b * q : (b + 1) * q] = weighted_sum(Z, c) / W
             elif t.cls is not None:
                 k = t.cls - 1
                 values[row] = w @ mus[k] / W
@@ -569,8 +569,8 @@ class _Evaluator:
                 values[row] = w @ mbar / W
                 for k in range(res.k):
                     jac[row, lik.comp_slices[k]] = self._mean_jacobian(k, arr.designs[k], dmus[k], w * pi[:, k]) / W
-                for j in range(1, res.k):
-                    jac[row, (j - 1) * q : j * q] = weighted_sum(Z, w * pi[:, j] * (mus[j] - mbar)) / W
+                for b, j in enumerate(lik.membership.others):
+                    jac[row, b * q : (b + 1) * q] = weighted_sum(Z, w * pi[:, j] * (mus[j] - mbar)) / W
         return values, jac
 
     def _mean_jacobian(self, k: int, X: np.ndarray, dmu: np.ndarray, c: np.ndarray) -> np.ndarray:

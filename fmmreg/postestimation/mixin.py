@@ -343,7 +343,7 @@ class PostestimationMixin:
         terms = params.index.get_level_values("term")
         labels = [self.term_label(t) for t in terms]
         with np.errstate(divide="ignore", invalid="ignore"):
-            z = params.to_numpy() / bse.to_numpy()
+            z = self.tvalues.to_numpy()  # NaN for a parameter the constraints fix
         frame = pd.DataFrame(
             {
                 "equation": eq,

@@ -142,7 +142,12 @@ def covariance(res, spec: VCESpec) -> np.ndarray:
     w = lik.w
     if spec.kind == "opg":
         # frequency and importance weights: sum_i w_i g_i g_i', consistent with the OIM
-        return invert_information(score_cross(lik, theta, w), "OPG (outer product of the scores)")
+        info = score_cross(lik, theta, w)
+        what = "OPG (outer product of the scores)"
+        cons = getattr(res, "constraints", None)
+        if cons is not None:  # the free parameters' information, mapped back
+            return cons.expand(invert_information(cons.reduce(info), what))
+        return invert_information(info, what)
     if spec.kind == "robust":
         n = weighting.robust_n(kind, w)
         meat = score_cross(lik, theta, weighting.meat_weights(kind, w))

@@ -30,6 +30,13 @@ def _pyplot():
     return plt
 
 
+def _class_name(res, k: int) -> str:
+    """``"2"``, or ``"2 (high)"`` with ``class_labels=``."""
+    labels = getattr(res, "class_labels", None)
+    label = str(k) if labels is None else labels[k - 1]
+    return str(k) if label == str(k) else f"{k} ({label})"
+
+
 def _figure_class():
     """:class:`MixtureFigure`, defined on first use so that matplotlib stays optional."""
     global MixtureFigure
@@ -115,7 +122,7 @@ def plot_posterior(res, bins: int = 20, modal: bool = False, fig=None):
         ax = axes[j]
         keep = modal_class == j if modal else np.ones(len(post), dtype=bool)
         ax.hist(post[keep, j], bins=edges, weights=w[keep], color=f"C{j}", edgecolor="white")
-        ax.set_title(f"Class {j + 1}" + (" (modal)" if modal else ""))
+        ax.set_title(f"Class {_class_name(res, j + 1)}" + (" (modal)" if modal else ""))
         ax.set_xlabel("Posterior probability")
     axes[0].set_ylabel("Frequency")
     for ax in axes[k:]:
@@ -216,7 +223,13 @@ def plot_class_means(
     if show_data and yname in data.columns:
         ax.scatter(data[x], data[yname], s=4, color="0.6", alpha=0.4, label="data")
     for k in means.columns:
-        ax.plot(grid[x], means[k], color=f"C{k - 1}", marker="o" if len(grid) < 15 else None, label=f"Class {k}")
+        ax.plot(
+            grid[x],
+            means[k],
+            color=f"C{k - 1}",
+            marker="o" if len(grid) < 15 else None,
+            label=f"Class {_class_name(res, k)}",
+        )
     if show_marginal:
         ax.plot(grid[x], marginal, color="black", linestyle="--", label="marginal")
     ax.set_xlabel(x)

@@ -16,7 +16,7 @@ middle, distinct within each table.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -45,7 +45,8 @@ class Row:
     """One printed row of a coefficient table.
 
     ``note`` replaces the standard error and what follows (``(constrained)``
-    for a value fixed by the model, like a point mass).
+    for a value fixed by the model, like a point mass, or by ``constraints=``;
+    ``(omitted)`` for a covariate a ``class_formula`` list leaves out).
     """
 
     label: str
@@ -57,6 +58,11 @@ class Row:
     hi: float = np.nan
     kind: str = "coef"
     note: str = ""
+
+
+@dataclass
+class _Constrained(Row):
+    """A value fixed by the fit's constraints: part of ``params``, so ``eform`` shows its ``exp``."""
 
 
 @dataclass
@@ -78,6 +84,8 @@ class Summary:
     alpha: float = 0.05
     #: column titles and the cluster note, as Stata prints them (see :mod:`fmmreg.reporting.inference`)
     columns: TableColumns = field(default_factory=TableColumns)
+    #: the constraints of the fit, listed above the tables as Stata does (``( 1)  [1.y]x - [2.y]x = 0``)
+    constraints: list[str] = field(default_factory=list)
 
     # ---------------------------------------------------------------- text
     def _table_head(self) -> list[str]:
@@ -127,6 +135,9 @@ class Summary:
         lines.append(f"{first[0]:<48}{first[1]}")
         for left, right in rest:
             lines.append(f"{left:<48}{right}".rstrip())
+        if self.constraints:
+            lines.append("")
+            lines.extend(f" ({k:>2})  {text}" for k, text in enumerate(self.constraints, start=1))
         for i, block in enumerate(self.blocks):
             lines.append("")
             lines.extend(block.title_lines)
@@ -193,6 +204,9 @@ class Summary:
         """Self-contained HTML (embedded stylesheet) laid out like Stata's table."""
         out = h.open_report("summary")
         out.append(h.header_table(self.header))
+        if self.constraints:
+            listed = "\n".join(f" ({k:>2})  {t}" for k, t in enumerate(self.constraints, start=1))
+            out.append('<div class="fmmreg-title">' + h.esc(listed) + "</div>")
         if self.columns.note:
             out.append(f'<p class="fmmreg-note">{h.esc(self.columns.note)}</p>')
         # one label width for every table, so the columns line up from table to table as in Stata
@@ -240,6 +254,7 @@ class Summary:
         """GitHub-flavoured Markdown: header lines, one pipe table per block, notes."""
         out = [f"**{self.header[0][0]}**  ", " ".join(self.header[0][1].split()) + "  "]
         out += [" ".join(f"{a} {b}".split()) + "  " for a, b in self.header[1:]]
+        out += [f"({k}) {t}  " for k, t in enumerate(self.constraints, start=1)]
         out += [self.columns.note + "  "] if self.columns.note else []
         for block in self.blocks:
             out.append("")
@@ -273,6 +288,7 @@ class Summary:
         compiles with ``pdflatex``.
         """
         out = [" \\\\\n".join(latex_escape(f"{a} {b}".strip()) for a, b in self.header) + " \\\\"]
+        out += [latex_escape(f"({k}) {t}") + " \\\\" for k, t in enumerate(self.constraints, start=1)]
         if self.columns.note:
             out.append(latex_escape(self.columns.note) + " \\\\")
         for block in self.blocks:
@@ -354,11 +370,28 @@ def factor_layout(labels) -> list[tuple[str, str, int | None]]:
     return out
 
 
-def _term_rows(res, terms: Sequence[str], b: np.ndarray, se: np.ndarray, alpha: float) -> list[Row]:
+def _term_rows(
+    res, terms: Sequence[str], b: np.ndarray, se: np.ndarray, alpha: float, status: Sequence[str] | None = None
+) -> list[Row]:
+    """Rows of one equation's terms; ``status`` (from the constraints) marks fixed and omitted ones."""
     rows = []
     for kind, label, i in factor_layout([res.term_label(t) for t in terms]):
-        rows.append(Row(label, kind=kind) if i is None else _coef_row(label, b[i], se[i], alpha, kind))
+        if i is None:
+            rows.append(Row(label, kind=kind))
+        elif status is not None and status[i] == "fixed":
+            rows.append(_Constrained(label, b[i], kind=kind, note="(constrained)"))
+        elif status is not None and status[i] == "omitted":
+            rows.append(_Constrained(label, 0.0, kind=kind, note="(omitted)"))
+        else:
+            rows.append(_coef_row(label, b[i], se[i], alpha, kind))
     return rows
+
+
+def _status(res, eq: str) -> list[str] | None:
+    """Constraint status (free, tied, fixed, omitted) of equation ``eq``'s parameters, in order."""
+    if res.constraints is None:
+        return None
+    return list(res.constraints.status().loc[eq])
 
 
 def _class_rows(res, k: int, alpha: float) -> list[Row]:
@@ -369,6 +402,7 @@ def _class_rows(res, k: int, alpha: float) -> list[Row]:
     mask = params.index.get_level_values(0) == eq  # a class may have no parameters (pointmass)
     names = list(params.index[mask].get_level_values(1))
     b, se = params.to_numpy()[mask], bse.to_numpy()[mask]
+    status = _status(res, eq) if mask.any() else None
     xnames = res.model.design.xnames[res.class_map[k - 1]]
     rows: list[Row] = []
     for e, (label, j) in enumerate(fam.display_equations()):
@@ -381,12 +415,16 @@ def _class_rows(res, k: int, alpha: float) -> list[Row]:
         rows.append(Row(header, kind="header"))
         if j < fam.n_linear:
             pos, terms = fam.equation_terms(j, xnames)
-            rows += _term_rows(res, terms, b[pos], se[pos], alpha)
+            eq_status = None if status is None else [status[i] for i in pos]
+            rows += _term_rows(res, terms, b[pos], se[pos], alpha, eq_status)
         if e == 0:
             rows += [Row(lab, v, note="(constrained)") for lab, v in fam.fixed_coefficients.items()]
     anc_rows = []
     for i in range(len(names) - fam.n_ancillary, len(names)):
-        anc_rows.extend(res._ancillary_rows(k, names[i], b[i], se[i], alpha))
+        shown = res._ancillary_rows(k, names[i], b[i], se[i], alpha)
+        if status is not None and status[i] == "fixed":  # fixed by constraints=: its value, (constrained)
+            shown = [Row(r.label, r.coef, kind=r.kind, note="(constrained)") for r in shown]
+        anc_rows.extend(shown)
     anc_rows += [Row(lab, v, kind="aux", note="(constrained)") for lab, v in fam.fixed_ancillaries.items()]
     if anc_rows:
         rows.append(Row("", kind="rule"))
@@ -412,21 +450,26 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
         (f"{loglik_label(res)} = {res.llf:.4f}", ""),
     ]
     blocks = []
-    rows = [Row("1.Class", kind="base"), Row("", kind="rule")]
-    for k in range(2, res.k + 1):
-        eq = f"{k}.Class"
+    rows = [Row(f"{res.class_base}.Class", kind="base"), Row("", kind="rule")]
+    equations = res.membership_equations
+    for i, eq in enumerate(equations):
         rows.append(Row(eq, kind="header"))
         terms = list(params.loc[eq].index)
-        rows += _term_rows(res, terms, params.loc[eq].to_numpy(), bse.loc[eq].to_numpy(), alpha)
-        if k < res.k:
+        rows += _term_rows(res, terms, params.loc[eq].to_numpy(), bse.loc[eq].to_numpy(), alpha, _status(res, eq))
+        if i < len(equations) - 1:
             rows.append(Row("", kind="rule"))
     if res.k > 1:
         blocks.append(Block([], rows))
 
     for k in range(1, res.k + 1):
         fam = res.families[k - 1]
+        name = res.class_labels[k - 1]
         # a point mass on its own column (the cured class of a cure model) shows that column
-        titles = [f"Class:    {k}", f"Response: {class_response_name(res, fam)}", f"Model:    {fam.stata_model}"]
+        titles = [
+            f"Class:    {k}" + ("" if name == str(k) else f" ({name})"),
+            f"Response: {class_response_name(res, fam)}",
+            f"Model:    {fam.stata_model}",
+        ]
         blocks.append(Block(titles, _class_rows(res, k, alpha)))
 
     footer = pd.DataFrame(
@@ -434,7 +477,7 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
             "Class share": res.class_shares.to_numpy(),
             "Mean posterior": res.mean_posterior.to_numpy(),
         },
-        index=pd.Index(range(1, res.k + 1), name="Class"),
+        index=pd.Index(res.class_labels, name="Class"),
     )
     notes = []
     event = getattr(res.model.design, "event", None)  # a text/boolean response of a binary family
@@ -447,9 +490,16 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
         notes.append("Warning: convergence not achieved.")
     notes.extend(f"Warning: {msg}" for msg in getattr(res, "warnings", []) if "did not converge" not in msg)
     if title is not None:
-        # exp(b) for coefficient rows and factor levels; ancillary rows and fixed values stay, as in Stata
-        blocks = [
-            Block(b.title_lines, [eform_row(r) if r.kind in ("coef", "level") and not r.note else r for r in b.rows])
-            for b in blocks
-        ]
-    return Summary(header, blocks, footer, notes, alpha, table_columns(res, title))
+        # exp(b) for coefficient rows and factor levels (a value fixed by constraints= too, as Stata shows
+        # exp of e(b)); ancillary rows and a family's own fixed values stay, as in Stata
+        blocks = [Block(b.title_lines, [_eform(r) for r in b.rows]) for b in blocks]
+    constraints = [] if res.constraints is None else res.constraints.texts()
+    return Summary(header, blocks, footer, notes, alpha, table_columns(res, title), constraints)
+
+
+def _eform(row: Row) -> Row:
+    if row.kind not in ("coef", "level"):
+        return row
+    if isinstance(row, _Constrained):
+        return replace(row, coef=float(np.exp(row.coef)))
+    return row if row.note else eform_row(row)
