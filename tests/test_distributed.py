@@ -166,6 +166,10 @@ def test_estat_tables_equal_the_in_memory_ones(poisson):
     got, want = res.ic(), mem.ic()
     for name in ("aic", "bic", "caic", "sabic", "entropy", "icl"):
         assert getattr(got, name) == pytest.approx(getattr(want, name), rel=1e-9), name
+    from fmmreg import compare
+
+    stats = compare([res, mem]).stats
+    np.testing.assert_allclose(stats.iloc[:, 0].astype(float), stats.iloc[:, 1].astype(float), rtol=1e-8)
     text = str(res.summary())
     assert "Starts: on an in-memory sample" in text and "refined on all rows" in text
 
@@ -188,6 +192,10 @@ def test_parquet_in_parquet_out(poisson, tmp_path):
     df, ddf, mem, res, _ = poisson
     res.predict(kind="mu", marginal=True).to_frame().to_parquet(tmp_path / "mu")
     res.predict(ddf, kind="mu").to_parquet(tmp_path / "mu_by_class")
+    res.posterior.to_parquet(tmp_path / "posterior")
+    posterior = pd.read_parquet(tmp_path / "posterior").sort_index()
+    assert list(posterior.columns) == ["classposteriorpr1", "classposteriorpr2"]
+    np.testing.assert_allclose(posterior.to_numpy(), mem.posterior.sort_index().to_numpy(), atol=1e-8)
     marginal = pd.read_parquet(tmp_path / "mu")["mu"].sort_index()
     np.testing.assert_allclose(marginal, mem.predict(kind="mu", marginal=True).sort_index(), rtol=1e-8)
     by_class = pd.read_parquet(tmp_path / "mu_by_class").sort_index()

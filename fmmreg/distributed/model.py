@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 import warnings
 from contextlib import nullcontext
 
@@ -381,9 +382,12 @@ class DaskFMM(FMM):
         limit = threadpool_limits(limits=blas_threads, user_api="blas") if blas_threads else nullcontext()
         with limit, np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
             sample_res = None
+            clock = time.perf_counter()
             if theta0 is None:
                 sample_res = self._sample_fit(sample_rows, random_state, progress, blas_threads, search_options)
                 theta0 = sample_res.theta
+            sample_seconds, clock = time.perf_counter() - clock, time.perf_counter()
+            passes = self._runner.passes
             class_map = list(range(self.k))
             lik = self._likelihood(class_map)
             with FitProgress(progress, desc="fmm (all rows)") as bar:
@@ -401,6 +405,11 @@ class DaskFMM(FMM):
                 bar("covariance")
             sums = lik.runner.map_reduce(kernels.fit_statistics, class_map, theta)
             perm = self._order(order, sums)
+        timings = {
+            "sample_seconds": sample_seconds,
+            "all_rows_seconds": time.perf_counter() - clock,
+            "passes": self._runner.passes - passes,
+        }
         derivatives = None
         a_inv = np.linalg.inv(relabel_matrix(lik, perm))
         final = trace.final
@@ -416,6 +425,9 @@ class DaskFMM(FMM):
         res.sample_results = sample_res
         res.search = None if sample_res is None else sample_res.search
         res.fit_options = {k: v for k, v in search_options.items() if k != "n_refine"} | {"engine": engine}
+        #: where the fit's time went: the start search on the sample, the refinement on all rows and
+        #: its passes over the data (EM/Newton iterations, line searches, the tables' sums)
+        res.timings = timings
         report_fit(res, opts, stacklevel=4)
         return res._apply_vce(vce_spec)
 
