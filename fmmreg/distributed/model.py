@@ -2,22 +2,27 @@
 
 ``FMM(..., data=ddf)`` and ``fmm(..., data=ddf)`` create this model when
 ``data`` is a Dask DataFrame. Building it reads the data twice: the first
-pass collects the categorical levels of all partitions
-(:mod:`fmmreg.distributed.plan`), the second encodes every partition and
-runs the in-memory data checks on it, then the checks that concern all rows
-(a response that does not vary, collinear designs, too few observations,
-weights that are all zero) run on the summed statistics. ``fit()``:
+pass collects the categorical levels of all partitions and the counts of
+the data checks (:mod:`fmmreg.distributed.plan`; the in-memory checks run
+with them, so errors count all rows), the second encodes every partition and
+runs the in-memory per-row checks on it, then the checks that concern all
+rows (a response that does not vary, collinear designs, too few
+observations, weights that are all zero) run on the summed statistics.
+``fit()``:
 
 1. **starts on a sample**: a random sample of ``sample_rows`` rows (default
-   100,000, drawn with ``random_state``) plus the prototype rows is fitted in
-   memory by :meth:`fmmreg.FMM.fit` -- the whole start search, refined to
+   100,000, drawn per partition with ``random_state``) plus the prototype
+   rows is fitted in memory by :meth:`fmmreg.FMM.fit` -- the whole start
+   search (:class:`fmmreg.estimation.starts.StartSearch`), refined to
    convergence on the sample, with the user's search options;
-2. **refinement on all rows**: from the sample's estimate, generalised EM
-   and then Newton on the full log likelihood
-   (:func:`fmmreg.estimation.engine.fit_from` on a
-   :class:`~fmmreg.distributed.likelihood.PartitionedLikelihood`), every
-   sum computed per partition and reduced on Dask's scheduler;
-3. the class order, warnings and standard errors as in memory.
+2. **refinement on all rows**: from the sample's estimate, Newton on the
+   full log likelihood (:func:`fmmreg.estimation.engine.fit_from` on a
+   :class:`~fmmreg.distributed.likelihood.PartitionedLikelihood`; with
+   ``start=``, generalised EM first), every sum computed per partition and
+   reduced on Dask's scheduler, then one more Newton step with the
+   derivatives at the converged point (:func:`final_newton_step`);
+3. the class order, diagnostics (:func:`fmmreg.diagnostics.report_fit`)
+   and standard errors as in memory.
 
 The encoded partitions are kept in the workers' memory (``persist=True``)
 when they fit in about 40% of it, so each pass costs only the arithmetic;
@@ -78,11 +83,13 @@ class DataSummary:
 class DaskFMM(FMM):
     """:class:`fmmreg.FMM` on a Dask DataFrame (created by ``FMM``/``fmm`` for Dask data).
 
-    Same parameters as :class:`fmmreg.FMM`; ``weights``, ``offset``,
-    ``exposure`` (and ``cluster=`` at fit time) must be column names.
-    Refused for now, with an :class:`FMMError`: families that learn their
+    Same parameters as :class:`fmmreg.FMM` (constraints, ``class_base``,
+    ``class_labels`` and per-class class formulas included); ``weights``,
+    ``offset``, ``exposure`` (and ``cluster=`` at fit time) must be column
+    names. Refused, with an :class:`FMMError`: families that learn their
     outcome levels from the data (``ologit``, ``oprobit``, ``mlogit``),
-    stateful formula transforms (``center()``, ``bs()``, ...).
+    ``Tobit(lower="min")`` / ``upper="max"``, stateful formula transforms
+    (``center()``, ``bs()``, ...).
     """
 
     def __init__(
