@@ -39,10 +39,12 @@ def parameter_units(res) -> np.ndarray:
     lik = res.lik
     units = np.ones(lik.n_params)
     sd_y = response_sd(lik) or 1.0
+    # membership variables vary over the units (a grouped model's groups), not the rows
+    unit_z = getattr(lik.membership, "per_group", lik.membership).Z
     for idx in lik._indices:
         if idx.design is None:
             continue
-        sd = idx.design.std(axis=0)
+        sd = (unit_z if idx.kind == "mem" else idx.design).std(axis=0)
         sd = np.where(sd > 0, sd, 1.0)
         if idx.kind == "comp":
             fam = lik.families[idx.cls]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from fmmreg import panel as _panel
 from fmmreg.constraints import (
     build_constraints,
     check_class_base,
@@ -20,6 +21,7 @@ from fmmreg.constraints import (
 from fmmreg.diagnostics import report_fit
 from fmmreg.distributed import is_dask_dataframe
 from fmmreg.estimation.engine import check_engine
+from fmmreg.estimation.grouped import GroupedMixtureLikelihood
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.estimation.relabel import canonical_order, check_order, permute_theta, relabel_matrix
 from fmmreg.estimation.starts import StartOptions, multistart
@@ -137,13 +139,22 @@ class FMM:
     class_labels : list of str or dict, optional
         Names of the classes shown in the summary, ``estat`` tables and
         plots instead of 1..K (``params`` keeps the numbered equations).
+    group : str or array-like, optional
+        Panel data: the latent class belongs to the group (subject, firm),
+        every row of a group comes from its class (flexmix's ``y ~ x | id``,
+        group-based trajectory models); ``"y ~ x | id"`` in the formula is
+        the same. A column of ``data`` or one id per row. Class-membership
+        covariates and weights must be constant within a group; see
+        :mod:`fmmreg.panel`.
 
     Notes
     -----
     ``l(theta) = sum_i w_i log sum_k pi_k(z_i) f_k(y_i | x_i)`` with
     ``pi_k(z) = exp(z'g_k) / sum_j exp(z'g_j)`` and ``g_1 = 0`` (``g_b = 0``
-    with ``class_base=b``). Under constraints the likelihood is maximised over
-    the free parameters (see :mod:`fmmreg.constraints`).
+    with ``class_base=b``); with ``group``,
+    ``l(theta) = sum_g w_g log sum_k pi_k(z_g) prod_{i in g} f_k(y_i | x_i)``.
+    Under constraints the likelihood is maximised over the free parameters
+    (see :mod:`fmmreg.constraints`).
     """
 
     def __new__(cls, *args, **kwargs):
@@ -172,9 +183,11 @@ class FMM:
         constraints=None,
         class_base: int = 1,
         class_labels=None,
+        group=None,
     ):
         k, formula, data = _formulas_first(k, formula, data)
         self.k, formulas, fam_specs = _broadcast(k, formula, family)
+        formulas, group = _panel.resolve_group(formulas, group)
         #: one formula or family per class: classes keep the order the user listed
         self.hybrid = isinstance(formula, (list, tuple)) or isinstance(family, (list, tuple))
         self.families: list[ComponentFamily] = [get_family(f) for f in fam_specs]
@@ -185,10 +198,19 @@ class FMM:
         #: names shown for the classes, or None for 1..K
         self.class_labels = check_class_labels(class_labels, self.k)
         union, self.class_formulas = resolve_class_formulas(class_formula, self.k, self.class_base)
-        self.design = build_design(
-            formulas, data, union, self.weight_spec.source, self.families, extra=extra_columns(offset_specs)
-        )
+        extra = extra_columns(offset_specs)
+        if group is not None:
+            if not isinstance(data, pd.DataFrame):
+                raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+            extra[_panel.GROUP_KEY], group_ids = _panel.group_values(group, data)
+        self.design = build_design(formulas, data, union, self.weight_spec.source, self.families, extra=extra)
         check_weights(self.weight_spec, self.design.weights)
+        #: the groups of a panel model (``group=``), or None
+        self.panel = (
+            None
+            if group is None
+            else _panel.make_panel(_panel.group_name(group), group_ids, self.design.extra[_panel.GROUP_KEY])
+        )
         for fam, names in zip(self.families, self.design.xnames):
             fam.bind_design(names)
         #: the user's DataFrame (a reference, never modified): cluster= columns given at fit
@@ -201,6 +223,8 @@ class FMM:
         #: offset of each class (model order) on the rows used, or None
         self.offsets = offset_arrays(self.offset_specs, self.design.extra)
         self._check_designs()
+        if self.panel is not None:
+            _panel.check_panel(self)
         #: the classes' numbers are part of the constraints: keep the fitted order
         self.labels_fixed = constraints is not None or self.class_formulas is not None
         #: linear constraints on the parameters in this model's class order (None without)
@@ -366,7 +390,7 @@ class FMM:
 
     def _likelihood(self, class_map: list[int], constrained: bool = True) -> MixtureLikelihood:
         d = self.design
-        return MixtureLikelihood(
+        lik = MixtureLikelihood(
             [self.ys[j] for j in class_map],
             [d.designs[j] for j in class_map],
             d.Z,
@@ -376,6 +400,8 @@ class FMM:
             base=self.class_base,
             constraints=self.constraints_for(class_map) if constrained else None,
         )
+        panel = getattr(self, "panel", None)
+        return lik if panel is None else GroupedMixtureLikelihood.from_rows(lik, panel.groups)
 
     def fit(
         self,
@@ -464,7 +490,11 @@ class FMM:
             (Stata's small-sample factors; clusters may cut across classes).
             Default ``"robust"`` with ``pweights``, ``"cluster"`` when
             ``cluster=`` is given. ``res.with_vce(...)`` switches later
-            without refitting. See :mod:`fmmreg.postestimation.vce`.
+            without refitting. See :mod:`fmmreg.postestimation.vce`. With
+            ``group=`` the units are the groups: ``"robust"`` is the cluster
+            sandwich with the groups as clusters (as Stata's panel commands),
+            ``"opg"`` sums the groups' score products, and clusters must nest
+            the groups.
         cluster : str or array-like, optional
             Cluster ids: a column of ``data`` or one value per row of ``data``.
         n_starts, n_refine, short_iter : int, optional
@@ -608,6 +638,7 @@ def fmm(
     constraints=None,
     class_base: int = 1,
     class_labels=None,
+    group=None,
     **fit_options,
 ) -> FMMResults:
     """Fit a finite mixture of regressions (latent class regression), like Stata's ``fmm``.
@@ -670,6 +701,13 @@ def fmm(
         Stata's ``lcbase()``: the base class of the membership logit.
     class_labels : list of str or dict, optional
         Names shown for the classes in the summary, ``estat`` tables and plots.
+    group : str or array-like, optional
+        Panel data: the latent class belongs to the group (subject, firm) and
+        every row of a group comes from its class (flexmix's ``y ~ x | id``,
+        group-based trajectory models); ``"y ~ x | id"`` in the formula is
+        the same. Class-membership covariates and weights must be constant
+        within a group. ``res.posterior`` is then per group; see :class:`FMM`
+        and :mod:`fmmreg.panel`.
     **fit_options
         Passed to :meth:`FMM.fit`: the start search (Stata's names:
         ``startvalues``, ``draws`` (10 per batch), ``max_draws`` (100),
@@ -730,5 +768,6 @@ def fmm(
         constraints=constraints,
         class_base=class_base,
         class_labels=class_labels,
+        group=group,
     )
     return model.fit(**fit_options)

@@ -272,26 +272,59 @@ class FMMResults(PostestimationMixin):
         return pi
 
     @property
+    def panel(self):
+        """The groups of a panel model (:class:`fmmreg.panel.Panel`), or None."""
+        return getattr(self.model, "panel", None)
+
+    @property
+    def n_groups(self) -> int | None:
+        """Number of groups of a panel model (``group=``), else None."""
+        return None if self.panel is None else self.panel.n_groups
+
+    @property
     def posterior(self) -> pd.DataFrame:
-        """Posterior class probabilities, rows aligned with the rows used."""
+        """Posterior class probabilities: per row used, or per group (index = group id) with ``group=``.
+
+        :attr:`posterior_rows` has them per row in both cases.
+        """
+        if self.panel is not None:
+            return self.panel.frame(self.posterior_array, self._class_columns())
+        return self.posterior_rows
+
+    @property
+    def posterior_rows(self) -> pd.DataFrame:
+        """Posterior class probabilities of each row used (a group's on each of its rows)."""
         return pd.DataFrame(
             self.posterior_array, index=self.model.design.index, columns=self._class_columns(), copy=True
         )
 
     @property
     def prior(self) -> pd.DataFrame:
+        """Class probabilities from the membership model, per row used (per group with ``group=``)."""
+        if self.panel is not None:
+            return self.panel.frame(self.prior_array, self._class_columns())
+        return self.prior_rows
+
+    @property
+    def prior_rows(self) -> pd.DataFrame:
         """Class probabilities from the membership model, per row used."""
         return pd.DataFrame(self.prior_array, index=self.model.design.index, columns=self._class_columns(), copy=True)
 
     @property
     def mean_posterior(self) -> pd.Series:
-        """Average posterior probability of each class over the rows used (the summary's footer)."""
+        """Average posterior probability of each class over the rows used (groups with ``group=``)."""
         return self.posterior.mean().rename("posterior")
 
     @property
+    def modal_class(self) -> pd.Series:
+        """Most probable class (1..K) by the posterior: per row used, or per group with ``group=``."""
+        post = self.posterior
+        return pd.Series(post.to_numpy().argmax(axis=1) + 1, index=post.index, name="class")
+
+    @property
     def class_shares(self) -> pd.Series:
-        """Marginal class probabilities: the (weighted) average prior."""
-        w = self.lik.w
+        """Marginal class probabilities: the (weighted) average prior over the units (rows, or groups)."""
+        w = self.lik.unit_weights
         return pd.Series(w @ self.prior_array / w.sum(), index=self._class_columns(), name="share")
 
     # ----------------------------------------------------------- relabel

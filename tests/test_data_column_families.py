@@ -280,3 +280,19 @@ def test_robust_se_of_a_survival_class_equal_a_numeric_sandwich(weibull2):
     n = len(scores)
     cov = bread @ (scores.T @ scores) @ bread * n / (n - 1)
     np.testing.assert_allclose(robust.bse.to_numpy(), np.sqrt(np.diag(cov)), rtol=1e-5)
+
+
+def test_constrained_em_reads_each_class_response(cure):
+    """Constrained EM on a cure model (class 1 reads ``died``, class 2 the survival time): monotone, at the maximum."""
+    from fmmreg.estimation.engine import FitTrace, run_em
+
+    df, free = cure
+    slope = free.params[(free.component_equation(2), "x")]
+    families = [PointMass(0, response="died"), Streg("weibull", failure="died")]
+    res = fmm(["t ~ 1", "t ~ x"], df, family=families, class_formula="~ z", constraints=f"[2.t]x = {slope + 0.2:.6f}")
+    assert res.llf < free.llf
+    trace = FitTrace()
+    start = res.theta + 0.05 * res.lik.constraints.N @ np.ones(res.lik.constraints.N.shape[1])
+    theta, ll, _ = run_em(res.lik, start, maxiter=500, tol=0.0, trace=trace)
+    assert np.min(np.diff(trace.em_llf)) > -1e-9
+    assert ll == pytest.approx(res.llf, abs=1e-5)

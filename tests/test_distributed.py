@@ -245,6 +245,8 @@ def test_dropped_rows_and_their_warnings_count_all_partitions():
         ({"family": "mlogit"}, r"family 'mlogit' learns its outcome levels"),
         ({"family": Tobit(lower="min")}, r"family 'tobit' with lower='min'.*give the limit as a number"),
         ({"weights": np.ones(60)}, r"give weights= as a column name"),
+        ({"group": "grp"}, r"group='grp' \(a panel model, 'y ~ x \| id'\) is not available for a Dask"),
+        ({"formula": "y ~ x | grp"}, r"group='grp' \(a panel model"),
     ],
 )
 def test_what_a_dask_fit_refuses_is_named(kwargs, match):

@@ -55,6 +55,8 @@ from fmmreg.families import get_family
 from fmmreg.formula import _warn_many_levels
 from fmmreg.model import FMM, _broadcast, _formulas_first, start_options
 from fmmreg.offsets import check_offset_families, extra_columns, resolve_offsets
+from fmmreg.panel import group_name as panel_group_name
+from fmmreg.panel import resolve_group
 from fmmreg.reporting.progress import FitProgress
 from fmmreg.weighting import check_weights, resolve_weights
 
@@ -88,8 +90,8 @@ class DaskFMM(FMM):
     ``offset``, ``exposure`` (and ``cluster=`` at fit time) must be column
     names. Refused, with an :class:`FMMError`: families that learn their
     outcome levels from the data (``ologit``, ``oprobit``, ``mlogit``),
-    ``Tobit(lower="min")`` / ``upper="max"``, stateful formula transforms
-    (``center()``, ``bs()``, ...).
+    ``Tobit(lower="min")`` / ``upper="max"``, panel models (``group=``,
+    ``"y ~ x | id"``), stateful formula transforms (``center()``, ``bs()``, ...).
     """
 
     def __init__(
@@ -110,12 +112,20 @@ class DaskFMM(FMM):
         constraints=None,
         class_base: int = 1,
         class_labels=None,
+        group=None,
     ):
         require_dask()
         import dask
 
         k, formula, data = _formulas_first(k, formula, data)
         self.k, formulas, fam_specs = _broadcast(k, formula, family)
+        formulas, group = resolve_group(formulas, group)
+        if group is not None:
+            raise FMMError(
+                f"group={panel_group_name(group)!r} (a panel model, 'y ~ x | id') is not available for a Dask "
+                "DataFrame: the rows of a group enter the likelihood together and a group may span partitions; "
+                "fit it in memory (data=ddf.compute()), or on a sample of whole groups"
+            )
         self.hybrid = isinstance(formula, (list, tuple)) or isinstance(family, (list, tuple))
         self.families = [get_family(f) for f in fam_specs]
         self._refuse_families()

@@ -384,6 +384,9 @@ class _SizesView:
     comp_sizes: list
     families: list
     unpack: object
+    #: one unit per row (a Dask fit has no groups)
+    n: int = 1
+    n_units: int = 1
 
 
 @dataclasses.dataclass

@@ -90,11 +90,11 @@ def run_em(
     parameters, their log likelihood and the posteriors. ``callback("em")``
     is called before every iteration when given.
     """
-    y, w, mem = lik.y, lik.w, lik.membership
+    w, mem = lik.w, lik.membership
     theta = lik.constraints.project(theta)
     free, groups = _plan(lik)
     gamma, comps = lik.unpack(theta)
-    states = [fam.index_state(y, X, th) for fam, X, th in zip(lik.families, lik.designs, comps)]
+    states = [fam.index_state(y, X, th) for fam, y, X, th in zip(lik.families, lik.ys, lik.designs, comps)]
     eta_m = mem.linear(gamma)
     logpi = mem.log_prior_from_eta(eta_m)
     logf = np.empty((lik.n, lik.k), order="F")
@@ -136,17 +136,17 @@ def _membership_step(mem, tau, w, gamma, eta_m, logpi, engine):
 
 
 def _class_step(lik, k: int, c: np.ndarray, state: IndexState, engine: str) -> IndexState:
-    fam, X = lik.families[k], lik.designs[k]
+    fam, y, X = lik.families[k], lik.ys[k], lik.designs[k]
     if engine == "fast":
-        return fam.mstep_state(lik.y, X, c, state)
-    return fam.index_state(lik.y, X, fam.mstep_statsmodels(lik.y, X, c, state.params))
+        return fam.mstep_state(y, X, c, state)
+    return fam.index_state(y, X, fam.mstep_statsmodels(y, X, c, state.params))
 
 
 def _group_step(lik, group: _Group, tau, states: list[IndexState], membership):
     """One projected Newton step with step halving on the group's ``Q``; updates ``states`` in place."""
     if group.N.shape[1] == 0:
         return membership
-    y, w, mem = lik.y, lik.w, lik.membership
+    w, mem = lik.w, lik.membership
     gamma, eta_m, logpi = membership
     grads, hessians, q0 = [], [], 0.0
     for b in group.blocks:
@@ -156,7 +156,7 @@ def _group_step(lik, group: _Group, tau, states: list[IndexState], membership):
         else:
             k = b - 1
             c = w * tau[:, k]
-            q, g, h = lik.families[k].weighted_objective(y, lik.designs[k], c, states[k].params, order=2)
+            q, g, h = lik.families[k].weighted_objective(lik.ys[k], lik.designs[k], c, states[k].params, order=2)
             q0 += q
         grads.append(g)
         hessians.append(h)
@@ -190,7 +190,7 @@ def _group_step(lik, group: _Group, tau, states: list[IndexState], membership):
                 k = b - 1
                 s, fam = states[k], lik.families[k]
                 eta, anc = s.eta + t * move[0], s.anc + t * move[1]
-                logf = fam.index_derivatives(y, eta, anc, order=0)[0]
+                logf = fam.index_derivatives(lik.ys[k], eta, anc, order=0)[0]
                 q += float((w * tau[:, k]) @ logf)
                 cand.append(IndexState(s.params + t * d, eta, anc, logf))
         if np.isfinite(q) and q >= q0 - 1e-12 * abs(q0):

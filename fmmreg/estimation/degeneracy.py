@@ -14,7 +14,10 @@ one without saying so.
 The rule (:class:`DegeneracyRule`): a local maximum is degenerate when any of
 
 1. **size** -- a class's effective size ``n_k = sum_i w_i t_ik`` is below its
-   number of component parameters plus ``size_margin`` (default 1);
+   number of component parameters plus ``size_margin`` (default 1); with
+   groups (panel data), also when its effective number of groups
+   ``sum_g w_g t_gk`` is below the number of class-membership parameters per
+   class plus ``size_margin`` (membership is estimated from the groups);
 2. **scale** -- a class's standard deviation ``s_k = exp(lnsigma_k)`` is below
    ``min_scale_ratio`` (default 5%) of *both* the largest class standard
    deviation and the standard deviation of the response (the two together:
@@ -105,6 +108,23 @@ def class_findings(
                     "size", k, float(eff[k]), f"class {k + 1} holds about {eff[k]:.1f} observations for {p} parameters"
                 )
             )
+    if lik.n_units < lik.n:
+        # a grouped model: class membership is estimated from groups, so a class
+        # needs groups for its membership parameters as it needs rows for its
+        # component parameters (one subject's rows are not a class)
+        groups = lik.unit_weights @ tau
+        q = lik.membership.q
+        for k in range(lik.k):
+            if not groups[k] >= q + rule.size_margin and not any(f.cls == k for f in out):
+                out.append(
+                    Finding(
+                        "size",
+                        k,
+                        float(groups[k]),
+                        f"class {k + 1} holds about {groups[k]:.1f} groups for {q} class-membership parameter"
+                        f"{'s' if q > 1 else ''}",
+                    )
+                )
     sigmas = class_sigmas(lik, theta)
     scales = [s for s in sigmas if s is not None]
     if scales:

@@ -70,6 +70,7 @@ def theta_from_posterior(lik: MixtureLikelihood, tau: np.ndarray) -> np.ndarray:
     they run on an evenly spaced subsample of ``POSTERIOR_START_ROWS`` rows,
     since this only initialises EM.
     """
+    tau = lik.unit_posterior(tau)  # a grouped likelihood's posterior is its groups'
     if lik.n > POSTERIOR_START_ROWS:
         rows = np.linspace(0, lik.n - 1, POSTERIOR_START_ROWS).astype(np.intp)
         return theta_from_posterior(lik.subset(rows), tau[rows])

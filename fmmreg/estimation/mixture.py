@@ -167,10 +167,8 @@ class MixtureLikelihood:
             logf[:, k] = lf
             d1s.append(d1)
             d2s.append(d2)
-        a = logpi + logf
-        ll_obs = logsumexp_rows(a)
-        tau = np.exp(a - ll_obs[:, None])
-        return float(self.w @ ll_obs), tau, pi, d1s, d2s
+        ll, tau, _ = self.posterior_from(logpi, logf)
+        return ll, tau, pi, d1s, d2s
 
     def _index_gradient(self, idx: _Index, tau, pi, d1s) -> np.ndarray:
         if idx.kind == "mem":
@@ -247,6 +245,45 @@ class MixtureLikelihood:
                 h[p.sl, q.sl] = blk
                 h[q.sl, p.sl] = blk.T
         return ll, grad, h
+
+    # ------------------------------------------------- units of the likelihood
+    # The likelihood is a sum over independent units: rows here, groups in
+    # :class:`fmmreg.estimation.grouped.GroupedMixtureLikelihood`. Code that
+    # blocks rows or sums scores per unit goes through these methods.
+    @property
+    def unit_weights(self) -> np.ndarray:
+        """Per-row weights that sum to the weighted number of units (here ``w``)."""
+        return self.w
+
+    def row_blocks(self, size: int):
+        """Yield ``(rows, likelihood of those rows)`` in blocks of about ``size`` rows, never splitting a unit."""
+        if self.n <= size:
+            yield slice(0, self.n), self
+            return
+        for start in range(0, self.n, size):
+            rows = slice(start, min(start + size, self.n))
+            yield rows, self.subset(rows)
+
+    def unit_scores(self, theta: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Scores of each unit (unweighted) and the per-row values ``m`` of each unit."""
+        return self.score_obs(theta), m
+
+    @property
+    def n_units(self) -> int:
+        """Number of units (here rows)."""
+        return self.n
+
+    def unit_mean(self, values: np.ndarray) -> np.ndarray:
+        """The mean of per-row ``values`` (n,) or (n, m) over each unit's rows, on its rows (here unchanged)."""
+        return values
+
+    def unit_posterior(self, tau: np.ndarray) -> np.ndarray:
+        """A row-level (starting) posterior as one posterior per unit, on its rows (here unchanged)."""
+        return self.unit_mean(tau)
+
+    def sample_rows(self, size: int, rng: np.random.Generator) -> np.ndarray:
+        """Sorted positions of a random subsample of about ``size`` rows made of whole units."""
+        return np.sort(rng.choice(self.n, size=size, replace=False))
 
     def score_obs(self, theta: np.ndarray) -> np.ndarray:
         """Per-observation scores ``g_i`` (unweighted), shape (n, n_params)."""

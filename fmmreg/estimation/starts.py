@@ -34,6 +34,12 @@ On large data (``n > subsample``) the whole search runs on a random
 subsample; the best one or two distinct maxima are then refined on all rows.
 Everything is driven by one ``numpy.random.Generator``, so results are
 deterministic given ``random_state``.
+
+A grouped likelihood (panel data, one class per group) is searched the same
+way through its unit hooks: the subsample holds whole groups, a starting
+posterior is averaged over each group's rows, split-merge moves split whole
+groups by their mean residual, the size rule also counts groups and the
+maxima's class shares are shares of groups.
 """
 
 from __future__ import annotations
@@ -239,7 +245,8 @@ def jitter_theta(lik: MixtureLikelihood, pooled: Pooled, rng: np.random.Generato
     mem = lik.membership
     gamma = np.zeros((mem.q, lik.k - 1))
     if lik.k > 1:
-        mean, sd, const = _spread(mem.Z)
+        # spreads of the membership variables over the units (groups of a grouped model)
+        mean, sd, const = _spread(getattr(mem, "per_group", mem).Z)
         n_slopes = max(1, int((~const).sum()))
         for j in range(lik.k - 1):
             d = np.where(const, 0.0, rng.normal(size=mem.q) * 0.5 * scale / sd / np.sqrt(n_slopes))
@@ -431,7 +438,8 @@ class StartSearch:
         and ``j`` by the sign of its own residuals -- a maximum that put two
         classes where one belongs and one where two belong is one move away
         from the better one (Ueda et al. 2000). Moves run short like other
-        starts; the best distinct ones are refined.
+        starts; the best distinct ones are refined. A grouped likelihood
+        splits whole groups, by their mean residual.
         """
         lik = self.lik
         if lik.k < 3:
@@ -439,7 +447,7 @@ class StartSearch:
         theta = self.cands[source].theta
         with np.errstate(all="ignore"):
             tau = lik.estep(theta)[1]
-            resid = [class_residual(lik, theta, k) for k in range(lik.k)]
+            resid = [lik.unit_mean(class_residual(lik, theta, k)) for k in range(lik.k)]
         used = 0
         for i in range(lik.k):
             for j in range(i + 1, lik.k):
@@ -557,7 +565,8 @@ class StartSearch:
                     break
             else:
                 tau = self.lik.estep(c.theta)[1]
-                shares = np.sort(self.lik.w @ tau / self.lik.w.sum())[::-1]
+                u = self.lik.unit_weights  # a grouped model's shares are shares of groups
+                shares = np.sort(u @ tau / u.sum())[::-1]
                 groups.append(
                     {
                         "llf": c.llf,
@@ -616,7 +625,7 @@ def multistart(
     sub = None
     search_lik = lik
     if lik.n > options.subsample:
-        rows = np.sort(rng.choice(lik.n, size=options.subsample, replace=False))
+        rows = lik.sample_rows(options.subsample, rng)  # whole groups of a grouped likelihood
         search_lik, sub = lik.subset(rows), options.subsample
     search = StartSearch(search_lik, options, rng, engine, callback)
     search.run()
@@ -680,7 +689,8 @@ def _single(lik, theta, kind, options, engine, callback) -> SearchResult:
             }
         ]
     ).rename_axis("start")
-    shares = tuple(np.round(np.sort(lik.w @ tau / lik.w.sum())[::-1], 4))
+    u = lik.unit_weights  # a grouped model's shares are shares of groups
+    shares = tuple(np.round(np.sort(u @ tau / u.sum())[::-1], 4))
     maxima = pd.DataFrame(
         [{"llf": ll, "n_starts": 1, "degenerate": bool(found), "reason": table.reason[0], "shares": shares}]
     )

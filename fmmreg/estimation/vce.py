@@ -12,7 +12,10 @@ likelihood (:meth:`MixtureLikelihood.score_obs`), the observed information
   ``s_g = sum_{i in g} w_i g_i`` and ``c = G / (G - 1)``.
 
 The scores are evaluated in row blocks, so memory stays at a block's
-``(rows, n_params)`` array however large the data.
+``(rows, n_params)`` array however large the data. The sums run over the
+likelihood's independent units: rows, or the groups of a grouped (panel)
+likelihood, whose score is the sum of its rows' shares
+(:meth:`MixtureLikelihood.unit_scores`; blocks never split a group).
 """
 
 from __future__ import annotations
@@ -30,17 +33,18 @@ SCORE_BLOCK = 65_536
 
 
 def _blocks(lik: MixtureLikelihood):
-    for start in range(0, lik.n, SCORE_BLOCK):
-        rows = slice(start, min(start + SCORE_BLOCK, lik.n))
-        yield rows, (lik if lik.n <= SCORE_BLOCK else lik.subset(rows))
+    return lik.row_blocks(SCORE_BLOCK)
 
 
 def score_cross(lik: MixtureLikelihood, theta: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """``sum_i m_i g_i g_i'`` (n_params x n_params)."""
+    """``sum_u m_u g_u g_u'`` over the units (rows, or groups) (n_params x n_params).
+
+    ``m`` holds one value per row (a group's value on each of its rows).
+    """
     out = np.zeros((lik.n_params, lik.n_params))
     for rows, part in _blocks(lik):
-        g = part.score_obs(theta)
-        out += (g * m[rows, None]).T @ g
+        g, m_u = part.unit_scores(theta, m[rows])
+        out += (g * m_u[:, None]).T @ g
     return out
 
 

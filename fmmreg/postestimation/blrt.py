@@ -28,8 +28,9 @@ from fmmreg.reporting.progress import progress_iter
 def simulate(res, rng: np.random.Generator, rows: np.ndarray | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """One data set drawn from a fitted mixture at the estimation sample's covariates.
 
-    Each row's class is drawn from its prior probabilities ``pi_k(z_i)``,
-    then its response from that class's family (``ComponentFamily.rvs``).
+    Each row's class is drawn from its prior probabilities ``pi_k(z_i)`` (a
+    grouped model draws one class per group, shared by its rows), then its
+    response from that class's family (``ComponentFamily.rvs``).
     ``rows`` (positions in the rows used, repeats allowed) gives one draw
     per entry; by default one per row used.
 
@@ -44,7 +45,12 @@ def simulate(res, rng: np.random.Generator, rows: np.ndarray | None = None) -> t
     d = res.model.design
     sel = np.arange(lik.n) if rows is None else np.asarray(rows)
     _, comps = lik.unpack(res.theta)
-    cls = draw_categories(rng, res.prior_array[sel])
+    panel = getattr(res, "panel", None)
+    if panel is None:
+        cls = draw_categories(rng, res.prior_array[sel])
+    else:  # one class per group, shared by its rows
+        groups = panel.groups
+        cls = draw_categories(rng, res.prior_array[groups.first])[groups.codes][sel]
     families = res.families  # unbound: each class is bound to its drawn rows' offsets below
     y = np.array(d.y, dtype=float)[sel]
     columns = {c: np.array(v, dtype=float)[sel] for c, v in d.columns.items()}
@@ -153,6 +159,8 @@ def _expanded_rows(res) -> np.ndarray | None:
     w = res.model.design.weights
     if w is None:
         return None
+    if getattr(res, "panel", None) is not None:
+        raise FMMError("blrt of a grouped model (group=) needs unweighted data: a weighted group cannot be expanded")
     if not np.all(w == np.round(w)):
         raise FMMError("blrt simulates one response per observation: it needs integer frequency weights or none")
     return np.repeat(np.arange(len(w)), w.astype(np.int64))

@@ -94,6 +94,11 @@ def replicate_model(
         extra={key: v[sel] for key, v in d.extra.items()},
     )
     rep.families = [model.families[j] for j in class_map]
+    # offsets follow the rows and the classes like the designs
+    rep.offset_specs = [model.offset_specs[j] for j in class_map]
+    rep.offsets = [None if model.offsets[j] is None else model.offsets[j][sel] for j in class_map]
+    if getattr(model, "panel", None) is not None:
+        rep.panel = model.panel if rows is None else model.panel.subset(rows)
     rep.k = len(class_map)
     rep.offset_specs = [model.offset_specs[j] for j in class_map]
     rep.offsets = [None if model.offsets[j] is None else model.offsets[j][sel] for j in class_map]
@@ -344,6 +349,13 @@ def bootstrap(
         raise FMMError(f"reps must be an integer of at least 2, got {reps!r}")
     rng = np.random.default_rng(random_state)
     codes = None if cluster is None else _cluster_codes(res, cluster)
+    panel = getattr(res, "panel", None)
+    if panel is not None:
+        # a grouped model's units are its groups: resample whole groups (or clusters of them)
+        if codes is None:
+            codes, cluster = panel.groups.codes, panel.name
+        else:
+            panel.check_nested(codes, cluster if isinstance(cluster, str) else None)
     w0 = np.asarray(res.lik.w, dtype=float)
     theta0 = np.asarray(res.theta, dtype=float)
     out = np.full((int(reps), len(theta0)), np.nan)

@@ -16,6 +16,7 @@ from scipy import stats
 from scipy.special import expit, logit
 
 from fmmreg.exceptions import FMMError
+from fmmreg.panel import n_groups
 from fmmreg.postestimation.predict import mean_gradient
 from fmmreg.reporting.export import TextReport, latex_tabular, markdown_table
 from fmmreg.reporting.formatting import abbreviate, stata_fixed, stata_g, thousands
@@ -113,7 +114,7 @@ def lcprob(res, alpha: float = 0.05) -> LCProb:
     """
     lik = res.lik
     pi = res.prior_array
-    w = lik.w
+    w = lik.unit_weights  # a grouped model's margins are shares of groups
     wsum = w.sum()
     Z = lik.membership.Z
     k, q = res.k, lik.membership.q
@@ -345,16 +346,22 @@ def info_criteria(res) -> InfoCriteria:
       posteriors ``t``; normalised entropy ``E = 1 - EN / (N ln K)`` (1 is
       perfect separation, as Mplus and Stata's ``lcstats`` report; undefined
       for ``K = 1``), and ``ICL = BIC + 2 EN``.
+
+    Grouped models (``group=``): ``N`` in the criteria is still the number of
+    observations (rows), as Stata's ``estat ic`` after panel commands; the
+    entropy is that of the groups' posteriors, ``EN = sum_g w_g sum_k -t_gk ln t_gk``,
+    normalised by the number of groups.
     """
     tau = res.posterior_array
-    w = res.lik.w
+    w = res.lik.unit_weights  # a grouped model classifies groups: each counts once
     n = res.nobs
     p = res.df_model
     ll = res.llf
     en = classification_entropy(tau, w)
     bic = -2 * ll + p * np.log(n)
     aic = -2 * ll + 2 * p
-    entropy = 1.0 - en / (n * np.log(res.k)) if res.k > 1 else np.nan
+    n_units = n if getattr(res, "panel", None) is None else n_groups(res)
+    entropy = 1.0 - en / (n_units * np.log(res.k)) if res.k > 1 else np.nan
     return InfoCriteria(
         nobs=n,
         k=res.k,

@@ -168,6 +168,17 @@ class PostestimationMixin:
         Returns
         -------
         DataFrame (columns: classes 1..K, or parameters for scores) or Series.
+
+        Notes
+        -----
+        Grouped models (``group=``): the posterior (``classposteriorpr``,
+        ``weighting="posterior"``) is the row's group's. On ``newdata`` the
+        group variable's column says which: a fitted group keeps its fitted
+        posterior, a new group gets the posterior from its own rows with a
+        response (so rows without one, e.g. future waves, are predicted from
+        the observed ones), or its prior without any. ``scores`` are each
+        row's share of its group's score. See
+        :mod:`fmmreg.postestimation.grouped`.
         """
         return _predict.predict(self, newdata, kind, marginal, weighting, cls, nooffset)
 
@@ -379,3 +390,14 @@ class PostestimationMixin:
         from fmmreg.reporting.plots import plot_class_means
 
         return plot_class_means(self, x, data, at=at, ax=ax, **kwargs)
+
+    def plot_trajectories(
+        self, time: str, data: pd.DataFrame | None = None, at: dict | None = None, weighting: str = "modal", ax=None
+    ):
+        """Group-based trajectory plot: each class's fitted mean over ``time`` with its groups' observed means.
+
+        See :func:`fmmreg.reporting.trajectories.plot_trajectories`. Returns the Axes.
+        """
+        from fmmreg.reporting.trajectories import plot_trajectories
+
+        return plot_trajectories(self, time, data=data, at=at, weighting=weighting, ax=ax)

@@ -320,6 +320,8 @@ def predict(
     nooffset: bool = False,
 ) -> pd.DataFrame | pd.Series:
     """Predictions of a fitted mixture; see :meth:`PostestimationMixin.predict`."""
+    from fmmreg.postestimation import grouped as _grouped  # imports this module
+
     if kind not in KINDS:
         raise FMMError(f"kind={kind!r} is not known; use one of {', '.join(KINDS)}")
     if weighting not in ("prior", "posterior"):
@@ -337,6 +339,11 @@ def predict(
     need = set(_NEEDS[kind])
     if marginal:
         need |= {"z"} if weighting == "prior" else {"y", "x", "z"}
+    # a grouped model's posterior belongs to the group: fmmreg.postestimation.grouped
+    # encodes the group's rows itself (a row without a response still gets it)
+    by_group = getattr(res.model, "panel", None) is not None
+    if by_group and (kind == "classposteriorpr" or (marginal and weighting == "posterior")):
+        need = set() if kind == "classposteriorpr" else {"x"}
     # nooffset drops the offset from the means and linear predictions only: densities,
     # posteriors and scores describe the observed outcome, which the fitted offset produced
     outcome_kind = kind in ("classposteriorpr", "density", "scores") or (marginal and weighting == "posterior")
@@ -344,15 +351,21 @@ def predict(
     data = in_sample(res, not read_offsets) if newdata is None else encode_newdata(res, newdata, need, not read_offsets)
     mean_data = dataclasses.replace(data, offsets=None) if nooffset else data
 
+    def posterior():
+        return _grouped.posterior_rows(res, newdata) if by_group else _posterior(res, data)
+
     with np.errstate(invalid="ignore", over="ignore", divide="ignore", under="ignore"):
-        if kind == "scores":
+        if kind == "scores" and by_group:
+            vals = _grouped.score_rows(res, data, newdata)
+            columns = res.params.index
+        elif kind == "scores":
             lik = MixtureLikelihood(data.ys, data.designs, data.Z, res.families, None, offsets=data.offsets)
             vals = lik.score_obs(res.theta)
             columns = res.params.index
         elif kind == "classpr":
             vals = np.exp(_log_prior(res, data))
         elif kind == "classposteriorpr":
-            vals = _posterior(res, data)
+            vals = posterior()
         elif kind == "density":
             vals = np.exp(_per_class(res, data, "logf"))
         elif kind in SURVIVAL_KINDS:
@@ -366,7 +379,7 @@ def predict(
         else:
             vals = _per_class(res, mean_data, kind)
         if marginal and kind not in SURVIVAL_KINDS:
-            p = np.exp(_log_prior(res, data)) if weighting == "prior" else _posterior(res, data)
+            p = np.exp(_log_prior(res, data)) if weighting == "prior" else posterior()
             vals = (p * vals).sum(axis=1)
     if data.missing is not None and data.missing.any():
         vals = np.array(vals, dtype=float)

@@ -15,6 +15,12 @@ Small-sample factors are Stata's (``_robust`` after ``ml``):
 So at ``K = 1`` the robust covariance is statsmodels' ``cov_type="HC0"``
 times ``N / (N - 1)``, and the cluster covariance is statsmodels'
 ``cov_type="cluster"`` with ``use_correction=False`` times ``G / (G - 1)``.
+
+Grouped (panel) models (``group=``, :mod:`fmmreg.panel`): the groups are the
+independent units, so ``"robust"`` is ``"cluster"`` with the groups as the
+clusters (Stata's panel commands: ``vce(robust)`` is ``vce(cluster
+panelvar)``), ``"opg"`` sums the group scores' outer products, and a
+``cluster=`` variable must hold whole groups.
 """
 
 from __future__ import annotations
@@ -127,9 +133,14 @@ def resolve_vce(model, vce: str | None = None, cluster=None) -> VCESpec:
             f"vce={vce!r} is not allowed with pweights (sampling weights): their standard errors must be "
             "robust; use vce='robust' (the default with pweights) or vce='cluster'"
         )
+    panel = getattr(model, "panel", None)
+    if vce == "robust" and panel is not None:
+        return panel.vce_spec(model)  # the groups are the units: Stata's vce(cluster panelvar)
     if vce != "cluster":
         return OIM if vce == "oim" else VCESpec(vce)
     codes, name, n_clusters = _cluster_codes(model, cluster)
+    if panel is not None:
+        panel.check_nested(codes, name)
     return VCESpec("cluster", codes, name, n_clusters)
 
 

@@ -110,7 +110,7 @@ def plot_posterior(res, bins: int = 20, modal: bool = False, fig=None):
     """
     plt = _pyplot()
     post = res.posterior_array
-    w = res.lik.w
+    w = res.lik.unit_weights  # a grouped model's posteriors count once per group
     k = res.k
     if fig is None:
         fig = plt.figure(figsize=(3.2 * min(k, 4), 2.8 * int(np.ceil(k / 4))), FigureClass=_figure_class())

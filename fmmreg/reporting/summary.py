@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from fmmreg.panel import header_rows as panel_header
 from fmmreg.reporting import html as h
 from fmmreg.reporting.export import latex_document, latex_escape, latex_tabular, markdown_table
 from fmmreg.reporting.formatting import stata_fixed, stata_g, thousands, unique_abbreviations
@@ -449,6 +450,8 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
         ("Finite mixture model", f"Number of obs     = {thousands(res.nobs):>10}"),
         (f"{loglik_label(res)} = {res.llf:.4f}", ""),
     ]
+    if getattr(res, "panel", None) is not None:
+        header[1:1] = panel_header(res)
     blocks = []
     rows = [Row(f"{res.class_base}.Class", kind="base"), Row("", kind="rule")]
     equations = res.membership_equations
