@@ -244,6 +244,10 @@ def test_exposure_equals_log_offset_and_statsmodels(exposure_data):
         a.predict(new.drop(columns="t"))
     with pytest.raises(FMMError, match="given as an array"):
         b.predict(new)
+    # Stata's table row of the offset: ln(t) | 1 (exposure), also with irr
+    for text in (str(a.summary()), str(a.summary(irr=True))):
+        assert text.count(" ln(t) |          1  (exposure)") == 2
+    assert str(b.summary()).count(" offset |          1  (offset)") == 2
 
 
 def test_nooffset_drops_the_offset_from_means_not_from_posteriors(exposure_data):

@@ -420,6 +420,7 @@ def _class_rows(res, k: int, alpha: float) -> list[Row]:
             rows += _term_rows(res, terms, b[pos], se[pos], alpha, eq_status)
         if e == 0:
             rows += [Row(lab, v, note="(constrained)") for lab, v in fam.fixed_coefficients.items()]
+            rows += _offset_rows(res.model.offset_specs[res.class_map[k - 1]])
     anc_rows = []
     for i in range(len(names) - fam.n_ancillary, len(names)):
         shown = res._ancillary_rows(k, names[i], b[i], se[i], alpha)
@@ -431,6 +432,15 @@ def _class_rows(res, k: int, alpha: float) -> list[Row]:
         rows.append(Row("", kind="rule"))
         rows.extend(anc_rows)
     return rows
+
+
+def _offset_rows(spec) -> list[Row]:
+    """Stata's ``ln(Holders) | 1 (exposure)`` / ``o | 1 (offset)`` row of a class with an offset."""
+    if spec is None:
+        return []
+    name = spec.source if isinstance(spec.source, str) else spec.kind
+    label = f"ln({name})" if spec.kind == "exposure" else name
+    return [Row(label, 1.0, note=f"({spec.kind})")]
 
 
 def class_response_name(res, fam) -> str:
