@@ -64,8 +64,9 @@ def _poisson_frame() -> pd.DataFrame:
     region = rng.choice(["north", "south", "west"], N)
     c = rng.random(N) < 1 / (1 + np.exp(-(0.3 + 0.8 * z)))
     shift = np.where(region == "south", 0.2, 0.0)
-    y = rng.poisson(np.exp(np.where(c, 1.5 + 0.3 * x, 0.2 - 0.4 * x) + shift)).astype(float)
-    df = pd.DataFrame({"y": y, "x": x, "z": z, "region": region, "cl": rng.integers(0, 400, N)})
+    t = rng.uniform(0.5, 2.0, N)  # exposure
+    y = rng.poisson(t * np.exp(np.where(c, 1.5 + 0.3 * x, 0.2 - 0.4 * x) + shift)).astype(float)
+    df = pd.DataFrame({"y": y, "x": x, "z": z, "region": region, "cl": rng.integers(0, 400, N), "t": t})
     # listwise deletion: missing values in a regressor, the class variable and the response
     for col, share in (("x", 0.01), ("z", 0.005), ("y", 0.002)):
         df.loc[rng.random(N) < share, col] = np.nan
@@ -95,7 +96,7 @@ def poisson(tmp_path_factory):
     ddf = _dask_from_parquet(_poisson_frame(), tmp_path_factory.mktemp("poisson"))
     assert ddf.npartitions == PARTITIONS
     df = ddf.compute()
-    spec = {"k": 2, "formula": "y ~ x + C(region)", "family": "poisson", "class_formula": "~ z"}
+    spec = {"k": 2, "formula": "y ~ x + C(region)", "family": "poisson", "class_formula": "~ z", "exposure": "t"}
     mem = fmm(**spec, data=df, tol=1e-14)
     start = time.perf_counter()
     # starts on a sample of a fifth of the rows, so that Newton on all partitions has work to do
@@ -172,6 +173,7 @@ def test_estat_tables_equal_the_in_memory_ones(poisson):
     np.testing.assert_allclose(stats.iloc[:, 0].astype(float), stats.iloc[:, 1].astype(float), rtol=1e-8)
     text = str(res.summary())
     assert "Starts: on an in-memory sample" in text and "refined on all rows" in text
+    assert text.split("Starts:")[0] == str(mem.summary()).split("Starts:")[0]  # the same table, to the digit
 
 
 # ------------------------------------------------------------- outputs
