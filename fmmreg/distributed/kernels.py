@@ -134,6 +134,13 @@ def fit_statistics(enc, class_map, theta):
     return [wsum, float(lik.n), means, w @ pi, w @ tau, tau.sum(axis=0), entropy, prob_grad, mean_grad]
 
 
+def final_statistics(enc, class_map, theta):
+    """:func:`score_hessian` and :func:`fit_statistics` at ``theta`` in one pass (the fit's last point)."""
+    if enc.n == 0:
+        return None
+    return (score_hessian(enc, class_map, theta, True), fit_statistics(enc, class_map, theta))
+
+
 def score_cross(enc, class_map, theta, weight_kind):
     """``sum_i m_i g_i g_i'`` with the multipliers of :func:`fmmreg.weighting.meat_weights` (``None``: ``w_i``)."""
     if enc.n == 0:

@@ -418,9 +418,10 @@ class DaskFMM(FMM):
                     newton_maxiter=opts.maxiter,
                     callback=bar,
                 )
-                theta = final_newton_step(lik, theta, trace)
+                theta, sums = final_newton_step(lik, theta, trace)
                 bar("covariance")
-            sums = lik.runner.map_reduce(kernels.fit_statistics, class_map, theta)
+            if sums is None:
+                sums = lik.runner.map_reduce(kernels.fit_statistics, class_map, theta)
             perm = self._order(order, sums)
         timings = {
             "sample_seconds": sample_seconds,
@@ -497,7 +498,7 @@ class DaskFMM(FMM):
         return sorted(range(self.k), key=lambda j: (round(means[j], 10), -shares[j]))
 
 
-def final_newton_step(lik: PartitionedLikelihood, theta: np.ndarray, trace) -> np.ndarray:
+def final_newton_step(lik: PartitionedLikelihood, theta: np.ndarray, trace) -> tuple[np.ndarray, list | None]:
     """Take the Newton step from the converged point, with the score and Hessian there (one pass).
 
     Newton stops once the decrement ``g'(-H)^{-1}g`` is below 1e-10, i.e. within
@@ -506,22 +507,24 @@ def final_newton_step(lik: PartitionedLikelihood, theta: np.ndarray, trace) -> n
     that it does not depend on where the search stopped -- a weakly
     identified coefficient (a level with 50 rows) otherwise differs by 1e-8
     between two fits that both converged. Kept only if the log likelihood
-    does not fall.
+    does not fall. The same pass sums :func:`kernels.fit_statistics` at the
+    new point; returns the point and those sums (``None`` if the step was
+    not taken).
     """
     if not trace.converged or trace.final is None or not np.array_equal(trace.final[0], theta):
-        return theta
+        return theta, None
     _, ll, grad, hess = trace.final
     step, pos_def = newton_direction(lik, hess, grad)  # along the free directions under constraints
     if not pos_def:
-        return theta
+        return theta, None
     cand = feasible(lik, theta + step)
-    ll_c, grad_c, hess_c = lik.score_hessian(cand)
+    (ll_c, grad_c, hess_c), sums = lik.runner.map_reduce(kernels.final_statistics, lik.class_map, cand)
     if not (np.isfinite(ll_c) and ll_c >= ll - 1e-12 * abs(ll) and np.all(np.isfinite(hess_c))):
-        return theta
+        return theta, None
     trace.final = (cand.copy(), ll_c, grad_c, hess_c)
     trace.newton_llf.append(ll_c)
     trace.gradient_norm = float(np.sqrt(abs(grad_c @ newton_direction(lik, hess_c, grad_c)[0])))
-    return cand
+    return cand, sums
 
 
 def relabel_sums(sums: list, perm: list[int], a_inv: np.ndarray) -> dict:
