@@ -154,8 +154,9 @@ plt.show()
 """),
     md("""
 **Next:** `02_replicating_stata_fmm` puts fmmreg's numbers beside Stata's published ones,
-`03_doctor_visits` compares Poisson and negative binomial mixtures like Deb & Trivedi, and
-`05_reporting` exports tables for papers.
+`03_doctor_visits` compares Poisson and negative binomial mixtures like Deb & Trivedi,
+`04_insurance_risk` models claim counts with an exposure (policy holders), and `05_reporting`
+exports tables for papers.
 """),
 ]
 

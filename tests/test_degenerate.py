@@ -280,11 +280,31 @@ def test_starts_table_and_local_maxima(clean_fit):
     maxima = res.local_maxima
     assert maxima.llf.iloc[0] >= res.llf - 1e-6 * abs(res.llf) or maxima.degenerate.iloc[0]
     best = maxima[maxima.best]
-    assert len(best) == 1 and best.n_starts.iloc[0] == res.n_replicated >= 2
+    assert len(best) == 1 and best.n_independent.iloc[0] == res.n_replicated >= 2
+    assert best.n_starts.iloc[0] >= best.n_independent.iloc[0]
     assert abs(sum(best.shares.iloc[0]) - 1) < 1e-3
     note = res.starts_note()
     assert f"reached from {res.n_replicated} distinct start(s)" in note
     assert note in str(res.summary())
+
+
+def test_split_merge_moves_back_into_their_source_are_not_replications(mus03sub):
+    """A move from a maximum that falls back into it says nothing about other basins: not counted."""
+    model = FMM(3, "lmedexp ~ income + age + I(age**2) + totchr + C(sex)", data=mus03sub, class_formula="~ totchr")
+    search = starts_module.StartSearch(
+        model._likelihood([0, 1, 2]), starts_module.StartOptions(), np.random.default_rng(1)
+    )
+    search.run()
+    reached = [i for i, c in enumerate(search.cands) if c.status in ("refined", "same")]
+    moves = [i for i in reached if search.cands[i].kind == "smem"]
+    back = [i for i in moves if abs(search._root(i).llf - search.cands[i].source_llf) < 1e-6]
+    assert back, "the moves from the best maximum fall back into it on this data"
+    assert not any(search.independent(i) for i in back)
+    assert all(search.independent(i) for i in reached if search.cands[i].kind != "smem")
+    b, hits = search.best()
+    at_best = [i for i in reached if abs(search._root(i).llf - search.cands[b].llf) < 1e-6 * abs(search.cands[b].llf)]
+    assert hits == len([i for i in at_best if i not in back]) < len(at_best)
+    assert search.unseen_mass() <= 1.0
 
 
 def test_other_local_maxima_are_listed_in_the_summary(mus03sub):

@@ -272,6 +272,8 @@ class Candidate:
     reason: str = ""
     degenerate: bool = False
     same_as: int = -1
+    #: For a split-merge move: the log likelihood of the maximum it was made from.
+    source_llf: float = np.nan
     trace: FitTrace | None = None
     findings: list[Finding] = field(default_factory=list)
 
@@ -461,6 +463,7 @@ class StartSearch:
                     new[:, k] = tau[:, k] * ~upper
                     new = 0.95 * new + 0.05 / lik.k
                     cand = Candidate("smem", batch, reason=f"from start {source}: merge {i + 1}+{j + 1}, split {k + 1}")
+                    cand.source_llf = self.cands[source].llf
                     try:
                         with np.errstate(all="ignore"):
                             theta0 = theta_from_posterior(lik, new)
@@ -476,26 +479,49 @@ class StartSearch:
         return used
 
     # -------------------------------------------------------------- outcome
+    def _root(self, i: int) -> Candidate:
+        """The refined start whose maximum start ``i`` reached (itself when refined)."""
+        c = self.cands[i]
+        return self.cands[c.same_as] if c.status == "same" else c
+
+    def independent(self, i: int) -> bool:
+        """Whether start ``i`` is independent evidence for the maximum it reached.
+
+        Random starts are; a split-merge move is only when it reached a maximum
+        other than the one it was made from (a move from a maximum that falls
+        back into it says nothing about other basins).
+        """
+        c = self.cands[i]
+        return c.kind != "smem" or not _rel_close(self._root(i).llf, c.source_llf, SAME_MAX_RTOL)
+
     def unseen_mass(self) -> float:
         """Good-Turing estimate of the chance that one more start finds a new maximum.
 
-        ``n1 / N``: the share of refined starts whose maximum no other start
-        reached (Finch, Mendell & Thode 1989 use it to judge whether a
-        multi-start search has seen the global maximum).
+        ``n1 / N`` over the ``N`` refined random starts: the share whose maximum
+        no other random start reached (Finch, Mendell & Thode 1989 use it to judge
+        whether a multi-start search has seen the global maximum). Split-merge
+        moves are left out: they are not random draws (the estimate assumes
+        independent starts from one distribution), and moves from one maximum
+        tend to fall back into it.
         """
-        counts = Counter()
+        groups: list[list[float]] = []  # [log likelihood, random starts reaching it]
         n = 0
         for i, c in enumerate(self.cands):
-            if c.status in ("refined", "same"):
+            if c.status in ("refined", "same") and c.kind != "smem":
                 n += 1
-                root = c.same_as if c.status == "same" else i
-                counts[round(self.cands[root].llf / (1.0 + abs(self.cands[root].llf)), 6)] += 1
+                ll = self._root(i).llf
+                for g in groups:
+                    if _rel_close(ll, g[0], SAME_MAX_RTOL):
+                        g[1] += 1
+                        break
+                else:
+                    groups.append([ll, 1])
         if not n:
             return 1.0
-        return sum(1 for v in counts.values() if v == 1) / n
+        return sum(1 for g in groups if g[1] == 1) / n
 
     def best(self) -> tuple[int | None, int]:
-        """Index of the best non-degenerate refined start and how many starts reached it."""
+        """Index of the best non-degenerate refined start and how many independent starts reached it."""
         ok = [i for i, c in enumerate(self.cands) if c.status == "refined" and not c.degenerate]
         if not ok:
             return None, 0
@@ -503,15 +529,18 @@ class StartSearch:
         ll = self.cands[b].llf
         hits = sum(
             1
-            for c in self.cands
-            if c.status in ("refined", "same") and not c.degenerate and _rel_close(c.llf, ll, SAME_MAX_RTOL)
+            for i, c in enumerate(self.cands)
+            if c.status in ("refined", "same")
+            and not c.degenerate
+            and _rel_close(c.llf, ll, SAME_MAX_RTOL)
+            and self.independent(i)
         )
         return b, hits
 
     def run(self) -> None:
         opts = self.opts
         batch = 0
-        moved_from: set[int] = set()
+        moved_from: list[float] = []  # maxima (log likelihoods) the moves started from
         while True:
             size = min(max(1, opts.draws), opts.max_draws - len(self.cands))
             if size <= 0:
@@ -520,8 +549,12 @@ class StartSearch:
             batch += 1
             b, hits = self.best()
             # split-merge moves from each new best maximum, until they find nothing better
-            while b is not None and b not in moved_from and opts.startvalues == "auto":
-                moved_from.add(b)
+            while (
+                b is not None
+                and opts.startvalues == "auto"
+                and not any(_rel_close(self.cands[b].llf, ll, SAME_MAX_RTOL) for ll in moved_from)
+            ):
+                moved_from.append(self.cands[b].llf)
                 if not self.run_moves(b, batch, opts.max_draws - len(self.cands)):
                     break
                 b, hits = self.best()
@@ -558,10 +591,12 @@ class StartSearch:
         for i, c in enumerate(self.cands):
             if c.status != "refined":
                 continue
-            hits = 1 + sum(1 for o in self.cands if o.status == "same" and o.same_as == i)
+            mine = [i] + [j for j, o in enumerate(self.cands) if o.status == "same" and o.same_as == i]
+            hits, indep = len(mine), sum(self.independent(j) for j in mine)
             for g in groups:
                 if g["degenerate"] == c.degenerate and _rel_close(c.llf, g["llf"], SAME_MAX_RTOL):
                     g["n_starts"] += hits
+                    g["n_independent"] += indep
                     break
             else:
                 tau = self.lik.estep(c.theta)[1]
@@ -571,13 +606,15 @@ class StartSearch:
                     {
                         "llf": c.llf,
                         "n_starts": hits,
+                        "n_independent": indep,
                         "degenerate": c.degenerate,
                         "reason": c.reason,
                         "shares": tuple(np.round(shares, 4)),
                         "first_start": i,
                     }
                 )
-        out = pd.DataFrame(groups, columns=["llf", "n_starts", "degenerate", "reason", "shares", "first_start"])
+        columns = ["llf", "n_starts", "n_independent", "degenerate", "reason", "shares", "first_start"]
+        out = pd.DataFrame(groups, columns=columns)
         out = out.sort_values("llf", ascending=False, kind="stable").reset_index(drop=True)
         if best_ll is not None:
             out["best"] = [(not d) and _rel_close(v, best_ll, SAME_MAX_RTOL) for v, d in zip(out.llf, out.degenerate)]
@@ -692,7 +729,16 @@ def _single(lik, theta, kind, options, engine, callback) -> SearchResult:
     u = lik.unit_weights  # a grouped model's shares are shares of groups
     shares = tuple(np.round(np.sort(u @ tau / u.sum())[::-1], 4))
     maxima = pd.DataFrame(
-        [{"llf": ll, "n_starts": 1, "degenerate": bool(found), "reason": table.reason[0], "shares": shares}]
+        [
+            {
+                "llf": ll,
+                "n_starts": 1,
+                "n_independent": 1,
+                "degenerate": bool(found),
+                "reason": table.reason[0],
+                "shares": shares,
+            }
+        ]
     )
     maxima["first_start"] = 0
     maxima["best"] = not found
