@@ -28,6 +28,7 @@ from formulaic import Formula, model_matrix
 from fmmreg.datacheck import (
     MIN_ROWS_PER_LEVEL,
     BinaryCoding,
+    ColumnSummary,
     binary_coding,
     check_duplicate_columns,
     check_infinite,
@@ -312,7 +313,9 @@ def _row_values(values, n: int, what: str) -> np.ndarray:
     return arr
 
 
-def _check_columns(sub: pd.DataFrame, roles: dict[str, set[tuple[str, str]]]) -> dict[str, pd.Series]:
+def _check_columns(
+    sub: pd.DataFrame, roles: dict[str, set[tuple[str, str]]], summary: ColumnSummary | None = None
+) -> dict[str, pd.Series]:
     """Text columns used bare must be categorical; returns the columns to replace in the working frame.
 
     A column of pandas' ``string`` dtype (missing value ``pd.NA``) becomes
@@ -326,10 +329,14 @@ def _check_columns(sub: pd.DataFrame, roles: dict[str, set[tuple[str, str]]]) ->
             continue
         bare = sorted(place for place, how in uses if how == "bare")
         if bare:
-            check_text_column(col, c, bare[0])
+            check_text_column(col, c, bare[0], counts=_counts(summary, c))
         if isinstance(col.dtype, pd.StringDtype) and getattr(col.dtype, "na_value", pd.NA) is pd.NA:
             changes[c] = col.astype(object)
     return changes
+
+
+def _counts(summary: ColumnSummary | None, column: str) -> pd.Series | None:
+    return None if summary is None else summary.text_counts.get(column)
 
 
 def _warn_many_levels(specs, n: int) -> None:
@@ -360,12 +367,14 @@ def _checked_columns(
     missing_y_ok: bool,
     other_roles: dict[str, str],
     infinite_ok: set[str] = frozenset(),
+    summary: ColumnSummary | None = None,
 ) -> tuple[pd.DataFrame, BinaryCoding | None]:
     """The checks of :mod:`fmmreg.datacheck` on the rows used, before encoding.
 
     Returns the working frame (a new one when a column had to be recoded:
     a binary response coded 0/1, string dtypes as ``object``) and the coding
-    of the response.
+    of the response. ``summary`` holds the counts of all rows used when
+    ``sub`` holds only some of them (a Dask fit).
     """
     binary = bool(families) and all(getattr(f, "binary", False) for f in families)
     family = families[0].name if families else "gaussian"
@@ -381,8 +390,8 @@ def _checked_columns(
     if wcol is not None:
         what[wcol] = "weights"
     checked = (required - lhs_vars if missing_y_ok else required) - set(infinite_ok)
-    check_infinite(sub, sorted(checked), what)
-    changes = _check_columns(sub, roles)
+    check_infinite(sub, sorted(checked), what, summary)
+    changes = _check_columns(sub, roles, summary)
     coding = None
     yvar = _lookup_response(first.lhs)
     if yvar is not None:
@@ -392,7 +401,7 @@ def _checked_columns(
             coding = binary_coding(col, yvar, family)
             changes[yvar] = pd.Series(coding.encode(col), index=sub.index)
         elif is_text(col):
-            check_text_column(col, yvar, "response", labels_ok=False)
+            check_text_column(col, yvar, "response", labels_ok=False, counts=_counts(summary, yvar))
         elif categorical:
             raise FMMError(
                 f"response {yvar!r} is categorical; family {family!r} needs numbers: convert it "
@@ -406,9 +415,9 @@ def _checked_columns(
                 f"write the response {v!r} without C(): family {family!r} codes a text or categorical "
                 f"response itself (the event is the second level), as in '{v} ~ x'"
             )
-        check_text_column(sub[v], v, "response", labels_ok=False)
+        check_text_column(sub[v], v, "response", labels_ok=False, counts=_counts(summary, v))
     if wcol is not None and is_text(sub[wcol]):
-        check_text_column(sub[wcol], wcol, "weights", labels_ok=False)
+        check_text_column(sub[wcol], wcol, "weights", labels_ok=False, counts=_counts(summary, wcol))
     return (sub.assign(**changes) if changes else sub), coding
 
 
@@ -503,6 +512,7 @@ def build_design(
     weights: str | np.ndarray | pd.Series | None = None,
     families: list | None = None,
     extra: dict[str, object] | None = None,
+    column_summary: ColumnSummary | None = None,
 ) -> Design:
     """Encode the component formulas (one per class) and the class formula.
 
@@ -529,6 +539,9 @@ def build_design(
         Further per-row variables (offsets, exposures) by key: a column name
         of ``data`` or an array of length n. Rows where one is missing are
         dropped with the rest; ``Design.extra`` holds their values (float).
+    column_summary : ColumnSummary, optional
+        Counts of text values and ``±inf`` over all rows used, when ``data``
+        holds only some of them (a Dask fit checks its partitions this way).
 
     Raises
     ------
@@ -598,7 +611,9 @@ def build_design(
             f"(missing: {worst or 'weights'}); drop or fill those variables"
         )
 
-    sub, coding = _checked_columns(sub, parsed, cf, lhs_vars, wcol, families, missing_y_ok, other_roles, infinite_ok)
+    sub, coding = _checked_columns(
+        sub, parsed, cf, lhs_vars, wcol, families, missing_y_ok, other_roles, infinite_ok, column_summary
+    )
     text_columns = frozenset(c for c in required if is_text(data[c]))
 
     y = None
