@@ -281,6 +281,56 @@ def _column_roles(terms, columns: set[str]) -> dict[str, set[str]]:
     return roles
 
 
+def _factors(part):
+    """Every factor of a parsed formula (its sides, terms, nested parts)."""
+    if hasattr(part, "factors"):  # a term
+        yield from part.factors
+    elif hasattr(part, "lhs") or hasattr(part, "rhs"):
+        for side in (getattr(part, "lhs", None), getattr(part, "rhs", None)):
+            if side is not None:
+                yield from _factors(side)
+    else:
+        for item in part:
+            yield from _factors(item)
+
+
+def formula_variables(formula, columns) -> set[str]:
+    """Data columns a parsed formula reads.
+
+    formulaic's ``required_variables`` leaves out the arguments of stateful
+    transforms (``center(x)``, ``scale(x)``, ``poly(x, 2)``, ``bs(x, df=3)``),
+    so the columns named in every Python-evaluated factor are added.
+    """
+    out = set(formula.required_variables) - set(FORMULA_FUNCTIONS)
+    cols = set(columns)
+    for factor in _factors(formula):
+        if getattr(factor.eval_method, "value", factor.eval_method) == "python":
+            out |= set(_expression_uses(factor.expr, cols))
+    return out
+
+
+#: formulaic transforms that learn a state from the data they first see (Q only quotes a name)
+STATEFUL_TRANSFORMS = frozenset({"bs", "cc", "cr", "cs", "center", "poly", "scale", "standardize"})
+
+
+def stateful_transforms(formula) -> set[str]:
+    """Names of the stateful transforms (``center``, ``poly``, ``bs``, ...) a parsed formula calls."""
+    out: set[str] = set()
+    for factor in _factors(formula):
+        if getattr(factor.eval_method, "value", factor.eval_method) != "python":
+            continue
+        try:
+            tree = ast.parse(_QUOTED.sub("_", factor.expr), mode="eval")
+        except SyntaxError:
+            continue
+        out |= {
+            n.func.id
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in STATEFUL_TRANSFORMS
+        }
+    return out
+
+
 def _lookup_response(lhs) -> str | None:
     """The column name when the response is one bare column, else None."""
     factors = [fa for term in lhs for fa in term.factors]
@@ -566,9 +616,9 @@ def build_design(
     fam_cols = family_columns(families or [])
     required: set[str] = set(fam_cols)
     for p in parsed.values():
-        required |= set(p.required_variables) - set(FORMULA_FUNCTIONS)
+        required |= formula_variables(p, data.columns)
     if cf is not None:
-        required |= set(cf.required_variables)
+        required |= formula_variables(cf, data.columns)
     wcol = None
     if isinstance(weights, str):
         wcol = weights
@@ -587,15 +637,15 @@ def build_design(
     }
     other_roles = {v: key.split(":")[0] for key, v in extra.items() if isinstance(v, str)}  # offset, exposure
     other_roles |= {c: what for c, (what, _) in fam_cols.items()}
-    formula_vars = {v for p in parsed.values() for v in p.required_variables} | set(
-        [] if cf is None else cf.required_variables
+    formula_vars = {v for p in parsed.values() for v in formula_variables(p, data.columns)} | (
+        set() if cf is None else formula_variables(cf, data.columns)
     )
     # a limit column may say "no limit in this row" with ±inf; in a formula a column may not
     infinite_ok = {c for c, (_, inf_ok) in fam_cols.items() if inf_ok and c not in formula_vars}
 
     lhs_vars: set[str] = set()
     for p in parsed.values():
-        lhs_vars |= set(p.lhs.required_variables) - set(FORMULA_FUNCTIONS)
+        lhs_vars |= formula_variables(p.lhs, data.columns)
     listwise = sorted(required - lhs_vars) if missing_y_ok else sorted(required)
     keep = data[listwise].notna().all(axis=1).to_numpy()
     if w_all is not None:

@@ -249,6 +249,8 @@ def test_dropped_rows_and_their_warnings_count_all_partitions():
         ({"weights": np.ones(60)}, r"give weights= as a column name"),
         ({"group": "grp"}, r"group='grp' \(a panel model, 'y ~ x \| id'\) is not available for a Dask"),
         ({"formula": "y ~ x | grp"}, r"group='grp' \(a panel model"),
+        ({"formula": "y ~ center(x)"}, r"center\(\.\.\.\) in a formula learns .* from one sample"),
+        ({"class_formula": "~ poly(x, 2)"}, r"poly\(\.\.\.\) in a formula learns"),
     ],
 )
 def test_what_a_dask_fit_refuses_is_named(kwargs, match):

@@ -35,7 +35,15 @@ import pandas as pd
 from fmmreg.datacheck import ColumnSummary, infinite_values, is_boolean, is_text
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.exceptions import DataWarning, FMMError
-from fmmreg.formula import FORMULA_FUNCTIONS, Design, _column_roles, _parse, build_design, family_columns
+from fmmreg.formula import (
+    Design,
+    _column_roles,
+    _parse,
+    build_design,
+    family_columns,
+    formula_variables,
+    stateful_transforms,
+)
 from fmmreg.offsets import offset_arrays
 from fmmreg.weighting import check_weights
 
@@ -100,14 +108,21 @@ def model_columns(inputs: ModelInputs, dtypes: pd.Series) -> Columns:
     formulas = [fam.extend_formula(f) for f, fam in zip(inputs.formulas, inputs.families)]
     parsed = {f: _parse(f, "formula", True) for f in dict.fromkeys(formulas)}
     cf = None if inputs.class_formula is None else _parse(inputs.class_formula, "class_formula", False)
-    functions = set(FORMULA_FUNCTIONS)
+    stateful = set().union(*(stateful_transforms(p) for p in parsed.values()))
+    stateful |= set() if cf is None else stateful_transforms(cf)
+    if stateful:
+        raise FMMError(
+            f"{', '.join(sorted(stateful))}(...) in a formula learns its centring/basis from the data; on a Dask "
+            "DataFrame it would be learned from one sample of partitions, not all rows: compute the column "
+            "first (e.g. ddf['x_c'] = ddf['x'] - ddf['x'].mean()) and use it in the formula"
+        )
     required = set(family_columns(inputs.families))
     lhs_vars: set[str] = set()
     for p in parsed.values():
-        required |= set(p.required_variables) - functions
-        lhs_vars |= set(p.lhs.required_variables) - functions
+        required |= formula_variables(p, dtypes.index)
+        lhs_vars |= formula_variables(p.lhs, dtypes.index)
     if cf is not None:
-        required |= set(cf.required_variables)
+        required |= formula_variables(cf, dtypes.index)
     if isinstance(inputs.weight_source, str):
         required.add(inputs.weight_source)
     required |= {v for v in inputs.extra.values() if isinstance(v, str)}
