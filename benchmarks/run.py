@@ -5,6 +5,7 @@ Run from the repository root::
     python benchmarks/run.py                          # the target rows (a few minutes)
     python benchmarks/run.py --baseline /tmp/base     # the same, old code alternating with the current
     python benchmarks/run.py --engines                # also the engine comparison (statsmodels engine, flexmix)
+    python benchmarks/run.py --dask                   # only the Dask rows (issue 18; n = 2e7, tens of minutes)
 
 ``--baseline`` is a directory holding an older ``fmmreg`` package (e.g.
 ``git archive <commit> fmmreg | tar -x -C /tmp/base``). Every configuration
@@ -336,6 +337,198 @@ def engine_rows(path: Path, sizes: list[int], with_r: bool) -> list[str]:
     return rows
 
 
+# ------------------------------------------------------------------ Dask (issue 18)
+#: Rows per Parquet file (and Dask partition) of the Dask benchmark.
+DASK_PART_ROWS = 250_000
+#: Memory limit of each of the two Dask workers.
+DASK_WORKER_MEMORY = "768MiB"
+
+
+def write_parquet(n: int, path: Path) -> int:
+    """The poisson3 data in Parquet files of ``DASK_PART_ROWS`` rows, generated a file at a time."""
+    import pandas as pd
+
+    path.mkdir(parents=True, exist_ok=True)
+    nbytes = 0
+    for i, start in enumerate(range(0, n, DASK_PART_ROWS)):
+        rows = min(DASK_PART_ROWS, n - start)
+        df, _ = data.poisson_mixture(rows, seed=data.SEED + 1000 + i)
+        df.index = pd.RangeIndex(start, start + rows)
+        df.to_parquet(path / f"part.{i:05d}.parquet")
+        nbytes += int(df.memory_usage(index=True).sum())
+    return nbytes
+
+
+def _dask_fit(path: str) -> dict:
+    """The default fit of poisson3 on a 2-worker LocalCluster reading ``path``; peak memory per worker."""
+    import threading
+
+    import dask.dataframe as dd
+    import psutil
+    from distributed import Client, LocalCluster
+
+    from fmmreg import FMM
+
+    def rss() -> int:
+        return psutil.Process().memory_info().rss
+
+    def cpu() -> float:
+        times = psutil.Process().cpu_times()
+        return times.user + times.system
+
+    peaks: dict = {}
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, memory_limit=DASK_WORKER_MEMORY, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        done = threading.Event()
+
+        def watch():
+            while not done.is_set():
+                try:
+                    for worker, value in client.run(rss).items():
+                        peaks[worker] = max(peaks.get(worker, 0), value)
+                except Exception:  # a worker restarting is reported by the fit itself
+                    pass
+                done.wait(0.5)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        ddf = dd.read_parquet(path)
+        cpu0 = sum(client.run(cpu).values())
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        model = FMM(3, data.POISSON_FORMULA, data=ddf, family="poisson", class_formula=data.POISSON_CLASS_FORMULA)
+        t1 = time.perf_counter()
+        res = model.fit()
+        t2 = time.perf_counter()
+        cpu_seconds = sum(client.run(cpu).values()) - cpu0 + time.process_time() - c0
+        done.set()
+        watcher.join()
+        errors = [m for log in client.get_worker_logs().values() for level, m in log if level in ("ERROR", "CRITICAL")]
+    timings = res.timings
+    return {
+        "time": t2 - t0,
+        "cpu": cpu_seconds,
+        "setup": t1 - t0,
+        "sample": timings["sample_seconds"],
+        "all_rows": timings["all_rows_seconds"],
+        "passes": timings["passes"],
+        "newton": len(res.trace.newton_llf),
+        "persisted": res.lik.runner.persisted,
+        "nobs": res.nobs,
+        "llf": res.llf,
+        "converged": res.converged,
+        "peak_worker_mb": sorted(v / 2**20 for v in peaks.values()),
+        "peak_client_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "errors": errors,
+    }
+
+
+def _memory_fit(path: str, n: int) -> dict:
+    """The same default fit in memory on the first ``n`` rows (the first files) of ``path``."""
+    import pandas as pd
+
+    from fmmreg import FMM
+
+    files = sorted(Path(path).glob("*.parquet"))[: max(1, n // DASK_PART_ROWS)]
+    df = pd.concat([pd.read_parquet(f) for f in files])
+    t0, c0 = time.perf_counter(), time.process_time()
+    model = FMM(3, data.POISSON_FORMULA, data=df, family="poisson", class_formula=data.POISSON_CLASS_FORMULA)
+    res = model.fit()
+    elapsed = time.perf_counter() - t0
+    return {
+        "time": elapsed,
+        "cpu": time.process_time() - c0,
+        "newton": len(res.trace.newton_llf),
+        "nobs": res.nobs,
+        "llf": res.llf,
+        "converged": res.converged,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+def run_dask(n: int) -> list[str]:
+    """Rows of the Dask table: the Dask fit of ``n`` rows and the in-memory fit of ``n / 2`` rows."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "poisson3"
+        nbytes = write_parquet(n, path)
+        disk = sum(f.stat().st_size for f in path.glob("*.parquet"))
+        dk = json.loads(_run_json("--dask-one", str(path)))
+        mem = json.loads(_run_json("--memory-one", str(path), str(n // 2)))
+    wall_ratio = (dk["time"] / dk["nobs"]) / (mem["time"] / mem["nobs"])
+    cpu_ratio = (dk["cpu"] / dk["nobs"]) / (mem["cpu"] / mem["nobs"])
+    rows = [
+        f"| Dask, 2 workers x {DASK_WORKER_MEMORY}, Parquet ({nbytes / 2**30:.2f} GiB in memory, "
+        f"{disk / 2**30:.2f} GiB on disk, {n // DASK_PART_ROWS} files) | {dk['nobs']:,.0f} | {dk['time']:.0f} | "
+        f"{dk['cpu']:.0f} | "
+        f"{dk['setup']:.0f} / {dk['sample']:.0f} / {dk['all_rows']:.0f} | {dk['passes']} ({dk['newton']} Newton) | "
+        f"{dk['all_rows'] / max(dk['passes'], 1):.1f} | "
+        f"{' / '.join(f'{v:.0f}' for v in dk['peak_worker_mb'])} (client {dk['peak_client_mb']:.0f}) | "
+        f"{dk['llf']:.4f} | {wall_ratio:.2f} / {cpu_ratio:.2f} |",
+        f"| in memory, one process | {mem['nobs']:,.0f} | {mem['time']:.0f} | {mem['cpu']:.0f} | — | "
+        f"{mem['newton']} Newton | — | {mem['peak_mb']:.0f} | {mem['llf']:.4f} | 1 |",
+    ]
+    if not dk["converged"] or dk["errors"] or not mem["converged"]:
+        rows.append(f"| (not converged or worker errors: {dk['errors'][:3]}) |||||||||")
+    return rows
+
+
+def _run_json(*args: str) -> str:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+DASK_HEADER = (
+    "| fit | n | wall s | CPU s | wall s: model (2 passes) / sample search / all rows | passes over all rows | "
+    "wall s per pass | peak MB per worker | LL | per row vs in memory: wall / CPU |"
+)
+
+
+def write_dask_section(rows: list[str], n: int) -> None:
+    """Replace (or add) the Dask section of ``results.md``."""
+    notes = [
+        f"Command: `python benchmarks/run.py --dask` (n = {n:,}); date {time.strftime('%Y-%m-%d')}; "
+        f"machine: {machine()}.",
+        "Model: the 3-class Poisson of the table above (5 covariates, class formula on z1, z2), default "
+        "options: the start search on an in-memory sample of 100,000 rows (itself searching a 10,000-row "
+        "subsample), then Newton on all rows with every sum reduced over the partitions.",
+        f"Dask: `LocalCluster(n_workers=2, threads_per_worker=1, memory_limit={DASK_WORKER_MEMORY!r})`, "
+        "`dd.read_parquet`; the encoded data do not fit in 40% of the workers' memory, so every pass reads "
+        "and encodes the Parquet files again (`persist='auto'`).",
+        "peak MB per worker: the largest resident memory of each worker process, sampled every 0.5 s; "
+        "client: peak resident memory of the process that ran the fit (the sample fit runs there).",
+        f"The in-memory row fits the first {n // 2:,} rows with the same default options in one process. The "
+        "last column divides the Dask fit's seconds per row by the in-memory fit's: wall time, and CPU time "
+        "(the workers' and the client's processes; the machine is shared, so wall time depends on the load "
+        "while CPU time measures the work).",
+        "passes over all rows: the fit's passes after the model is built (Newton iterations with their "
+        "line searches, the final Newton step with the tables' sums).",
+    ]
+    section = (
+        "## Dask (issue 18): data larger than the workers' memory\n\n"
+        + DASK_HEADER
+        + "\n|"
+        + "---|" * 10
+        + "\n"
+        + "\n".join(rows)
+        + "\n\n"
+        + "\n".join(f"- {line}" for line in notes)
+        + "\n"
+    )
+    out = HERE / "results.md"
+    text = out.read_text() if out.exists() else "# Benchmark results\n"
+    head, marker, tail = text.partition("## Dask (issue 18)")
+    rest = ""
+    if marker:
+        after = tail.find("\n## ")
+        rest = tail[after + 1 :] if after >= 0 else ""
+    out.write_text(head.rstrip("\n") + "\n\n" + section + ("\n" + rest if rest else ""))
+    print(f"written to {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--one")
@@ -348,10 +541,27 @@ def main() -> None:
     parser.add_argument("--engine-sizes", nargs="*", type=int, default=[10_000, 100_000])
     parser.add_argument("--no-r", action="store_true", help="skip R flexmix in the engine comparison")
     parser.add_argument("--out", default=str(HERE / "results.md"))
+    parser.add_argument("--dask", action="store_true", help="only the Dask rows (needs fmmreg[dask]; slow)")
+    parser.add_argument("--dask-n", type=float, default=2e7, help="rows of the Dask benchmark (default 2e7)")
+    parser.add_argument("--dask-one", metavar="PATH", help=argparse.SUPPRESS)
+    parser.add_argument("--memory-one", nargs=2, metavar=("PATH", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
         sys.path.insert(0, args.path)
         print(json.dumps(_one(args.one)))
+        return
+    if args.dask_one:
+        print(json.dumps(_dask_fit(args.dask_one)))
+        return
+    if args.memory_one:
+        print(json.dumps(_memory_fit(args.memory_one[0], int(float(args.memory_one[1])))))
+        return
+    if args.dask:
+        n = int(args.dask_n)
+        print(DASK_HEADER)
+        rows = run_dask(n)
+        print("\n".join(rows))
+        write_dask_section(rows, n)
         return
 
     started = machine()
@@ -395,6 +605,9 @@ def main() -> None:
         'panel3: group-based trajectory model (`group="id"`, issue 15), K = 3 Poisson, `y ~ t + I(t**2) + x`, '
         "class formula on a subject-level `z`, 10 waves per subject (`benchmarks/data.py`).",
     ]
+    # the Dask section (``--dask``, tens of minutes) is kept from the last such run
+    previous = Path(args.out).read_text() if Path(args.out).exists() else ""
+    _, marker, dask_section = previous.partition("## Dask (issue 18)")
     Path(args.out).write_text(
         "# Benchmark results\n\n"
         f"Machine: {started}. Date: {time.strftime('%Y-%m-%d')}. "
@@ -404,6 +617,7 @@ def main() -> None:
         + "\n"
         + "\n".join(f"- {n}" for n in notes)
         + "\n"
+        + ("\n" + marker + dask_section if marker else "")
     )
     print(f"\nwritten to {args.out}")
 

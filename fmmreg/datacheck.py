@@ -89,7 +89,25 @@ def many_levels(n_levels: int, n: int) -> bool:
     return n_levels > 2 and n_levels * MIN_ROWS_PER_LEVEL > n
 
 
-def check_text_column(col: pd.Series, name: str, role: str, labels_ok: bool = True) -> None:
+@dataclass(frozen=True)
+class ColumnSummary:
+    """What the checks need of the rows used when those rows are not in one frame.
+
+    A Dask DataFrame's partitions are checked one by one; these statistics,
+    summed over all partitions, make the checks count all rows, so their
+    errors are those of the same data in memory (see
+    :mod:`fmmreg.distributed.plan`).
+    """
+
+    #: text columns: the count of each distinct value, in order of first appearance
+    text_counts: dict
+    #: numeric columns: the number of ``±inf`` values and the labels of the first three rows with one
+    infinite: dict
+
+
+def check_text_column(
+    col: pd.Series, name: str, role: str, labels_ok: bool = True, counts: pd.Series | None = None
+) -> None:
     """Raise when a text column used bare cannot be a categorical variable.
 
     Parameters
@@ -104,18 +122,24 @@ def check_text_column(col: pd.Series, name: str, role: str, labels_ok: bool = Tr
     labels_ok : bool
         Whether a column of labels may be a categorical variable (a
         regressor, a binary response); else any text is an error.
+    counts : Series, optional
+        The count of each distinct value of the rows used, in order of first
+        appearance, when ``col`` holds only some of those rows
+        (:class:`ColumnSummary`); by default ``col``'s own.
     """
-    values = col.dropna()
-    uniq = np.asarray(pd.unique(values), dtype=object)
+    if counts is None:
+        counts = col.dropna().value_counts(sort=False)
+    uniq = np.asarray(counts.index, dtype=object)
+    n = int(counts.sum())
     numeric = _reads_as_number(pd.Series(uniq, dtype=object))
     if numeric.any() or not labels_ok:
         not_numbers = uniq[~numeric]
         if len(not_numbers):
-            counts = values[~values.isin(uniq[numeric])].value_counts()
-            shown = _show(counts.index[:3])
+            bad = counts[~numeric].sort_values(ascending=False, kind="stable")
+            shown = _show(bad.index[:3])
             what = f"values like {shown} cannot be read as numbers"
             if numeric.any():
-                what += f" ({int(counts.sum())} of {len(values)} rows; the others are numbers)"
+                what += f" ({int(bad.sum())} of {n} rows; the others are numbers)"
         else:
             what = f"it holds numbers stored as text or objects (e.g. {_show(uniq[:3])})"
         use_c = f" or use C({name}) for a categorical variable" if role.endswith(("regressor", "variable")) else ""
@@ -124,7 +148,7 @@ def check_text_column(col: pd.Series, name: str, role: str, labels_ok: bool = Tr
             f"column {name!r} ({role}) {kind}; {what} — convert it "
             f"(df[{name!r}] = pd.to_numeric(df[{name!r}], errors='coerce') makes them missing){use_c}"
         )
-    n_levels, n = len(uniq), len(values)
+    n_levels = len(uniq)
     if n_levels > max(20, n / 2):
         raise FMMError(
             f"column {name!r} ({role}) is text with {n_levels} distinct values in {n} rows: it looks like an "
@@ -145,19 +169,27 @@ def check_duplicate_columns(data: pd.DataFrame, used: set[str]) -> None:
         )
 
 
-def check_infinite(data: pd.DataFrame, columns, what: dict[str, str]) -> None:
-    """Raise on ``±inf`` in any of ``columns`` (numeric ones), naming column and count."""
+def infinite_values(data: pd.DataFrame, c) -> tuple[int, list]:
+    """The number of ``±inf`` values of a numeric column and the labels of the first three rows with one."""
+    col = data[c]
+    if not pd.api.types.is_numeric_dtype(col.dtype) or is_boolean(col):
+        return 0, []
+    inf = np.isinf(col.to_numpy(dtype=float, na_value=np.nan))
+    return int(inf.sum()), list(data.index[inf][:3])
+
+
+def check_infinite(data: pd.DataFrame, columns, what: dict[str, str], summary: ColumnSummary | None = None) -> None:
+    """Raise on ``±inf`` in any of ``columns`` (numeric ones), naming column and count.
+
+    ``summary`` gives the counts when ``data`` holds only some of the rows used.
+    """
     for c in columns:
-        col = data[c]
-        if not pd.api.types.is_numeric_dtype(col.dtype) or is_boolean(col):
-            continue
-        arr = col.to_numpy(dtype=float, na_value=np.nan)
-        inf = np.isinf(arr)
-        if inf.any():
-            rows = _show(data.index[inf][:3])
+        count, first = summary.infinite.get(c, (0, [])) if summary is not None else infinite_values(data, c)
+        if count:
+            rows = _show(first)
             raise FMMError(
-                f"column {c!r} ({what.get(c, 'variable')}) has {int(inf.sum())} infinite value(s) (±inf; rows "
-                f"{rows}{' ...' if inf.sum() > 3 else ''}); fmmreg does not drop them silently: fix them, or "
+                f"column {c!r} ({what.get(c, 'variable')}) has {count} infinite value(s) (±inf; rows "
+                f"{rows}{' ...' if count > 3 else ''}); fmmreg does not drop them silently: fix them, or "
                 f"set them to NaN (df[{c!r}].replace([np.inf, -np.inf], np.nan)) to drop those rows as missing"
             )
 

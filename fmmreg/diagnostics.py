@@ -106,7 +106,11 @@ def fit_messages(res, options=None) -> tuple[list[tuple[type, str]], bool]:
             )
         )
     with np.errstate(all="ignore"):
-        findings = class_findings(res.lik, res.theta, res.posterior_array, response_sd(res.lik))
+        # a fit whose rows live in partitions (fmmreg.distributed) computes these from sums
+        if hasattr(res, "_class_findings"):
+            findings = res._class_findings()
+        else:
+            findings = class_findings(res.lik, res.theta, res.posterior_array, response_sd(res.lik))
     for f in findings:
         degenerate = True
         out.append((DegenerateClassWarning, f"{f.message}: the maximum is degenerate; fit fewer classes"))
@@ -127,7 +131,7 @@ def fit_messages(res, options=None) -> tuple[list[tuple[type, str]], bool]:
     if hess is not None:
         cond = information_condition(hess)
         bse = res.bse.to_numpy()
-        units = parameter_units(res)
+        units = res._parameter_units() if hasattr(res, "_parameter_units") else parameter_units(res)
         names = list(res.params.index)
         huge = np.flatnonzero((~np.isfinite(bse) | (bse * units > HUGE_SE)) & ~_on_poisson_boundary(res, names))
         if len(huge):

@@ -28,6 +28,7 @@ from formulaic import Formula, model_matrix
 from fmmreg.datacheck import (
     MIN_ROWS_PER_LEVEL,
     BinaryCoding,
+    ColumnSummary,
     binary_coding,
     check_duplicate_columns,
     check_infinite,
@@ -297,6 +298,56 @@ def _column_roles(terms, columns: set[str]) -> dict[str, set[str]]:
     return roles
 
 
+def _factors(part):
+    """Every factor of a parsed formula (its sides, terms, nested parts)."""
+    if hasattr(part, "factors"):  # a term
+        yield from part.factors
+    elif hasattr(part, "lhs") or hasattr(part, "rhs"):
+        for side in (getattr(part, "lhs", None), getattr(part, "rhs", None)):
+            if side is not None:
+                yield from _factors(side)
+    else:
+        for item in part:
+            yield from _factors(item)
+
+
+def formula_variables(formula, columns) -> set[str]:
+    """Data columns a parsed formula reads.
+
+    formulaic's ``required_variables`` leaves out the arguments of stateful
+    transforms (``center(x)``, ``scale(x)``, ``poly(x, 2)``, ``bs(x, df=3)``),
+    so the columns named in every Python-evaluated factor are added.
+    """
+    out = set(formula.required_variables) - set(FORMULA_FUNCTIONS)
+    cols = set(columns)
+    for factor in _factors(formula):
+        if getattr(factor.eval_method, "value", factor.eval_method) == "python":
+            out |= set(_expression_uses(factor.expr, cols))
+    return out
+
+
+#: formulaic transforms that learn a state from the data they first see (Q only quotes a name)
+STATEFUL_TRANSFORMS = frozenset({"bs", "cc", "cr", "cs", "center", "poly", "scale", "standardize"})
+
+
+def stateful_transforms(formula) -> set[str]:
+    """Names of the stateful transforms (``center``, ``poly``, ``bs``, ...) a parsed formula calls."""
+    out: set[str] = set()
+    for factor in _factors(formula):
+        if getattr(factor.eval_method, "value", factor.eval_method) != "python":
+            continue
+        try:
+            tree = ast.parse(_QUOTED.sub("_", factor.expr), mode="eval")
+        except SyntaxError:
+            continue
+        out |= {
+            n.func.id
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in STATEFUL_TRANSFORMS
+        }
+    return out
+
+
 def _lookup_response(lhs) -> str | None:
     """The column name when the response is one bare column, else None."""
     factors = [fa for term in lhs for fa in term.factors]
@@ -329,7 +380,9 @@ def _row_values(values, n: int, what: str) -> np.ndarray:
     return arr
 
 
-def _check_columns(sub: pd.DataFrame, roles: dict[str, set[tuple[str, str]]]) -> dict[str, pd.Series]:
+def _check_columns(
+    sub: pd.DataFrame, roles: dict[str, set[tuple[str, str]]], summary: ColumnSummary | None = None
+) -> dict[str, pd.Series]:
     """Text columns used bare must be categorical; returns the columns to replace in the working frame.
 
     A column of pandas' ``string`` dtype (missing value ``pd.NA``) becomes
@@ -343,10 +396,14 @@ def _check_columns(sub: pd.DataFrame, roles: dict[str, set[tuple[str, str]]]) ->
             continue
         bare = sorted(place for place, how in uses if how == "bare")
         if bare:
-            check_text_column(col, c, bare[0])
+            check_text_column(col, c, bare[0], counts=_counts(summary, c))
         if isinstance(col.dtype, pd.StringDtype) and getattr(col.dtype, "na_value", pd.NA) is pd.NA:
             changes[c] = col.astype(object)
     return changes
+
+
+def _counts(summary: ColumnSummary | None, column: str) -> pd.Series | None:
+    return None if summary is None else summary.text_counts.get(column)
 
 
 def _warn_many_levels(specs, n: int) -> None:
@@ -377,12 +434,14 @@ def _checked_columns(
     missing_y_ok: bool,
     other_roles: dict[str, str],
     infinite_ok: set[str] = frozenset(),
+    summary: ColumnSummary | None = None,
 ) -> tuple[pd.DataFrame, BinaryCoding | None]:
     """The checks of :mod:`fmmreg.datacheck` on the rows used, before encoding.
 
     Returns the working frame (a new one when a column had to be recoded:
     a binary response coded 0/1, string dtypes as ``object``) and the coding
-    of the response.
+    of the response. ``summary`` holds the counts of all rows used when
+    ``sub`` holds only some of them (a Dask fit).
     """
     binary = bool(families) and all(getattr(f, "binary", False) for f in families)
     family = families[0].name if families else "gaussian"
@@ -398,8 +457,8 @@ def _checked_columns(
     if wcol is not None:
         what[wcol] = "weights"
     checked = (required - lhs_vars if missing_y_ok else required) - set(infinite_ok)
-    check_infinite(sub, sorted(checked), what)
-    changes = _check_columns(sub, roles)
+    check_infinite(sub, sorted(checked), what, summary)
+    changes = _check_columns(sub, roles, summary)
     coding = None
     yvar = _lookup_response(first.lhs)
     if yvar is not None:
@@ -409,7 +468,7 @@ def _checked_columns(
             coding = binary_coding(col, yvar, family)
             changes[yvar] = pd.Series(coding.encode(col), index=sub.index)
         elif is_text(col):
-            check_text_column(col, yvar, "response", labels_ok=False)
+            check_text_column(col, yvar, "response", labels_ok=False, counts=_counts(summary, yvar))
         elif categorical:
             raise FMMError(
                 f"response {yvar!r} is categorical; family {family!r} needs numbers: convert it "
@@ -423,9 +482,9 @@ def _checked_columns(
                 f"write the response {v!r} without C(): family {family!r} codes a text or categorical "
                 f"response itself (the event is the second level), as in '{v} ~ x'"
             )
-        check_text_column(sub[v], v, "response", labels_ok=False)
+        check_text_column(sub[v], v, "response", labels_ok=False, counts=_counts(summary, v))
     if wcol is not None and is_text(sub[wcol]):
-        check_text_column(sub[wcol], wcol, "weights", labels_ok=False)
+        check_text_column(sub[wcol], wcol, "weights", labels_ok=False, counts=_counts(summary, wcol))
     return (sub.assign(**changes) if changes else sub), coding
 
 
@@ -520,6 +579,7 @@ def build_design(
     weights: str | np.ndarray | pd.Series | None = None,
     families: list | None = None,
     extra: dict[str, object] | None = None,
+    column_summary: ColumnSummary | None = None,
 ) -> Design:
     """Encode the component formulas (one per class) and the class formula.
 
@@ -546,6 +606,9 @@ def build_design(
         Further per-row variables (offsets, exposures) by key: a column name
         of ``data`` or an array of length n. Rows where one is missing are
         dropped with the rest; ``Design.extra`` holds their values (float).
+    column_summary : ColumnSummary, optional
+        Counts of text values and ``±inf`` over all rows used, when ``data``
+        holds only some of them (a Dask fit checks its partitions this way).
 
     Raises
     ------
@@ -570,9 +633,9 @@ def build_design(
     fam_cols = family_columns(families or [])
     required: set[str] = set(fam_cols)
     for p in parsed.values():
-        required |= set(p.required_variables) - set(FORMULA_FUNCTIONS)
+        required |= formula_variables(p, data.columns)
     if cf is not None:
-        required |= set(cf.required_variables)
+        required |= formula_variables(cf, data.columns)
     wcol = None
     if isinstance(weights, str):
         wcol = weights
@@ -591,15 +654,15 @@ def build_design(
     }
     other_roles = {v: key.split(":")[0] for key, v in extra.items() if isinstance(v, str)}  # offset, exposure
     other_roles |= {c: what for c, (what, _) in fam_cols.items()}
-    formula_vars = {v for p in parsed.values() for v in p.required_variables} | set(
-        [] if cf is None else cf.required_variables
+    formula_vars = {v for p in parsed.values() for v in formula_variables(p, data.columns)} | (
+        set() if cf is None else formula_variables(cf, data.columns)
     )
     # a limit column may say "no limit in this row" with ±inf; in a formula a column may not
     infinite_ok = {c for c, (_, inf_ok) in fam_cols.items() if inf_ok and c not in formula_vars}
 
     lhs_vars: set[str] = set()
     for p in parsed.values():
-        lhs_vars |= set(p.lhs.required_variables) - set(FORMULA_FUNCTIONS)
+        lhs_vars |= formula_variables(p.lhs, data.columns)
     listwise = sorted(required - lhs_vars) if missing_y_ok else sorted(required)
     keep = data[listwise].notna().all(axis=1).to_numpy()
     if w_all is not None:
@@ -616,7 +679,9 @@ def build_design(
             f"(missing: {worst or 'weights'}); drop or fill those variables"
         )
 
-    sub, coding = _checked_columns(sub, parsed, cf, lhs_vars, wcol, families, missing_y_ok, other_roles, infinite_ok)
+    sub, coding = _checked_columns(
+        sub, parsed, cf, lhs_vars, wcol, families, missing_y_ok, other_roles, infinite_ok, column_summary
+    )
     text_columns = frozenset(c for c in required if is_text(data[c]))
 
     y = None

@@ -19,6 +19,7 @@ from fmmreg.constraints import (
     resolve_class_formulas,
 )
 from fmmreg.diagnostics import report_fit
+from fmmreg.distributed import is_dask_dataframe
 from fmmreg.estimation.engine import check_engine
 from fmmreg.estimation.grouped import GroupedMixtureLikelihood
 from fmmreg.estimation.linalg import full_column_rank
@@ -156,6 +157,14 @@ class FMM:
     Under constraints the likelihood is maximised over the free parameters
     (see :mod:`fmmreg.constraints`).
     """
+
+    def __new__(cls, *args, **kwargs):
+        # a Dask DataFrame is fitted partition by partition (fmmreg.distributed; Dask is an optional extra)
+        if cls is FMM and any(is_dask_dataframe(a) for a in (*args, kwargs.get("data"))):
+            from fmmreg.distributed.model import DaskFMM
+
+            return super().__new__(DaskFMM)
+        return super().__new__(cls)
 
     def __init__(
         self,

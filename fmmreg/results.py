@@ -311,6 +311,11 @@ class FMMResults(PostestimationMixin):
         return pd.DataFrame(self.prior_array, index=self.model.design.index, columns=self._class_columns(), copy=True)
 
     @property
+    def mean_posterior(self) -> pd.Series:
+        """Average posterior probability of each class over the rows used (groups with ``group=``)."""
+        return self.posterior.mean().rename("posterior")
+
+    @property
     def modal_class(self) -> pd.Series:
         """Most probable class (1..K) by the posterior: per row used, or per group with ``group=``."""
         post = self.posterior

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fmmreg import FMM, DataWarning, fmm
+from fmmreg import FMM, DataWarning, FMMError, fmm
 
 
 @pytest.fixture
@@ -47,6 +47,21 @@ def test_formulaic_terms_are_supported(small):
     assert {"income:C(sex)[T.1]", "I(age ** 2)", "np.log(age)", "C(region)[T.south]"} <= set(terms)
     assert "C(region)[T.south]" in res.params.loc["2.Class"].index
     assert "_cons" in str(res.summary()) and "Intercept" not in str(res.summary())
+
+
+def test_stateful_transforms_read_their_columns(small):
+    """center/scale/poly/bs: formulaic's required_variables leaves out their arguments."""
+    res = fmm(1, "lmedexp ~ center(income) + scale(age) + poly(totchr, 2)", data=small)
+    assert res.n_dropped == 12  # income and totchr are missing in 12 rows, listwise
+    # K = 1 Gaussian is OLS on the same columns, built by hand
+    rows = small.dropna(subset=["income", "totchr"])
+    plain = fmm(1, "lmedexp ~ income + age + totchr + I(totchr**2)", data=small)
+    assert res.llf == pytest.approx(plain.llf, abs=1e-8)
+    # a new row predicts with the estimation sample's centring
+    np.testing.assert_allclose(res.predict(rows.iloc[:5]), plain.predict(rows.iloc[:5]), rtol=1e-10)
+    assert fmm(1, "lmedexp ~ bs(income, df=3)", data=small).n_dropped == 7
+    with pytest.raises(FMMError, match="'income'"):
+        fmm(1, "lmedexp ~ center(income)", data=small.drop(columns="income"))
 
 
 def test_rows_with_nonfinite_transforms_are_dropped(small):

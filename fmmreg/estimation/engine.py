@@ -98,6 +98,9 @@ def run_em(
     ``tol``. Returns the parameters, their log likelihood and posteriors.
     """
     trace = FitTrace() if trace is None else trace
+    if hasattr(lik, "run_em"):
+        # a likelihood whose rows live elsewhere (fmmreg.distributed) runs its own EM
+        return lik.run_em(theta, maxiter, tol, trace)
     if constrained.constraints_of(lik) is not None:
         return constrained.run_em(lik, theta, maxiter, tol, engine, trace, callback)
     if engine == "fast":

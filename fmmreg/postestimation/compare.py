@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from fmmreg.exceptions import FMMError
-from fmmreg.postestimation.estat import info_criteria
 from fmmreg.reporting import html as h
 from fmmreg.reporting.export import TextReport, latex_document, latex_escape, latex_tabular, markdown_table
 from fmmreg.reporting.export import stars as star_marks
@@ -70,7 +69,7 @@ class Comparison:
         kmax = max(r.k for r in self.results.values())
         cols = {}
         for name, r in self.results.items():
-            ic = info_criteria(r)
+            ic = r.ic()  # a Dask fit sums its entropy over partitions
             shares = r.class_shares.to_numpy()
             col = {
                 "N": r.nobs,
@@ -420,7 +419,7 @@ def select_k(
             warnings.warn(f"select_k: the fit with K={kk} failed: {exc}", UserWarning, stacklevel=2)
             continue
         results[kk] = res
-        ic = info_criteria(res)
+        ic = res.ic()
         rows[kk] = {
             "ll": ic.llf,
             "df": ic.df,

@@ -488,7 +488,7 @@ def build_summary(res, alpha: float = 0.05, eform: bool | str = False, irr: bool
     footer = pd.DataFrame(
         {
             "Class share": res.class_shares.to_numpy(),
-            "Mean posterior": res.posterior.mean().to_numpy(),
+            "Mean posterior": res.mean_posterior.to_numpy(),
         },
         index=pd.Index(res.class_labels, name="Class"),
     )
