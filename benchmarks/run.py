@@ -1,23 +1,41 @@
-"""Benchmark fmmreg against its statsmodels-GLM engine and R flexmix.
+"""Benchmark fmmreg: the targets of issue 17, accuracy against the statsmodels engine and R flexmix.
 
 Run from the repository root::
 
-    python benchmarks/run.py            # full table (n up to 1e6; several minutes)
-    python benchmarks/run.py --quick    # n <= 1e5, for a smoke run
-    python benchmarks/run.py --dask     # only the Dask rows (issue 18; n = 2e7, tens of minutes)
+    python benchmarks/run.py                          # the target rows (a few minutes)
+    python benchmarks/run.py --baseline /tmp/base     # the same, old code alternating with the current
+    python benchmarks/run.py --engines                # also the engine comparison (statsmodels engine, flexmix)
+    python benchmarks/run.py --dask                   # only the Dask rows (issue 18; n = 2e7, tens of minutes)
 
-Every configuration runs in a fresh Python process so that its peak memory
-(``ru_maxrss``) is its own. All fits of one data set start from the same
-starting posterior (``benchmarks/data.py``; flexmix's ``cluster=``). The
-table of ratios is printed and written to ``benchmarks/results.md`` with a
-description of the machine. Times are seconds of the fitting call only (the
-data are generated before the clock starts); compare ratios, not seconds,
-on a noisy machine.
+``--baseline`` is a directory holding an older ``fmmreg`` package (e.g.
+``git archive <commit> fmmreg | tar -x -C /tmp/base``). Every configuration
+runs in a fresh Python process so that its peak memory (``ru_maxrss``) is its
+own; with ``--baseline`` the old and the current code alternate, row by row.
+Wall seconds (``time.perf_counter``) and CPU seconds (``time.process_time``,
+all threads; less sensitive to other processes on a shared machine) are
+reported side by side. The rows:
+
+- ``poisson1e6``: the 3-class Poisson mixture of ``benchmarks/data.py``
+  (5 covariates, class formula on 2), n = 1e6, **default options end to
+  end**: formula encoding, start search, EM and Newton on all rows, OIM
+  standard errors and the fit checks, with the split;
+- ``poisson1e7``: the same at n = 1e7, in memory, with the peak memory;
+- ``glm1e6``: K = 1 (a plain Poisson GLM through fmmreg, default options)
+  against ``statsmodels.GLM(...).fit()`` on the same data;
+- ``example1b``: Stata Example 1b with default options, and the cost of one
+  start (the fit's time divided by the starts the search ran);
+- with ``--engines``: the engine comparison of earlier rounds (one start from
+  a common starting posterior; the statsmodels engine and R flexmix agree on
+  the log likelihood).
+
+The table is printed and written to ``benchmarks/results.md`` with a
+description of the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -27,63 +45,296 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+ROOT = HERE.parent
+sys.path.insert(1, str(HERE))
 
 import data  # noqa: E402
 
+#: Phases of a default fit, timed by wrapping the engine's functions in the benchmark process.
+PHASES = ("encode", "starts", "em", "newton", "rest")
 
-def _one(case: str, n: int, engine: str) -> dict:
-    """Fit one configuration in this process and report as a dict."""
+
+class Clock:
+    """Wall and CPU seconds since creation."""
+
+    def __init__(self):
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def read(self) -> tuple[float, float]:
+        return time.perf_counter() - self.wall, time.process_time() - self.cpu
+
+
+def _instrument(n_full: int) -> dict[str, list[float]]:
+    """Accumulate wall/CPU seconds of the start search and of EM and Newton on all rows after it."""
+    from fmmreg.estimation import engine, starts
+
+    acc = {p: [0.0, 0.0] for p in PHASES}
+    inside = [0]  # depth inside the start search: its EM and Newton belong to it
+
+    def wrap(owner, name, phase, search):
+        f = getattr(owner, name)
+
+        @functools.wraps(f)
+        def g(*args, **kw):
+            lik = args[0] if args else kw.get("lik")
+            timed = search or (inside[0] == 0 and getattr(lik, "n", None) == n_full)
+            clock = Clock() if timed and inside[0] == 0 else None
+            inside[0] += search
+            try:
+                return f(*args, **kw)
+            finally:
+                inside[0] -= search
+                if clock is not None:
+                    w, c = clock.read()
+                    acc[phase][0] += w
+                    acc[phase][1] += c
+
+        setattr(owner, name, g)
+
+    wrap(starts.StartSearch, "__init__", "starts", True)  # the pooled fit
+    wrap(starts.StartSearch, "run", "starts", True)
+    wrap(engine, "run_em", "em", False)
+    wrap(engine, "newton_polish", "newton", False)
+    return acc
+
+
+def _fit_default(df, formula, k, **kw) -> dict:
+    """FMM(...) + fit() with default options + the standard errors, timed by phase."""
+    from fmmreg import FMM
+
+    acc = _instrument(len(df))
+    clock = Clock()
+    model = FMM(k, formula, data=df, **kw)
+    acc["encode"] = list(clock.read())
+    res = model.fit()
+    se_ok = bool((res.bse.to_numpy() > 0).all())
+    total = clock.read()
+    acc["rest"] = [total[i] - sum(acc[p][i] for p in PHASES if p != "rest") for i in range(2)]
+    return {
+        "wall": total[0],
+        "cpu": total[1],
+        "phases": acc,
+        "llf": res.llf,
+        "starts": len(res.search.table),
+        "em": len(res.trace.em_llf),
+        "newton": len(res.trace.newton_llf),
+        "converged": bool(res.converged),
+        "se_ok": se_ok,
+    }
+
+
+def _one(case: str) -> dict:
+    """One configuration in this process (the current ``sys.path``'s fmmreg)."""
     import numpy as np
-    import pandas as pd
 
-    from fmmreg import FMM, fmm
+    warnings.simplefilter("ignore")
+    if case.startswith("poisson1e"):
+        n = int(float(case[len("poisson") :]))
+        df, _ = data.poisson_mixture(n)
+        out = _fit_default(df, data.POISSON_FORMULA, 3, family="poisson", class_formula=data.POISSON_CLASS_FORMULA)
+    elif case == "glm1e6":
+        import statsmodels.api as sm
 
-    if case == "example1b":
-        df = pd.read_csv(HERE.parent / "datasets" / "mus03sub.csv")
-        t0 = time.perf_counter()
-        res = fmm(
-            3,
-            "lmedexp ~ income + age + I(age**2) + totchr + C(sex)",
-            data=df,
-            class_formula="~ totchr",
-            engine=engine,
-        )
-        elapsed = time.perf_counter() - t0
-    else:
-        search = case == "panel3search"
-        if case == "poisson3":
+        df, _ = data.poisson_mixture(1_000_000)
+        out = _fit_default(df, data.POISSON_FORMULA, 1, family="poisson")
+        clock = Clock()
+        X = sm.add_constant(df[[f"x{j}" for j in range(1, 6)]].to_numpy())
+        sm_res = sm.GLM(df["y"].to_numpy(dtype=float), X, family=sm.families.Poisson()).fit()
+        bse = sm_res.bse
+        out["sm_wall"], out["sm_cpu"] = clock.read()
+        out["sm_llf"] = float(sm_res.llf)
+        out["sm_bse_ok"] = bool(np.all(bse > 0))
+    elif case == "example1b":
+        import pandas as pd
+
+        df = pd.read_csv(ROOT / "datasets" / "mus03sub.csv")
+        out = _fit_default(df, "lmedexp ~ income + age + I(age**2) + totchr + C(sex)", 3, class_formula="~ totchr")
+    else:  # engine comparison: "<poisson3|gaussian2>:<n>:<engine>"
+        name, n, engine = case.split(":")
+        from fmmreg import FMM
+
+        n = int(float(n))
+        if name == "poisson3":
             df, post = data.poisson_mixture(n)
-            args = (3, data.POISSON_FORMULA)
-            kw = {"family": "poisson", "class_formula": data.POISSON_CLASS_FORMULA}
-        elif case.startswith("panel3"):
+            args, kw = (3, data.POISSON_FORMULA), {"family": "poisson", "class_formula": data.POISSON_CLASS_FORMULA}
+        elif name.startswith("panel3"):
             df, post = data.poisson_panel(n)
             args = (3, data.PANEL_FORMULA)
             kw = {"family": "poisson", "class_formula": data.PANEL_CLASS_FORMULA, "group": "id"}
         else:
             df, post = data.gaussian_mixture(n)
-            args = (2, data.GAUSSIAN_FORMULA)
-            kw = {"family": "gaussian"}
-        t0 = time.perf_counter()
+            args, kw = (2, data.GAUSSIAN_FORMULA), {"family": "gaussian"}
+        clock = Clock()
         model = FMM(*args, data=df, **kw)
-        t1 = time.perf_counter()
-        res = model.fit(engine=engine) if search else model.fit(engine=engine, start_posterior=post, order="fit")
-        elapsed = time.perf_counter() - t0
-        setup = t1 - t0
-    se_ok = bool(np.all(np.isfinite(res.bse)))
-    return {
-        "time": elapsed,
-        "setup": setup if case != "example1b" else float("nan"),
-        "em": len(res.trace.em_llf),
-        "newton": len(res.trace.newton_llf),
-        "llf": res.llf,
-        "converged": res.converged,
-        "se_ok": se_ok,
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }
+        if name == "panel3search":
+            res = model.fit(engine=engine)
+        else:
+            res = model.fit(engine=engine, start_posterior=post, order="fit")
+        bse = res.bse
+        out = {"llf": res.llf, "em": len(res.trace.em_llf), "newton": len(res.trace.newton_llf)}
+        out["wall"], out["cpu"] = clock.read()
+        out["se_ok"] = bool((bse > 0).all())
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def run_subprocess(case: str, path: Path) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(path))
+    out = subprocess.run(
+        [sys.executable, __file__, "--one", case, "--path", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_flexmix(case: str, n: int) -> dict | None:
+    """Time R flexmix on the same data and starting posterior (None if R is missing)."""
+    if shutil.which("Rscript") is None:
+        return None
+    check = subprocess.run(["Rscript", "-e", "library(flexmix)"], capture_output=True)
+    if check.returncode != 0:
+        return None
+    df, post = data.poisson_mixture(n) if case == "poisson3" else data.gaussian_mixture(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        dpath, ppath, opath = (os.path.join(tmp, f) for f in ("d.csv", "p.csv", "o.txt"))
+        df.to_csv(dpath, index=False, float_format="%.17g")
+        import pandas as pd
+
+        pd.DataFrame(post).to_csv(ppath, index=False, float_format="%.17g")
+        kind = "poisson" if case == "poisson3" else "gaussian"
+        subprocess.run(["Rscript", str(HERE / "flexmix_fit.R"), dpath, ppath, kind, opath], check=True)
+        el, it, ll = Path(opath).read_text().split()
+    return {"time": float(el), "iter": int(it), "llf": float(ll)}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import numpy as np
+
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), "
+        f"Python {platform.python_version()}, numpy {np.__version__}; load average {load:.1f} at the start"
+    )
+
+
+def fmt(v, spec=".2f"):
+    return "—" if v is None else format(v, spec)
+
+
+def _wc(r: dict, key: str = "") -> str:
+    """``wall / cpu`` seconds."""
+    return f"{r[key + 'wall']:.2f} / {r[key + 'cpu']:.2f}"
+
+
+def _split(r: dict) -> str:
+    ph = r["phases"]
+    return " · ".join(f"{p} {ph[p][0]:.2f}" for p in PHASES)
+
+
+TARGET_HEADER = (
+    "| row | code | n | wall / CPU s | split, wall s (encode · starts · EM · Newton · rest) | "
+    "starts | EM+Newton it (all rows) | LL | peak MB | target |"
+)
+
+
+def repeated(case: str, labels_paths: list[tuple[str, Path]], repeat: int) -> dict[str, dict]:
+    """Run ``case`` ``repeat`` times per code, alternating; per code the run of median wall time.
+
+    The phases, CPU seconds and peak memory are those of that run, so a row
+    is one consistent fit. ``runs`` lists every wall time.
+    """
+    runs: dict[str, list[dict]] = {label: [] for label, _ in labels_paths}
+    for _ in range(repeat):
+        for label, path in labels_paths:
+            runs[label].append(run_subprocess(case, path))
+    out = {}
+    for label, rs in runs.items():
+        rs = sorted(rs, key=lambda r: r["wall"])
+        out[label] = dict(rs[(len(rs) - 1) // 2], runs=[r["wall"] for r in runs[label]])
+    return out
+
+
+def target_rows(labels_paths: list[tuple[str, Path]], big: bool, repeat: int) -> list[str]:
+    rows = []
+    cases = [("poisson1e6", 1_000_000, "≤ 2.0 s", repeat)]
+    if big:
+        cases.append(("poisson1e7", 10_000_000, "≤ 25 s, ≤ 4,096 MB", 1))
+    cases.append(("example1b", 2955, "per start", 2 * repeat + 1))
+    for case, n, target, times in cases:
+        results = repeated(case, labels_paths, times)
+        for label, _ in labels_paths:
+            r = results[label]
+            extra = f"{r['wall'] / r['starts'] * 1000:.0f} ms wall per start" if case == "example1b" else target
+            if times > 1:
+                extra += f"; median of {times}: " + ", ".join(f"{t:.2f}" for t in sorted(r["runs"]))
+            row = (
+                f"| {case} | {label} | {n:,} | {_wc(r)} | {_split(r)} | {r['starts']} | {r['em']}+{r['newton']} | "
+                f"{r['llf']:.4f} | {r['peak_mb']:.0f} | {extra} |"
+            )
+            print(row, flush=True)
+            rows.append(row)
+    glm = repeated("glm1e6", labels_paths, repeat)
+    for label, _ in labels_paths:
+        r = glm[label]
+        row = (
+            f"| glm1e6 (K = 1) | {label} | 1,000,000 | {_wc(r)} | {_split(r)} | {r['starts']} | "
+            f"{r['em']}+{r['newton']} | {r['llf']:.4f} | {r['peak_mb']:.0f} | statsmodels `GLM.fit()` "
+            f"{_wc(r, 'sm_')} s (LL {r['sm_llf']:.4f}): ratio {r['sm_wall'] / r['wall']:.1f}x wall |"
+        )
+        print(row, flush=True)
+        rows.append(row)
+    return rows
+
+
+ENGINE_HEADER = (
+    "| case | n | fmmreg wall / CPU s | EM+Newton it | statsmodels-engine wall / CPU s | flexmix s (it) | "
+    "LL fmmreg | max rel. LL diff | peak MB |"
+)
+
+
+def engine_rows(path: Path, sizes: list[int], with_r: bool) -> list[str]:
+    rows = []
+    for case in ("poisson3", "gaussian2"):
+        for n in sizes:
+            fast = run_subprocess(f"{case}:{n}:fast", path)
+            slow = run_subprocess(f"{case}:{n}:statsmodels", path)
+            flex = run_flexmix(case, n) if with_r else None
+            # flexmix's Gaussian sigma has a df correction: its LL is not the ML value
+            refs = [slow["llf"]] + ([flex["llf"]] if flex and case == "poisson3" else [])
+            diff = max(abs(ll - fast["llf"]) / abs(fast["llf"]) for ll in refs)
+            row = (
+                f"| {case} | {n:,} | {_wc(fast)} | {fast['em']}+{fast['newton']} | {_wc(slow)} | "
+                f"{fmt(flex['time']) + ' (' + str(flex['iter']) + ')' if flex else '—'} | "
+                f"{fast['llf']:.4f} | {diff:.1e} | {fast['peak_mb']:.0f} |"
+            )
+            print(row, flush=True)
+            rows.append(row)
+    # group-based trajectory models (issue 15): rows grouped by subject
+    for case, n in (("panel3", 100_000), ("panel3", 1_000_000), ("panel3search", 1_000_000)):
+        r = run_subprocess(f"{case}:{n}:fast", path)
+        what = "default start search" if case == "panel3search" else "start posterior"
+        row = (
+            f"| panel3, {n // 10:,} groups x 10, {what} | {n:,} | {_wc(r)} | {r['em']}+{r['newton']} | — | — | "
+            f"{r['llf']:.4f} | — | {r['peak_mb']:.0f} |"
+        )
+        print(row, flush=True)
+        rows.append(row)
+    return rows
 
 
 # ------------------------------------------------------------------ Dask (issue 18)
@@ -278,69 +529,26 @@ def write_dask_section(rows: list[str], n: int) -> None:
     print(f"written to {out}")
 
 
-def run_subprocess(case: str, n: int, engine: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, __file__, "--one", case, str(n), engine], capture_output=True, text=True, check=True
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def run_flexmix(case: str, n: int) -> dict | None:
-    """Time R flexmix on the same data and starting posterior (None if R is missing)."""
-    if shutil.which("Rscript") is None:
-        return None
-    check = subprocess.run(["Rscript", "-e", "library(flexmix)"], capture_output=True)
-    if check.returncode != 0:
-        return None
-    df, post = data.poisson_mixture(n) if case == "poisson3" else data.gaussian_mixture(n)
-    with tempfile.TemporaryDirectory() as tmp:
-        dpath, ppath, opath = (os.path.join(tmp, f) for f in ("d.csv", "p.csv", "o.txt"))
-        df.to_csv(dpath, index=False, float_format="%.17g")
-        import pandas as pd
-
-        pd.DataFrame(post).to_csv(ppath, index=False, float_format="%.17g")
-        kind = "poisson" if case == "poisson3" else "gaussian"
-        subprocess.run(["Rscript", str(HERE / "flexmix_fit.R"), dpath, ppath, kind, opath], check=True)
-        el, it, ll = Path(opath).read_text().split()
-    return {"time": float(el), "iter": int(it), "llf": float(ll)}
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import numpy as np
-
-    return (
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), "
-        f"Python {platform.python_version()}, numpy {np.__version__}"
-    )
-
-
-def fmt(v, spec=".2f"):
-    if v is None:
-        return "—"
-    return format(v, spec)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--one", nargs=3, metavar=("CASE", "N", "ENGINE"))
-    parser.add_argument("--quick", action="store_true", help="n <= 1e5 only")
-    parser.add_argument("--no-r", action="store_true", help="skip R flexmix")
+    parser.add_argument("--one")
+    parser.add_argument("--path", help="directory whose fmmreg package is imported (with --one)")
+    parser.add_argument("--baseline", help="directory holding an older fmmreg package, run alternating")
+    parser.add_argument("--baseline-label", default="<old checkout>", help="what --baseline is, for results.md")
+    parser.add_argument("--no-1e7", action="store_true", help="skip the n = 1e7 row")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per code of the 1e6 rows (Example 1b: 2x+1)")
+    parser.add_argument("--engines", action="store_true", help="also the engine comparison (minutes)")
+    parser.add_argument("--engine-sizes", nargs="*", type=int, default=[10_000, 100_000])
+    parser.add_argument("--no-r", action="store_true", help="skip R flexmix in the engine comparison")
+    parser.add_argument("--out", default=str(HERE / "results.md"))
     parser.add_argument("--dask", action="store_true", help="only the Dask rows (needs fmmreg[dask]; slow)")
     parser.add_argument("--dask-n", type=float, default=2e7, help="rows of the Dask benchmark (default 2e7)")
     parser.add_argument("--dask-one", metavar="PATH", help=argparse.SUPPRESS)
     parser.add_argument("--memory-one", nargs=2, metavar=("PATH", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        case, n, engine = args.one
-        print(json.dumps(_one(case, int(float(n)), engine)))
+        sys.path.insert(0, args.path)
+        print(json.dumps(_one(args.one)))
         return
     if args.dask_one:
         print(json.dumps(_dask_fit(args.dask_one)))
@@ -356,79 +564,62 @@ def main() -> None:
         write_dask_section(rows, n)
         return
 
-    sizes = [10_000, 100_000] + ([] if args.quick else [1_000_000])
-    rows = []
-    header = (
-        "| case | n | fmmreg s | EM+Newton it | statsmodels-engine s | flexmix s (it) | "
-        "sm / fmmreg | flexmix / fmmreg | LL fmmreg | max rel. LL diff | peak MB |"
-    )
-    print(header)
-    print("|" + "---|" * 11)
-    for case in ("poisson3", "gaussian2"):
-        for n in sizes:
-            fast = run_subprocess(case, n, "fast")
-            slow = run_subprocess(case, n, "statsmodels") if n <= 100_000 else None
-            flex = None if args.no_r or n > 100_000 else run_flexmix(case, n)
-            lls = [r["llf"] for r in (slow, flex) if r]
-            diff = max((abs(ll - fast["llf"]) / abs(fast["llf"]) for ll in lls), default=None)
-            row = (
-                f"| {case} | {n:,} | {fmt(fast['time'])} | {fast['em']}+{fast['newton']} | "
-                f"{fmt(slow['time']) if slow else '—'} | "
-                f"{fmt(flex['time']) + ' (' + str(flex['iter']) + ')' if flex else '—'} | "
-                f"{fmt(slow['time'] / fast['time'], '.1f') if slow else '—'} | "
-                f"{fmt(flex['time'] / fast['time'], '.1f') if flex else '—'} | "
-                f"{fast['llf']:.4f} | {fmt(diff, '.1e') if diff is not None else '—'} | {fast['peak_mb']:.0f} |"
-            )
-            print(row, flush=True)
-            rows.append(row)
-    for n in [100_000] + ([] if args.quick else [1_000_000]):
-        for case, what in (("panel3", "start posterior"), ("panel3search", "default start search")):
-            if case == "panel3search" and n < 1_000_000:
-                continue
-            r = run_subprocess(case, n, "fast")
-            row = (
-                f"| panel3, {n // 10:,} groups x 10, {what} | {n:,} | {fmt(r['time'])} | {r['em']}+{r['newton']} | "
-                f"— | — | — | — | {r['llf']:.4f} | — | {r['peak_mb']:.0f} |"
-            )
-            print(row, flush=True)
-            rows.append(row)
-    ex = run_subprocess("example1b", 2955, "fast")
-    row = (
-        f"| Stata Example 1b, default options | 2,955 | {fmt(ex['time'])} | {ex['em']}+{ex['newton']} | "
-        f"— | — | — | — | {ex['llf']:.4f} | — | {ex['peak_mb']:.0f} |"
-    )
-    print(row)
-    rows.append(row)
-
-    notes = [
-        "Times: seconds of `FMM(...)` + `.fit(start_posterior=...)` (fmmreg, formula encoding included) "
-        "and of the `flexmix()` call (R); one start from the same starting posterior; both to convergence "
-        "(fmmreg: Newton decrement < 1e-10 with OIM standard errors; flexmix: relative LL change < 1e-8).",
-        "statsmodels engine: literal weighted `statsmodels` GLM fits in every EM iteration, EM to relative "
-        "change 1e-8, then the same Newton polish. Not run at n = 1e6 (minutes).",
-        "flexmix's Gaussian sigma has a degrees-of-freedom correction, so its Gaussian log likelihood is "
-        "not the ML value and differs from fmmreg's by about p/n relative.",
-        "peak MB: peak resident memory of the fmmreg process (data, model and fit).",
-        'panel3: group-based trajectory model (`group="id"`, issue 15), K = 3 Poisson, `y ~ t + I(t**2) + x`, '
-        "class formula on a subject-level `z`, 10 waves per subject (`benchmarks/data.py`); the E-step sums "
-        "log densities per subject with one segment sum. Target: under 10 s at 1e6 rows in 1e5 groups.",
+    started = machine()
+    paths = [("current", ROOT)]
+    if args.baseline:
+        paths = [("baseline", Path(args.baseline)), ("current", ROOT)]
+    print(TARGET_HEADER)
+    print("|" + "---|" * 10)
+    rows = target_rows(paths, big=not args.no_1e7, repeat=args.repeat)
+    sections = [
+        "## Targets (issue 17)\n\n" + TARGET_HEADER + "\n|" + "---|" * 10 + "\n" + "\n".join(rows) + "\n",
     ]
-    out = HERE / "results.md"
-    out.write_text(
+    if args.engines:
+        print(ENGINE_HEADER)
+        erows = engine_rows(ROOT, args.engine_sizes, not args.no_r)
+        sections.append(
+            "## Engines: one start from a common starting posterior\n\n"
+            + ENGINE_HEADER
+            + "\n|"
+            + "---|" * 9
+            + "\n"
+            + "\n".join(erows)
+            + "\n"
+        )
+    notes = [
+        "Each row is the run of median wall time among the runs listed (each in a fresh process, the "
+        "codes alternating); the 1e7 row is one run per code.",
+        "Default rows: `FMM(...)` + `.fit()` with default options + `.bse`, in a fresh process; split: "
+        "formula encoding and data checks (encode), the start search on its subsample (starts), EM and "
+        "Newton on all rows, and the rest (the fit checks, the relabelling and the OIM standard errors "
+        "from the final Hessian).",
+        "wall / CPU: `time.perf_counter` / `time.process_time` seconds; CPU counts every thread of the "
+        "process (the row chunks of large data run in two threads), wall counts waiting for a core on a "
+        "shared machine.",
+        "glm1e6: the same data with K = 1; statsmodels is `sm.GLM(y, X, family=Poisson()).fit()` (IRLS) "
+        "with its standard errors, on arrays already built (no formula).",
+        "Engine rows: both engines reach the same maximum; the statsmodels engine runs literal weighted "
+        "statsmodels GLM fits in every EM iteration. max rel. LL diff: against the statsmodels engine and, "
+        "for the Poisson rows, flexmix (whose relative-change stopping rule, 1e-8, leaves the 1e-7); "
+        "flexmix's Gaussian sigma has a degrees-of-freedom correction (its LL is not compared).",
+        'panel3: group-based trajectory model (`group="id"`, issue 15), K = 3 Poisson, `y ~ t + I(t**2) + x`, '
+        "class formula on a subject-level `z`, 10 waves per subject (`benchmarks/data.py`).",
+    ]
+    # the Dask section (``--dask``, tens of minutes) is kept from the last such run
+    previous = Path(args.out).read_text() if Path(args.out).exists() else ""
+    _, marker, dask_section = previous.partition("## Dask (issue 18)")
+    Path(args.out).write_text(
         "# Benchmark results\n\n"
-        f"Machine: {machine()}. Date: {time.strftime('%Y-%m-%d')}. "
-        "Command: `python benchmarks/run.py`.\n\n"
-        + header
+        f"Machine: {started}. Date: {time.strftime('%Y-%m-%d')}. "
+        f"Command: `python benchmarks/run.py{' --baseline ' + args.baseline_label if args.baseline else ''}"
+        f"{' --engines' if args.engines else ''}`.\n\n"
+        + "\n".join(sections)
         + "\n"
-        + "|"
-        + "---|" * 11
-        + "\n"
-        + "\n".join(rows)
-        + "\n\n"
         + "\n".join(f"- {n}" for n in notes)
         + "\n"
+        + ("\n" + marker + dask_section if marker else "")
     )
-    print(f"\nwritten to {out}")
+    print(f"\nwritten to {args.out}")
 
 
 if __name__ == "__main__":

@@ -41,10 +41,14 @@ def parameter_units(res) -> np.ndarray:
     sd_y = response_sd(lik) or 1.0
     # membership variables vary over the units (a grouped model's groups), not the rows
     unit_z = getattr(lik.membership, "per_group", lik.membership).Z
+    sds: dict[int, np.ndarray] = {}  # classes share one design array: one pass over it
     for idx in lik._indices:
         if idx.design is None:
             continue
-        sd = (unit_z if idx.kind == "mem" else idx.design).std(axis=0)
+        design = unit_z if idx.kind == "mem" else idx.design
+        if id(design) not in sds:
+            sds[id(design)] = design.std(axis=0)
+        sd = sds[id(design)]
         sd = np.where(sd > 0, sd, 1.0)
         if idx.kind == "comp":
             fam = lik.families[idx.cls]

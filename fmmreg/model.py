@@ -22,6 +22,7 @@ from fmmreg.diagnostics import report_fit
 from fmmreg.distributed import is_dask_dataframe
 from fmmreg.estimation.engine import check_engine
 from fmmreg.estimation.grouped import GroupedMixtureLikelihood
+from fmmreg.estimation.linalg import full_column_rank
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.estimation.relabel import canonical_order, check_order, permute_theta, relabel_matrix
 from fmmreg.estimation.starts import StartOptions, multistart
@@ -334,15 +335,17 @@ class FMM:
                 f"the model has {total} parameters ({self.k} classes) but only {rows} observations are used: "
                 "it cannot be identified; fit fewer classes or fewer covariates"
             )
+        checked: set[int] = set()  # classes share design arrays
         for k, (X, names, fam) in enumerate(zip(d.designs, d.xnames, self.families), start=1):
             if n <= fam.n_params(X.shape[1]):
                 raise FMMError(f"class {k}: {n} observations for {fam.n_params(X.shape[1])} parameters")
-            if np.linalg.matrix_rank(X) < X.shape[1]:
+            if id(X) not in checked and not full_column_rank(X):
                 raise FMMError(
                     f"class {k}: the design of {d.formulas[k - 1]!r} is collinear "
                     f"(columns {names}); drop a redundant term"
                 )
-        if np.linalg.matrix_rank(d.Z) < d.Z.shape[1]:
+            checked.add(id(X))
+        if not full_column_rank(d.Z):
             raise FMMError(f"class_formula {d.class_formula!r} gives a collinear design {d.znames}; drop a term")
 
     def param_index(self, class_map: list[int] | None = None) -> pd.MultiIndex:

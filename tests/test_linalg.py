@@ -65,3 +65,112 @@ def test_blocked_score_and_hessian_equal_the_dense_evaluation():
     y = lik.y
     log_factorial(y)
     np.testing.assert_array_equal(log_factorial(y[100:200]), gammaln(y[100:200] + 1.0))
+
+
+def test_pair_crosses_equal_the_weighted_cross_products():
+    from fmmreg.estimation import linalg
+
+    rng = np.random.default_rng(4)
+    n = linalg.PAIR_BLOCK + 321  # a ragged last block
+    Z = rng.normal(size=(n, 2))  # row-major
+    X = np.asfortranarray(rng.normal(size=(n, 3)))  # column-major, as the formula layer makes them
+    designs = [Z, X, None]
+    pairs = [(0, 0), (0, 1), (1, 1), (1, 1), (0, 2), (1, 2), (2, 2)]
+    plan = linalg.PairCrosses(designs, pairs)
+    c = np.asfortranarray(rng.normal(size=(n, len(pairs))))
+    got = plan(c)
+    for r, (a, b) in enumerate(pairs):
+        want = weighted_cross(designs[a], c[:, plan.slot[r]], designs[b])
+        np.testing.assert_allclose(got[r], want, rtol=1e-11, atol=1e-9)
+
+
+def _louis_reference(lik, theta):
+    """The observed information block by block from the documented index weights (``_index_hessian``)."""
+    ll, tau, pi, d1s, d2s = lik._index_scores(theta)
+    h = np.empty((lik.n_params, lik.n_params))
+    for a, p in enumerate(lik._indices):
+        for q in lik._indices[a:]:
+            blk = weighted_cross(p.design, lik.w * lik._index_hessian(p, q, tau, pi, d1s, d2s), q.design)
+            h[p.sl, q.sl] = blk
+            h[q.sl, p.sl] = blk.T
+    return h
+
+
+def test_fast_observed_information_equals_the_pairwise_louis_formula():
+    import pandas as pd
+
+    from fmmreg import FMM
+
+    rng = np.random.default_rng(5)
+    n = 900
+    df = pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n), "w": rng.uniform(0.5, 2.0, n)})
+    df["y"] = 1.0 + df["x"] + rng.normal(size=n) * np.where(rng.random(n) < 0.4, 0.5, 2.0)
+    # three classes with a class formula (membership pairs), two indices per class (mean and
+    # lnsigma on the constant design) and weights: every kind of index pair
+    lik = FMM(3, "y ~ x", data=df, family="gaussian", class_formula="~ z", iweights="w")._likelihood([0, 1, 2])
+    theta = rng.normal(scale=0.3, size=lik.n_params)
+    _, _, h = lik.score_hessian(theta)
+    np.testing.assert_allclose(h, _louis_reference(lik, theta), rtol=1e-10, atol=1e-8)
+
+
+def test_row_chunks_and_threads_give_the_unchunked_values(monkeypatch):
+    import pandas as pd
+
+    from fmmreg import FMM
+    from fmmreg.estimation import linalg, mixture
+
+    rng = np.random.default_rng(6)
+    n = 5000
+    df = pd.DataFrame({"x": rng.normal(size=n), "z": rng.normal(size=n)})
+    df["y"] = rng.poisson(np.exp(0.3 + 0.5 * df["x"]))
+    lik = FMM(3, "y ~ x", data=df, family="poisson", class_formula="~ z")._likelihood([0, 1, 2])
+    theta = rng.normal(scale=0.2, size=lik.n_params)
+    dense = lik.score_hessian(theta), lik.estep(theta)
+    gamma, comps = lik.unpack(theta)
+    eta, anc = lik.families[0].indices(lik.designs[0], comps[0])
+    derivs = lik.families[0].derivatives_by_rows(lik.y, eta, anc, order=2)
+    prior = lik.membership.prior(gamma)
+    monkeypatch.setattr(mixture, "HESSIAN_BLOCK", 700)
+    monkeypatch.setattr(linalg, "ROW_CHUNK", 300)
+    monkeypatch.setattr(linalg, "THREADS", 2)
+    from fmmreg.estimation import membership
+    from fmmreg.families import base
+
+    monkeypatch.setattr(membership, "ROW_CHUNK", 300)
+    monkeypatch.setattr(base, "ROW_CHUNK", 300)
+    (ll, g, h), (ll_e, tau, ll_obs) = lik.score_hessian(theta), lik.estep(theta)
+    assert abs(ll - dense[0][0]) < 1e-9 * abs(ll) and abs(ll_e - dense[1][0]) < 1e-9 * abs(ll)
+    np.testing.assert_allclose(g, dense[0][1], rtol=1e-9, atol=1e-8)
+    np.testing.assert_allclose(h, dense[0][2], rtol=1e-9, atol=1e-8)
+    np.testing.assert_allclose(tau, dense[1][1], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ll_obs, dense[1][2], rtol=1e-12)
+    for got, want in zip(lik.families[0].derivatives_by_rows(lik.y, eta, anc, order=2), derivs):
+        np.testing.assert_array_equal(got, want)
+    for got, want in zip(lik.membership.prior(gamma), prior):
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
+
+
+def test_full_column_rank_agrees_with_matrix_rank():
+    from fmmreg.estimation.linalg import full_column_rank
+
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(400, 4))
+    assert full_column_rank(X) and full_column_rank(np.asfortranarray(X))
+    X[:, 3] = X[:, 0] - 2.0 * X[:, 1]  # exactly collinear
+    assert not full_column_rank(X)
+    X[:, 3] += 1e-9 * rng.normal(size=400)  # nearly collinear: the SVD decides, as before
+    assert full_column_rank(X) == (np.linalg.matrix_rank(X) == 4)
+    assert not full_column_rank(np.zeros((10, 2)))
+
+
+def test_row_chunk_threads_keep_the_callers_errstate(monkeypatch):
+    import warnings
+
+    from fmmreg.estimation import linalg
+
+    monkeypatch.setattr(linalg, "THREADS", 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(divide="ignore"):
+            out = linalg.map_rows(lambda rows: np.log(np.zeros(rows.stop - rows.start)), 10, size=2)
+    assert len(out) == 5 and all(np.all(o == -np.inf) for o in out)

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from fmmreg.estimation.linalg import logsumexp_rows, matmul_columns, solve_negdef, weighted_cross
+from fmmreg.estimation.linalg import ROW_CHUNK, PairCrosses, map_rows, matmul_columns, normalize_rows, solve_negdef
+
+#: Rows up to which the last prior probabilities are kept for the next Newton step.
+CARRY_PRIOR_ROWS = 2_000_000
 
 
 class Membership:
@@ -38,7 +41,7 @@ class Membership:
     """
 
     def __init__(self, Z: np.ndarray, k: int, base: int = 0):
-        self.Z = np.ascontiguousarray(Z, dtype=float)
+        self.Z = np.asarray(Z, dtype=float)  # column-major designs stay so
         self.k = int(k)
         self.base = int(base)
         #: the classes (0-based) of the columns of ``gamma``: every class but the base
@@ -72,14 +75,59 @@ class Membership:
 
         Column-major (n, K) so that each class's column is contiguous.
         """
-        full = np.empty((eta.shape[0], self.k), order="F")
-        full[:, self.base] = 0.0
+        # the probabilities are wanted only to be remembered for the next Newton step
+        return self.prior_from_eta(eta, keep_pi=eta.shape[0] <= CARRY_PRIOR_ROWS)[0]
+
+    def prior(self, gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Log class probabilities and the probabilities themselves, each (n, K)."""
+        return self.prior_from_eta(self.linear(gamma))
+
+    def prior_from_eta(self, eta: np.ndarray, keep_pi: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(log pi, pi)`` from the logits of the classes ``others``, one exponential per entry at most.
+
+        The last pair is remembered, so that a Newton step from this
+        ``log pi`` finds ``pi`` without exponentiating again. With
+        ``keep_pi=False`` the probabilities are not kept (``None``): each row
+        chunk's go to a small buffer, an (n, K) array less on large data.
+        """
+        n = eta.shape[0]
+        logpi = np.empty((n, self.k), order="F")
+        pi = np.empty_like(logpi) if keep_pi else None
+        # the base class's logit is 0: exp(0) = 1 needs no exponential, and
+        # the unshifted sum cannot overflow for logits below 700
+        unshifted = self.k > 1 and n > 0 and float(np.abs(eta).max()) < 700.0
+
+        def one(rows: slice) -> None:
+            part = pi[rows] if pi is not None else np.empty((rows.stop - rows.start, self.k), order="F")
+            self._prior_rows(eta[rows], logpi[rows], part, unshifted)
+
+        if n > 4 * ROW_CHUNK:
+            map_rows(one, n)
+        else:
+            one(slice(0, n))
+        # remembered up to a size where an extra (n, K) array matters
+        self._last_prior = (logpi, pi) if n <= CARRY_PRIOR_ROWS and pi is not None else None
+        return logpi, pi
+
+    def _prior_rows(self, eta: np.ndarray, logpi: np.ndarray, pi: np.ndarray, unshifted: bool) -> None:
+        """``log pi`` and ``pi`` of some rows, written into ``logpi`` and ``pi``."""
+        logpi[:, self.base] = 0.0
         for j, c in enumerate(self.others):
-            full[:, c] = eta[:, j]
-        lse = logsumexp_rows(full)
+            logpi[:, c] = eta[:, j]
+        if unshifted:
+            pi[:, self.base] = 1.0
+            s = np.ones(eta.shape[0])
+            for c in self.others:
+                np.exp(logpi[:, c], out=pi[:, c])
+                s += pi[:, c]
+            for j in range(self.k):
+                pi[:, j] /= s
+            lse = np.log(s)
+        else:
+            pi[...] = logpi
+            lse = normalize_rows(pi)
         for j in range(self.k):
-            full[:, j] -= lse
-        return full
+            logpi[:, j] -= lse
 
     def objective(self, tau: np.ndarray, w: np.ndarray, gamma: np.ndarray) -> float:
         return self._objective(tau, w, self.log_prior(gamma))
@@ -92,16 +140,35 @@ class Membership:
         Z = self.Z
         q, km1 = self.q, self.k - 1
         others = self.others
-        grad = np.concatenate([Z.T @ (w * (tau[:, j] - pi[:, j])) for j in others])
+        wp = w[:, None] * pi
+        grad = np.concatenate([Z.T @ (w * tau[:, j] - wp[:, j]) for j in others])
+        # every block is Z' diag(c) Z: one Khatri-Rao GEMM for all of them
+        pairs = [(a, b) for a in range(km1) for b in range(a, km1)]
+        crosses = self._crosses(len(pairs))
+        c = np.empty((Z.shape[0], len(pairs)), order="F")
+        for r, (a, b) in enumerate(pairs):
+            col = c[:, crosses.slot[r]]
+            np.multiply(wp[:, others[a]], pi[:, others[b]], out=col)
+            if a == b:
+                col -= wp[:, others[a]]
         hess = np.empty((km1 * q, km1 * q))
-        for a in range(km1):
-            wp = w * pi[:, others[a]]
-            for b in range(a, km1):
-                c = wp * ((a == b) - pi[:, others[b]])
-                blk = -weighted_cross(Z, c, Z)
-                hess[a * q : (a + 1) * q, b * q : (b + 1) * q] = blk
-                hess[b * q : (b + 1) * q, a * q : (a + 1) * q] = blk.T
+        for (a, b), blk in zip(pairs, crosses(c)):
+            hess[a * q : (a + 1) * q, b * q : (b + 1) * q] = blk
+            hess[b * q : (b + 1) * q, a * q : (a + 1) * q] = blk.T
         return grad, hess
+
+    def _crosses(self, n_pairs: int) -> PairCrosses:
+        cached = self.__dict__.get("_pair_crosses")
+        if cached is None or cached.designs[0] is not self.Z or cached.n_pairs != n_pairs:
+            cached = self._pair_crosses = PairCrosses([self.Z], [(0, 0)] * n_pairs)
+        return cached
+
+    def _prior_probs(self, logpi: np.ndarray) -> np.ndarray:
+        """``exp(log pi)``, from the prior computed with it when that is the one passed."""
+        cached = self.__dict__.get("_last_prior")
+        if cached is not None and cached[0] is logpi:
+            return cached[1]
+        return np.exp(logpi)
 
     def q_value(self, tau: np.ndarray, w: np.ndarray, logpi: np.ndarray) -> float:
         """The M-step objective ``Q`` at the log class probabilities ``logpi`` (n, K)."""
@@ -113,7 +180,7 @@ class Membership:
         Used by the constrained M-step (:mod:`fmmreg.estimation.constrained`),
         which projects the Newton step of several blocks at once.
         """
-        grad, hess = self._grad_hess(tau, w, np.exp(logpi))
+        grad, hess = self._grad_hess(tau, w, self._prior_probs(logpi))
         return self._objective(tau, w, logpi), grad, hess
 
     def closed_form(self, tau: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -139,7 +206,7 @@ class Membership:
             gamma = self.closed_form(tau, w)
             eta = np.broadcast_to(gamma, (self.Z.shape[0], self.k - 1))
             return gamma, eta, self.log_prior_from_eta(eta), 0.0
-        grad, hess = self._grad_hess(tau, w, np.exp(logpi))
+        grad, hess = self._grad_hess(tau, w, self._prior_probs(logpi))
         flat, _ = solve_negdef(hess, grad)
         decrement = float(grad @ flat)
         step = self.unpack(flat)

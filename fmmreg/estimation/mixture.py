@@ -12,12 +12,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fmmreg.estimation.linalg import Design, logsumexp_rows, weighted_cross, weighted_sum
+from fmmreg.estimation.linalg import Design, PairCrosses, map_rows, normalize_rows, weighted_sum
 from fmmreg.estimation.membership import Membership
 from fmmreg.families.base import ComponentFamily
 
-#: Rows per block of the blocked score and Hessian evaluation.
-HESSIAN_BLOCK = 16_384
+#: Rows per chunk of the chunked score and Hessian evaluation: the index
+#: derivatives and the weights of a chunk are vectorised over its rows (few
+#: Python calls), its temporaries stay small however large the data.
+HESSIAN_BLOCK = 65_536
+#: Rows up to which the posterior of the last score/Hessian evaluation is
+#: kept for an :meth:`MixtureLikelihood.estep` at the same point.
+MEMO_ROWS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -138,17 +143,47 @@ class MixtureLikelihood:
         return out
 
     def estep(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """Log likelihood, posterior probabilities (n, K) and per-obs log likelihood."""
+        """Log likelihood, posterior probabilities (n, K) and per-obs log likelihood.
+
+        Large data are evaluated in row chunks (in :data:`fmmreg.estimation.linalg.THREADS`
+        threads), each chunk's temporaries small.
+        """
+        memo = self.__dict__.pop("_posterior_memo", None)
+        # (a likelihood made from another's attributes must not take its posterior)
+        if memo is not None and memo[0] is type(self) and memo[1] == np.asarray(theta, dtype=float).tobytes():
+            return memo[2], memo[3], memo[4]
+        if self._chunked():
+            tau = np.empty((self.n, self.k), order="F")
+            ll_obs = np.empty(self.n)
+
+            def one(rows: slice) -> float:
+                ll, tau[rows], ll_obs[rows] = self.subset(rows).estep(theta)
+                return ll
+
+            return float(sum(self._map_chunks(one))), tau, ll_obs
         gamma, comps = self.unpack(theta)
         return self.posterior_from(self.membership.log_prior(gamma), self.component_logf(comps))
 
+    def _chunked(self) -> bool:
+        """Whether whole-data evaluations go by row chunks: many rows, and rows that are the units.
+
+        Subclasses whose units span rows (groups) or whose pieces differ
+        keep their own evaluation.
+        """
+        return self.n > 2 * HESSIAN_BLOCK and type(self) is MixtureLikelihood
+
+    def _map_chunks(self, fn):
+        """``[fn(rows) for rows in chunks]`` over row chunks of ``HESSIAN_BLOCK``, in threads on large data.
+
+        numpy releases the GIL inside its loops and BLAS calls, so chunks of
+        this size run in parallel on a second core.
+        """
+        return map_rows(fn, self.n, HESSIAN_BLOCK)
+
     def posterior_from(self, logpi: np.ndarray, logf: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Log likelihood, posteriors and per-obs log likelihood from log pi and log f (n, K)."""
-        a = logpi + logf
-        ll_obs = logsumexp_rows(a)
-        a -= ll_obs[:, None]
-        with np.errstate(invalid="ignore"):
-            tau = np.exp(a, out=a)
+        tau = np.add(logpi, logf, order="F")
+        ll_obs = normalize_rows(tau)
         return float(self.w @ ll_obs), tau, ll_obs
 
     def loglike(self, theta: np.ndarray) -> float:
@@ -157,8 +192,7 @@ class MixtureLikelihood:
     # ----------------------------------------------------- derivatives
     def _index_scores(self, theta):
         gamma, comps = self.unpack(theta)
-        logpi = self.membership.log_prior(gamma)
-        pi = np.exp(logpi)
+        logpi, pi = self.membership.prior(gamma)
         logf = np.empty((self.n, self.k), order="F")
         d1s, d2s = [], []
         for k, (fam, y, X, th) in enumerate(zip(self.families, self.ys, self.designs, comps)):
@@ -167,8 +201,19 @@ class MixtureLikelihood:
             logf[:, k] = lf
             d1s.append(d1)
             d2s.append(d2)
-        ll, tau, _ = self.posterior_from(logpi, logf)
+        ll, tau, ll_obs = self.posterior_from(logpi, logf)
+        self._remember_posterior(theta, ll, tau, ll_obs)
         return ll, tau, pi, d1s, d2s
+
+    def _remember_posterior(self, theta, ll, tau, ll_obs) -> None:
+        """Keep the posterior of the last derivative evaluation for one :meth:`estep` at the same point.
+
+        The fit's checks ask for the posterior at the converged point, where
+        the final Hessian was just evaluated. Not on very large data, where
+        an (n, K) array kept alive matters more.
+        """
+        if self.n <= MEMO_ROWS:
+            self._posterior_memo = (type(self), np.asarray(theta, dtype=float).tobytes(), ll, tau, ll_obs)
 
     def _index_gradient(self, idx: _Index, tau, pi, d1s) -> np.ndarray:
         if idx.kind == "mem":
@@ -196,13 +241,23 @@ class MixtureLikelihood:
     def subset(self, rows: slice | np.ndarray) -> MixtureLikelihood:
         """The likelihood of some rows (views for a slice, copies for an index array)."""
         cache: dict[int, np.ndarray] = {}
-        designs = [cache.setdefault(id(X), X[rows]) for X in self.designs]
+
+        def take(a: np.ndarray) -> np.ndarray:
+            if id(a) not in cache:
+                part = a[rows]
+                # a fancy-indexed copy comes out row-major: keep the column-major layout
+                if a.ndim == 2 and a.flags.f_contiguous and not isinstance(rows, slice):
+                    part = np.asfortranarray(part)
+                cache[id(a)] = part
+            return cache[id(a)]
+
+        designs = [take(X) for X in self.designs]
         ys = [cache.setdefault(id(y), y[rows]) for y in self.ys]
         offsets = [None if off is None else off[rows] for off in self.offsets]
         return MixtureLikelihood(
             ys,
             designs,
-            self.membership.Z[rows],
+            take(self.membership.Z),
             self.families,
             self.w[rows],
             offsets=offsets,
@@ -213,38 +268,121 @@ class MixtureLikelihood:
     def score_hessian(self, theta: np.ndarray, hessian: bool = True) -> tuple[float, np.ndarray, np.ndarray | None]:
         """Log likelihood, analytic score and observed Hessian (Louis).
 
-        Large data are processed in row blocks of ``HESSIAN_BLOCK``: every
-        temporary of a block stays in cache and the designs are read once per
-        evaluation instead of once per Hessian block.
+        Large data are processed in row chunks of ``HESSIAN_BLOCK``, so the
+        temporaries stay small however many rows there are.
         """
         if self.n <= 2 * HESSIAN_BLOCK:
             return self._score_hessian_dense(theta, hessian)
-        ll, grad, hess = 0.0, np.zeros(self.n_params), np.zeros((self.n_params, self.n_params)) if hessian else None
-        for start in range(0, self.n, HESSIAN_BLOCK):
-            part = self.subset(slice(start, min(start + HESSIAN_BLOCK, self.n)))
-            l_b, g_b, h_b = part._score_hessian_dense(theta, hessian)
-            ll += l_b
-            grad += g_b
-            if hessian:
-                hess += h_b
+        keep = self.n <= MEMO_ROWS
+        tau = np.empty((self.n, self.k), order="F") if keep else None
+        ll_obs = np.empty(self.n) if keep else None
+
+        def one(rows: slice):
+            part = self.subset(rows)
+            out = part._score_hessian_dense(theta, hessian)
+            memo = part.__dict__.get("_posterior_memo")
+            if keep and memo is not None:
+                tau[rows], ll_obs[rows] = memo[3], memo[4]
+            return out
+
+        parts = self._map_chunks(one)
+        ll = float(sum(p[0] for p in parts))
+        grad = np.sum([p[1] for p in parts], axis=0)
+        hess = np.sum([p[2] for p in parts], axis=0) if hessian else None
+        if keep and type(self) is MixtureLikelihood:
+            self._remember_posterior(theta, ll, tau, ll_obs)
         return ll, grad, hess
+
+    def _cross_plan(self) -> tuple[PairCrosses, list[tuple[int, int]]]:
+        """Every pair of linear indices, grouped by their two designs (built once per likelihood).
+
+        Returns the :class:`PairCrosses` of the distinct designs and, for each
+        pair ``r``, the positions ``(a, b)`` of its indices oriented so that
+        Hessian block ``[a, b]`` is ``D_a' diag(c_r) D_b`` with ``D_a``'s
+        design first in the plan.
+        """
+        plan = self.__dict__.get("_plan")
+        if plan is None or plan[2] is not self._indices:
+            keys: dict[int | None, int] = {}
+            designs: list[Design] = []
+            for idx in self._indices:
+                key = None if idx.design is None else id(idx.design)
+                if key not in keys:
+                    keys[key] = len(designs)
+                    designs.append(idx.design)
+            pos = [keys[None if idx.design is None else id(idx.design)] for idx in self._indices]
+            pairs, orient = [], []
+            m = len(self._indices)
+            for a in range(m):
+                for b in range(a, m):
+                    if pos[a] <= pos[b]:
+                        pairs.append((pos[a], pos[b]))
+                        orient.append((a, b))
+                    else:
+                        pairs.append((pos[b], pos[a]))
+                        orient.append((b, a))
+            plan = (PairCrosses(designs, pairs), orient, self._indices)
+            self._plan = plan
+        return plan[0], plan[1]
 
     def _score_hessian_dense(self, theta, hessian):
         ll, tau, pi, d1s, d2s = self._index_scores(theta)
         w = self.w
+        wt = tau * w[:, None]
+        wp = pi * w[:, None]
+        # u_ke = t_k d1_ke and its weighted version: the index scores of class k
+        us = [tau[:, k, None] * d1 for k, d1 in enumerate(d1s)]
+        wus = [w[:, None] * u for u in us]
         grad = np.empty(self.n_params)
         for idx in self._indices:
-            grad[idx.sl] = weighted_sum(idx.design, w * self._index_gradient(idx, tau, pi, d1s))
+            if idx.kind == "mem":
+                g = wt[:, idx.cls] - wp[:, idx.cls]
+            else:
+                g = wus[idx.cls][:, idx.pos]
+            grad[idx.sl] = weighted_sum(idx.design, g)
         if not hessian:
             return ll, grad, None
+        crosses, orient = self._cross_plan()
+        c = np.empty((self.n, len(orient)), order="F")
+        for r, (a, b) in enumerate(orient):
+            p, q = self._indices[a], self._indices[b]
+            self._pair_weight(p, q, tau, wt, wp, pi, d1s, d2s, us, wus, c[:, crosses.slot[r]])
+        blocks = crosses(c)
         h = np.empty((self.n_params, self.n_params))
-        for a, p in enumerate(self._indices):
-            for q in self._indices[a:]:
-                c = w * self._index_hessian(p, q, tau, pi, d1s, d2s)
-                blk = weighted_cross(p.design, c, q.design)
-                h[p.sl, q.sl] = blk
-                h[q.sl, p.sl] = blk.T
+        for (a, b), blk in zip(orient, blocks):
+            p, q = self._indices[a], self._indices[b]
+            h[p.sl, q.sl] = blk
+            h[q.sl, p.sl] = blk.T
         return ll, grad, h
+
+    @staticmethod
+    def _pair_weight(p: _Index, q: _Index, tau, wt, wp, pi, d1s, d2s, us, wus, out: np.ndarray) -> None:
+        """``w_i`` times the Louis weight of index pair ``(p, q)`` (see :meth:`_index_hessian`), into ``out``."""
+        if p.kind == "mem" and q.kind == "mem":
+            j, l = p.cls, q.cls
+            np.multiply(wp[:, j], pi[:, l], out=out)
+            out -= wt[:, j] * tau[:, l]
+            if j == l:
+                out += wt[:, j]
+                out -= wp[:, j]
+            return
+        if p.kind == "mem" or q.kind == "mem":
+            mem, comp = (p, q) if p.kind == "mem" else (q, p)
+            k, j = comp.cls, mem.cls
+            wu = wus[k][:, comp.pos]
+            np.multiply(wu, tau[:, j], out=out)
+            if k == j:
+                np.subtract(wu, out, out=out)
+            else:
+                np.negative(out, out=out)
+            return
+        k, l = p.cls, q.cls
+        if k == l:
+            np.multiply(wt[:, k], d2s[k][:, p.pos, q.pos], out=out)
+            out += wus[k][:, p.pos] * d1s[k][:, q.pos] * (1.0 - tau[:, k])
+            return
+        np.multiply(wus[k][:, p.pos], us[l][:, q.pos], out=out)
+        np.negative(out, out=out)
 
     # ------------------------------------------------- units of the likelihood
     # The likelihood is a sum over independent units: rows here, groups in

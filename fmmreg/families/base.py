@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import copy
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
@@ -24,31 +25,93 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from scipy.special import gammaln
 
-from fmmreg.estimation.linalg import Design, matmul_columns, solve_negdef, weighted_cross, weighted_sum
+from fmmreg.estimation.linalg import (
+    ROW_CHUNK,
+    Design,
+    map_rows,
+    matmul_columns,
+    solve_negdef,
+    weighted_cross,
+    weighted_sum,
+)
 from fmmreg.exceptions import FMMError
 
+#: ``(response, log y!)`` of the last few response arrays, most recent first.
 _LOG_FACTORIAL_CACHE: list[tuple[np.ndarray, np.ndarray]] = []
+#: Response arrays :func:`log_factorial` remembers (the full data, a start
+#: search's subsample, a row chunk's parent, ...).
+LOG_FACTORIAL_SLOTS = 4
+_LOG_FACTORIAL_LOCK = threading.Lock()
+_ROWS_LOCK = threading.Lock()
+#: Rows up to which an EM state keeps its class's index derivatives for the
+#: next M-step (two (n, m) arrays per class: ~1 GB at n = 1e7, K = 3).
+CARRY_DERIVATIVES_ROWS = 2_000_000
+
+
+def _row_offset(y: np.ndarray, arr: np.ndarray) -> int | None:
+    """Position of ``y`` as a contiguous run of rows of the 1-D array ``arr``, or ``None``.
+
+    Decided on the memory addresses, so it holds for any view (a row block
+    of the response is a view of the formula layer's 2-D array, whose
+    ``base`` is that array, not the response).
+    """
+    if y.ndim != 1 or arr.ndim != 1 or y.dtype != arr.dtype:
+        return None
+    if y.strides != arr.strides or not arr.flags.c_contiguous:
+        return None
+    start = y.__array_interface__["data"][0] - arr.__array_interface__["data"][0]
+    offset, rem = divmod(start, arr.itemsize)
+    if rem or offset < 0 or offset + len(y) > len(arr):
+        return None
+    return offset
 
 
 def log_factorial(y: np.ndarray) -> np.ndarray:
-    """``log y! = gammaln(y + 1)``, remembered for the last two response arrays.
+    """``log y! = gammaln(y + 1)``, remembered for the last few response arrays.
 
     Count densities need it at every evaluation, and it costs more than the
-    rest of a Poisson log density. The engine never modifies its response
-    array, so the array object identifies the values.
+    rest of a Poisson log density (``gammaln`` is ~4 exponentials). The
+    engine never modifies its response arrays, and each cached array is
+    held here, so its memory cannot be reused by another array: the array
+    object, or for a row block of it the address range, identifies the
+    values.
     """
-    for arr, value in _LOG_FACTORIAL_CACHE:
+    for arr, value in list(_LOG_FACTORIAL_CACHE):
         if arr is y:
             return value
-        # a row block of a cached response (the blocked Hessian passes views)
-        if y.base is arr and y.ndim == arr.ndim == 1 and arr.flags.c_contiguous and y.flags.c_contiguous:
-            offset = (y.__array_interface__["data"][0] - arr.__array_interface__["data"][0]) // arr.itemsize
-            if 0 <= offset and offset + len(y) <= len(arr):
-                return value[offset : offset + len(y)]
+        offset = _row_offset(y, arr)
+        if offset is not None:
+            return value[offset : offset + len(y)]
+    root = _column_root(y)
+    if root is not None:
+        # a row chunk of a response: compute (and remember) the whole column
+        # once instead of every chunk in turn
+        with np.errstate(all="ignore"):
+            full = gammaln(root + 1.0)
+        with _LOG_FACTORIAL_LOCK:
+            _LOG_FACTORIAL_CACHE.insert(0, (root, full))
+            del _LOG_FACTORIAL_CACHE[LOG_FACTORIAL_SLOTS:]
+        offset = _row_offset(y, root)
+        return full[offset : offset + len(y)]
     value = gammaln(y + 1.0)
-    _LOG_FACTORIAL_CACHE.insert(0, (y, value))
-    del _LOG_FACTORIAL_CACHE[2:]
+    with _LOG_FACTORIAL_LOCK:  # row chunks are evaluated in threads
+        _LOG_FACTORIAL_CACHE.insert(0, (y, value))
+        del _LOG_FACTORIAL_CACHE[LOG_FACTORIAL_SLOTS:]
     return value
+
+
+def _column_root(y: np.ndarray) -> np.ndarray | None:
+    """The whole 1-D column ``y`` is a contiguous part of, when its base is one column, else ``None``."""
+    base = y.base
+    if base is None or y.ndim != 1 or base.dtype != y.dtype or base.size == y.size:
+        return None
+    if base.ndim == 2 and 1 in base.shape and (base.flags.c_contiguous or base.flags.f_contiguous):
+        root = base.reshape(-1)
+    elif base.ndim == 1 and base.flags.c_contiguous:
+        root = base
+    else:
+        return None
+    return root if _row_offset(y, root) is not None else None
 
 
 def draw_categories(rng: np.random.Generator, prob: np.ndarray) -> np.ndarray:
@@ -87,6 +150,10 @@ class IndexState:
     eta: np.ndarray
     anc: np.ndarray
     logf: np.ndarray
+    #: ``(d1, d2)`` of :meth:`ComponentFamily.index_derivatives` at ``eta``
+    #: when already known (the M-step's line search computes them with the
+    #: log density, so the next M-step does not evaluate the class again).
+    derivs: tuple[np.ndarray, np.ndarray] | None = None
 
 
 class ComponentFamily(abc.ABC):
@@ -351,10 +418,37 @@ class ComponentFamily(abc.ABC):
     def _offset_or_zero(self) -> np.ndarray | float:
         return 0.0 if self.offset is None else self.offset
 
+    def derivatives_by_rows(
+        self, y: np.ndarray, eta: np.ndarray, anc: np.ndarray, order: int = 2
+    ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """:meth:`index_derivatives`, evaluated by row chunks on large data.
+
+        The log density of a row depends on that row only, so chunks of
+        :data:`~fmmreg.estimation.linalg.ROW_CHUNK` rows give the same
+        values; their temporaries stay in cache and two chunks run at once
+        (:func:`~fmmreg.estimation.linalg.map_rows`).
+        """
+        n = eta.shape[0]
+        if n <= 4 * ROW_CHUNK:
+            return self.index_derivatives(y, eta, anc, order=order)
+        out: list = [None, None, None]
+
+        def one(rows: slice) -> None:
+            parts = self.index_derivatives(y[rows], eta[rows], anc, order=order)
+            with _ROWS_LOCK:
+                if out[0] is None:
+                    out[:] = [None if p is None else np.empty((n,) + p.shape[1:]) for p in parts]
+            for dst, p in zip(out, parts):
+                if p is not None:
+                    dst[rows] = p
+
+        map_rows(one, n)
+        return out[0], out[1], out[2]
+
     def loglike_obs(self, y: np.ndarray, X: np.ndarray, params: np.ndarray) -> np.ndarray:
         """Per-observation log density, shape (n,)."""
         eta, anc = self.indices(X, params)
-        return self.index_derivatives(y, eta, anc, order=0)[0]
+        return self.derivatives_by_rows(y, eta, anc, order=0)[0]
 
     def mean(self, X: np.ndarray, params: np.ndarray) -> np.ndarray:
         """Fitted mean of the response, shape (n,)."""
@@ -400,7 +494,7 @@ class ComponentFamily(abc.ABC):
     def index_state(self, y: np.ndarray, X: np.ndarray, params: np.ndarray) -> IndexState:
         """Evaluate a class at ``params`` once, for reuse by EM."""
         eta, anc = self.indices(X, params)
-        logf = self.index_derivatives(y, eta, anc, order=0)[0]
+        logf = self.derivatives_by_rows(y, eta, anc, order=0)[0]
         return IndexState(np.asarray(params, dtype=float), eta, anc, logf)
 
     def mstep_state(self, y: np.ndarray, X: np.ndarray, c: np.ndarray, state: IndexState) -> IndexState:
@@ -418,7 +512,11 @@ class ComponentFamily(abc.ABC):
     def _newton_state(self, y: np.ndarray, X: np.ndarray, c: np.ndarray, state: IndexState) -> tuple[IndexState, float]:
         """Newton step with halving on ``Q``; returns the new state and the Newton decrement."""
         p = X.shape[1]
-        _, d1, d2 = self.index_derivatives(y, state.eta, state.anc, order=2)
+        if state.derivs is None:
+            _, d1, d2 = self.derivatives_by_rows(y, state.eta, state.anc, order=2)
+        else:
+            d1, d2 = state.derivs
+            state.derivs = None  # used once: do not keep them alive with the state
         grad, hess = self._chain_rule(X, c, d1, d2)
         if grad.size == 0:
             return state, 0.0
@@ -431,10 +529,14 @@ class ComponentFamily(abc.ABC):
         for _ in range(40):
             eta = state.eta + t * d_eta
             anc = state.anc + t * d_anc
-            logf = self.index_derivatives(y, eta, anc, order=0)[0]
+            # the derivatives come with the density (most candidates are
+            # accepted, and the next M-step starts from them); on very large
+            # data they are not kept, their memory matters more
+            carry = len(eta) <= CARRY_DERIVATIVES_ROWS
+            logf, d1, d2 = self.derivatives_by_rows(y, eta, anc, order=2 if carry else 0)
             q = float(c @ logf)
             if np.isfinite(q) and q >= q0 - 1e-12 * abs(q0):
-                return IndexState(state.params + t * step, eta, anc, logf), decrement
+                return IndexState(state.params + t * step, eta, anc, logf, (d1, d2) if carry else None), decrement
             t *= 0.5
         return state, 0.0
 
