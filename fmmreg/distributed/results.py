@@ -24,8 +24,6 @@ from functools import cached_property
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.special import expit, logit
 
 from fmmreg.distributed import kernels
 from fmmreg.estimation.vce import invert_information, sandwich
@@ -167,38 +165,14 @@ class DaskFMMResults(FMMResults):
         margin = s["prior"] / s["wsum"]
         grad = s["prob_grad"] / s["wsum"]
         n_mem = self.lik.n_mem
-        vg = self._cov[:n_mem, :n_mem]
-        se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", grad, vg, grad), 0, None))
-        z = stats.norm.ppf(1 - alpha / 2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            half = z * se / (margin * (1 - margin))
-            lo, hi = expit(logit(margin) - half), expit(logit(margin) + half)
-        if self.k == 1:
-            lo, hi = np.ones(1), np.ones(1)
-        frame = pd.DataFrame({"margin": margin, "se": se, "ci_low": lo, "ci_high": hi}, index=estat._class_index(self))
-        return estat.LCProb(frame, grad, self.nobs, alpha)
+        return estat.lcprob_table(self, margin, grad, self._cov[:n_mem, :n_mem], alpha)
 
     def lcmean(self, alpha: float = 0.05) -> estat.LCMean:
         """Stata's ``estat lcmean``, from sums over the partitions (see :func:`fmmreg.postestimation.estat.lcmean`)."""
         s = self._sums
         margin = s["mean"] / s["wsum"]
         grad = s["mean_grad"] / s["wsum"]
-        se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", grad, self._cov, grad), 0, None))
-        q = stats.norm.ppf(1 - alpha / 2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = margin / se
-        frame = pd.DataFrame(
-            {
-                "margin": margin,
-                "se": se,
-                "z": z,
-                "p": 2 * stats.norm.sf(np.abs(z)),
-                "ci_low": margin - q * se,
-                "ci_high": margin + q * se,
-            },
-            index=estat._class_index(self),
-        )
-        return estat.LCMean(frame, grad, self.yname, self.nobs, alpha)
+        return estat.lcmean_table(self, margin, grad, self._cov, alpha)
 
     def ic(self) -> estat.InfoCriteria:
         """Stata's ``estat ic`` with entropy and ICL (see :func:`fmmreg.postestimation.estat.info_criteria`)."""

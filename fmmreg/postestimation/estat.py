@@ -123,13 +123,17 @@ def lcprob(res, alpha: float = 0.05) -> LCProb:
     for b, c in enumerate(lik.membership.others):
         for j in range(k):
             grad[j, b * q : (b + 1) * q] = Z.T @ (w * pi[:, j] * ((j == c) - pi[:, c])) / wsum
-    vg = res._cov[: lik.n_mem, : lik.n_mem]
-    se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", grad, vg, grad), 0, None))
+    return lcprob_table(res, margin, grad, res._cov[: lik.n_mem, : lik.n_mem], alpha)
+
+
+def lcprob_table(res, margin: np.ndarray, grad: np.ndarray, cov: np.ndarray, alpha: float) -> LCProb:
+    """The ``estat lcprob`` table from the class probabilities, their Jacobian and the membership covariance."""
+    se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", grad, cov, grad), 0, None))
     z = stats.norm.ppf(1 - alpha / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         half = z * se / (margin * (1 - margin))
         lo, hi = expit(logit(margin) - half), expit(logit(margin) + half)
-    if k == 1:
+    if res.k == 1:
         lo, hi = np.ones(1), np.ones(1)
     frame = pd.DataFrame(
         {"margin": margin, "se": se, "ci_low": lo, "ci_high": hi},
@@ -212,7 +216,12 @@ def lcmean(res, alpha: float = 0.05) -> LCMean:
         m, g = mean_gradient(fam, X, th, w)
         margin[k] = m
         grad[k, sl] = g
-    se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", grad, res._cov, grad), 0, None))
+    return lcmean_table(res, margin, grad, res._cov, alpha)
+
+
+def lcmean_table(res, margin: np.ndarray, grad: np.ndarray, cov: np.ndarray, alpha: float) -> LCMean:
+    """The ``estat lcmean`` table from the class means, their Jacobian and ``cov_params()``."""
+    se = np.sqrt(np.clip(np.einsum("ij,jk,ik->i", grad, cov, grad), 0, None))
     q = stats.norm.ppf(1 - alpha / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         z = margin / se
