@@ -176,23 +176,7 @@ class DaskFMMResults(FMMResults):
 
     def ic(self) -> estat.InfoCriteria:
         """Stata's ``estat ic`` with entropy and ICL (see :func:`fmmreg.postestimation.estat.info_criteria`)."""
-        en = self._sums["entropy"]
-        n, p, ll = self.nobs, self.df_model, self.llf
-        bic = -2 * ll + p * np.log(n)
-        aic = -2 * ll + 2 * p
-        return estat.InfoCriteria(
-            nobs=n,
-            k=self.k,
-            llf=ll,
-            df=p,
-            aic=aic,
-            bic=bic,
-            caic=-2 * ll + p * (np.log(n) + 1),
-            sabic=-2 * ll + p * np.log((n + 2) / 24),
-            aicc=aic + 2 * p * (p + 1) / (n - p - 1) if n - p - 1 > 0 else np.inf,
-            entropy=1.0 - en / (n * np.log(self.k)) if self.k > 1 else np.nan,
-            icl=bic + 2 * en,
-        )
+        return estat.info_criteria_from(self.llf, self.df_model, self.nobs, self.k, self._sums["entropy"], self.nobs)
 
     # -------------------------------------------------------------- VCE
     def _apply_vce(self, spec: VCESpec) -> DaskFMMResults:

@@ -367,13 +367,18 @@ def info_criteria(res) -> InfoCriteria:
     p = res.df_model
     ll = res.llf
     en = classification_entropy(tau, w)
+    n_units = n if getattr(res, "panel", None) is None else n_groups(res)
+    return info_criteria_from(ll, p, n, res.k, en, n_units)
+
+
+def info_criteria_from(ll: float, p: int, n: int, k: int, en: float, n_units: int) -> InfoCriteria:
+    """The criteria from the log likelihood ``ll``, ``p`` parameters, ``n`` observations and the
+    classification entropy ``en`` of ``n_units`` classified units (rows, or groups of a panel)."""
     bic = -2 * ll + p * np.log(n)
     aic = -2 * ll + 2 * p
-    n_units = n if getattr(res, "panel", None) is None else n_groups(res)
-    entropy = 1.0 - en / (n_units * np.log(res.k)) if res.k > 1 else np.nan
     return InfoCriteria(
         nobs=n,
-        k=res.k,
+        k=k,
         llf=ll,
         df=p,
         aic=aic,
@@ -381,7 +386,7 @@ def info_criteria(res) -> InfoCriteria:
         caic=-2 * ll + p * (np.log(n) + 1),
         sabic=-2 * ll + p * np.log((n + 2) / 24),
         aicc=aic + 2 * p * (p + 1) / (n - p - 1) if n - p - 1 > 0 else np.inf,
-        entropy=entropy,
+        entropy=1.0 - en / (n_units * np.log(k)) if k > 1 else np.nan,
         icl=bic + 2 * en,
     )
 
