@@ -127,3 +127,33 @@ def test_family_registry_accepts_statsmodels_instances():
     assert fam.stata_model == "poisson"
     with pytest.raises(ValueError, match="unknown family"):
         get_family("poison")
+
+
+@pytest.mark.parametrize("family", ["gaussian", "poisson"])
+def test_fit_large_reaches_the_maximum_fit_from_reaches(family):
+    """The subsample ladder of ``fit_large`` changes the path to the full-data maximum, not the maximum."""
+    from fmmreg.estimation import engine
+
+    df = pd.concat([_mixture_data(family, seed=s) for s in range(1, 11)], ignore_index=True)  # 6,000 rows
+
+    lik = FMM(2, "y ~ x", data=df, family=family, class_formula="~ z")._likelihood([0, 1])
+    rng = np.random.default_rng(8)
+    sub = lik.subset(lik.sample_rows(200, rng))
+    theta_sub, _, trace_sub = fit_from(sub, theta_from_posterior(sub, rng.dirichlet(np.ones(2), size=sub.n)))
+    assert trace_sub.converged
+    # a rung of 632 rows (2,000 would be above a third of the rows), then all rows
+    rungs = []
+    polish = engine.newton_polish
+    engine_polish = lambda lik_, *a, **k: rungs.append(lik_.n) or polish(lik_, *a, **k)  # noqa: E731
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(engine, "newton_polish", engine_polish)
+        theta, ll, trace = engine.fit_large(lik, theta_sub, rng, sub.n)
+    assert rungs == [632, lik.n]
+    ref, ll_ref, trace_ref = fit_from(lik, theta_sub)
+    assert trace.converged and trace_ref.converged and not trace.em_llf
+    assert ll == pytest.approx(ll_ref, rel=1e-12)
+    np.testing.assert_allclose(theta, ref, atol=1e-6)
+    # the exact score and Hessian at the returned point, for the OIM
+    _, grad, hess = lik.score_hessian(theta)
+    np.testing.assert_allclose(trace.final[3], hess, rtol=1e-10)
+    assert np.all(np.isfinite(grad))

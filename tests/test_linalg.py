@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from fmmreg.estimation.linalg import CROSS_BLOCK, logsumexp_rows, matmul_columns, solve_negdef, weighted_cross
 
@@ -67,9 +68,12 @@ def test_blocked_score_and_hessian_equal_the_dense_evaluation():
     np.testing.assert_array_equal(log_factorial(y[100:200]), gammaln(y[100:200] + 1.0))
 
 
-def test_pair_crosses_equal_the_weighted_cross_products():
+@pytest.mark.parametrize("cache", [True, False])
+def test_pair_crosses_equal_the_weighted_cross_products(cache, monkeypatch):
     from fmmreg.estimation import linalg
 
+    if not cache:  # the Khatri-Rao products built block by block, never kept
+        monkeypatch.setattr(linalg, "KR_CACHE_DOUBLES", 0)
     rng = np.random.default_rng(4)
     n = linalg.PAIR_BLOCK + 321  # a ragged last block
     Z = rng.normal(size=(n, 2))  # row-major
@@ -77,11 +81,13 @@ def test_pair_crosses_equal_the_weighted_cross_products():
     designs = [Z, X, None]
     pairs = [(0, 0), (0, 1), (1, 1), (1, 1), (0, 2), (1, 2), (2, 2)]
     plan = linalg.PairCrosses(designs, pairs)
-    c = np.asfortranarray(rng.normal(size=(n, len(pairs))))
-    got = plan(c)
-    for r, (a, b) in enumerate(pairs):
-        want = weighted_cross(designs[a], c[:, plan.slot[r]], designs[b])
-        np.testing.assert_allclose(got[r], want, rtol=1e-11, atol=1e-9)
+    assert (plan._kr is not None) == cache
+    for _ in range(2):  # the second call reuses the kept products (new weights, same designs)
+        c = np.asfortranarray(rng.normal(size=(n, len(pairs))))
+        got = plan(c)
+        for r, (a, b) in enumerate(pairs):
+            want = weighted_cross(designs[a], c[:, plan.slot[r]], designs[b])
+            np.testing.assert_allclose(got[r], want, rtol=1e-11, atol=1e-9)
 
 
 def _louis_reference(lik, theta):

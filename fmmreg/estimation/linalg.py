@@ -9,6 +9,7 @@ possibly ill-conditioned negative-definite matrix.
 from __future__ import annotations
 
 import contextvars
+import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -71,6 +72,30 @@ def weighted_cross(a: Design, c: np.ndarray, b: Design) -> np.ndarray:
 PAIR_BLOCK = 4096
 
 
+#: Khatri-Rao products of :class:`PairCrosses` are kept between calls while all of them
+#: together hold at most this many doubles (32 MB).
+KR_CACHE_DOUBLES = 4_000_000
+
+
+def _khatri_rao(xa: np.ndarray, xb: np.ndarray, sym: bool, out: np.ndarray) -> None:
+    """Row-wise products of the columns of ``xa`` and ``xb`` (``s <= t`` only when ``sym``), into ``out``."""
+    wa = xa.shape[1]
+    if sym:
+        off = 0
+        for s in range(wa):
+            np.multiply(xa[:, s, None], xa[:, s:], out=out[:, off : off + wa - s])
+            off += wa - s
+    else:
+        wb = xb.shape[1]
+        for s in range(wa):
+            np.multiply(xa[:, s, None], xb, out=out[:, s * wb : (s + 1) * wb])
+
+
+@functools.cache
+def _triu(w: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(w)
+
+
 class PairCrosses:
     """Many weighted cross-products ``D_a' diag(c_r) D_b`` of a few designs at once.
 
@@ -97,6 +122,11 @@ class PairCrosses:
     The weights are passed as one column-major (n, R) array whose column
     ``slot[r]`` holds ``c_r``; pairs with the same designs have adjacent
     slots, so each GEMM reads a contiguous slice.
+
+    The designs do not change between calls: on small data (all Khatri-Rao
+    products within :data:`KR_CACHE_DOUBLES`) the products are built once
+    and kept, and each call is one GEMM per design pair (the start search
+    evaluates hundreds of Hessians of the same rows).
     """
 
     def __init__(self, designs: list[Design], pairs: list[tuple[int, int]]):
@@ -115,10 +145,11 @@ class PairCrosses:
             self.slot[rs] = np.arange(start, start + len(rs))
             self._groups.append((a, b, rs, slice(start, start + len(rs)), widths[a], widths[b]))
             start += len(rs)
-        self._ncols = max(
-            [wa * (wa + 1) // 2 if a == b else wa * wb for a, b, _, _, wa, wb in self._groups if wa > 0 and wb > 0]
-            + [1]
-        )
+        widths_kr = [wa * (wa + 1) // 2 if a == b else wa * wb for a, b, _, _, wa, wb in self._groups]
+        self._ncols = max([w for w in widths_kr if w > 0] + [1])
+        rows = max((d.shape[0] for d in self.designs if d is not None), default=0)
+        #: Khatri-Rao products kept between calls (by design pair), on small data only
+        self._kr: dict[tuple[int, int], np.ndarray] | None = {} if rows * sum(widths_kr) <= KR_CACHE_DOUBLES else None
 
     def __call__(self, c: np.ndarray) -> list[np.ndarray]:
         """The products ``D_a' diag(c[:, slot[r]]) D_b`` for every pair ``r``, as (w_a, w_b) arrays."""
@@ -140,25 +171,23 @@ class PairCrosses:
                 continue
             sym = a == b
             ncols = wa * (wa + 1) // 2 if sym else wa * wb
-            if buf is None:
-                buf = np.empty((min(n, PAIR_BLOCK), self._ncols), order="F")
-            g = np.zeros((ncols, len(rs)))
-            for start in range(0, n, PAIR_BLOCK):
-                stop = min(start + PAIR_BLOCK, n)
-                kr = buf[: stop - start, :ncols]
-                xa = da[start:stop]
-                if sym:
-                    off = 0
-                    for s in range(wa):
-                        np.multiply(xa[:, s, None], xa[:, s:], out=kr[:, off : off + wa - s])
-                        off += wa - s
-                else:
-                    xb = db[start:stop]
-                    for s in range(wa):
-                        np.multiply(xa[:, s, None], xb, out=kr[:, s * wb : (s + 1) * wb])
-                g += kr.T @ cg[start:stop]
+            if self._kr is not None:
+                kr = self._kr.get((a, b))
+                if kr is None:
+                    kr = self._kr[(a, b)] = np.empty((n, ncols), order="F")
+                    _khatri_rao(da, db, sym, kr)
+                g = kr.T @ cg
+            else:
+                if buf is None:
+                    buf = np.empty((min(n, PAIR_BLOCK), self._ncols), order="F")
+                g = np.zeros((ncols, len(rs)))
+                for start in range(0, n, PAIR_BLOCK):
+                    stop = min(start + PAIR_BLOCK, n)
+                    kr = buf[: stop - start, :ncols]
+                    _khatri_rao(da[start:stop], db[start:stop], sym, kr)
+                    g += kr.T @ cg[start:stop]
             if sym:
-                iu, il = np.triu_indices(wa)
+                iu, il = _triu(wa)
                 m = np.empty((len(rs), wa, wa))
                 m[:, iu, il] = g.T
                 m[:, il, iu] = g.T

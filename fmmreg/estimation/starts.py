@@ -59,7 +59,7 @@ from fmmreg.estimation.degeneracy import (
     response_sd,
     solution_findings,
 )
-from fmmreg.estimation.engine import FitTrace, fit_from, run_em, theta_from_posterior
+from fmmreg.estimation.engine import FitTrace, fit_from, fit_large, run_em, theta_from_posterior
 from fmmreg.estimation.mixture import MixtureLikelihood
 from fmmreg.exceptions import FMMError
 
@@ -691,7 +691,7 @@ def multistart(
             chosen.findings,
             unseen=unseen,
         )
-    out = _polish_full(lik, search, b, hits, capped, options, engine, callback)
+    out = _polish_full(lik, search, b, hits, capped, options, engine, callback, rng)
     out.unseen = unseen
     return out
 
@@ -751,8 +751,12 @@ def _single(lik, theta, kind, options, engine, callback) -> SearchResult:
 FULL_DATA_GAP = 10.0
 
 
-def _polish_full(lik, search, b, hits, capped, options, engine, callback) -> SearchResult:
-    """Refine the subsample search's best maximum (and a close runner-up) on all rows."""
+def _polish_full(lik, search, b, hits, capped, options, engine, callback, rng) -> SearchResult:
+    """Refine the subsample search's best maximum (and a close runner-up) on all rows.
+
+    The fast engine climbs a ladder of subsamples (:func:`~fmmreg.estimation.engine.fit_large`);
+    the statsmodels engine stays the literal EM-then-Newton reference.
+    """
     cands = search.cands
     best_ll = cands[b].llf
     scale = lik.n / search.lik.n
@@ -769,14 +773,19 @@ def _polish_full(lik, search, b, hits, capped, options, engine, callback) -> Sea
     for i in order:
         try:
             with np.errstate(all="ignore"):
-                theta, ll, trace = fit_from(
-                    lik,
-                    cands[i].theta,
-                    engine=engine,
-                    newton_tol=options.tol,
-                    newton_maxiter=options.maxiter,
-                    callback=callback,
-                )
+                if engine == "fast":
+                    theta, ll, trace = fit_large(
+                        lik, cands[i].theta, rng, search.lik.n, options.tol, options.maxiter, callback
+                    )
+                else:
+                    theta, ll, trace = fit_from(
+                        lik,
+                        cands[i].theta,
+                        engine=engine,
+                        newton_tol=options.tol,
+                        newton_maxiter=options.maxiter,
+                        callback=callback,
+                    )
                 hess = trace.final[3] if trace.final is not None else None
                 found = solution_findings(lik, theta, hess, trace.converged, sd_y, options.rule)
         except START_ERRORS:
