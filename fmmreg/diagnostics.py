@@ -32,6 +32,8 @@ from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, LocalM
 #: Standard error, in index units per SD of the variable, above which a
 #: parameter is reported as not identified by the data.
 HUGE_SE = 100.0
+#: Rows (evenly spaced) from which :func:`parameter_units` takes the SDs of the variables.
+UNIT_ROWS = 100_000
 
 
 def parameter_units(res) -> np.ndarray:
@@ -47,7 +49,9 @@ def parameter_units(res) -> np.ndarray:
             continue
         design = unit_z if idx.kind == "mem" else idx.design
         if id(design) not in sds:
-            sds[id(design)] = design.std(axis=0)
+            # a scale for a threshold: evenly spaced rows give it on large data
+            step = max(1, design.shape[0] // UNIT_ROWS)
+            sds[id(design)] = design[::step].std(axis=0)
         sd = sds[id(design)]
         sd = np.where(sd > 0, sd, 1.0)
         if idx.kind == "comp":
