@@ -17,8 +17,9 @@ reported side by side. The rows:
 
 - ``poisson1e6``: the 3-class Poisson mixture of ``benchmarks/data.py``
   (5 covariates, class formula on 2), n = 1e6, **default options end to
-  end**: formula encoding, start search, EM and Newton on all rows, OIM
-  standard errors and the fit checks, with the split;
+  end**: formula encoding, start search, the refinement on all rows (since
+  round three: a ladder of larger subsamples, then Newton; EM on all rows
+  before that), OIM standard errors and the fit checks, with the split;
 - ``poisson1e7``: the same at n = 1e7, in memory, with the peak memory;
 - ``glm1e6``: K = 1 (a plain Poisson GLM through fmmreg, default options)
   against ``statsmodels.GLM(...).fit()`` on the same data;
@@ -99,6 +100,9 @@ def _instrument(n_full: int) -> dict[str, list[float]]:
     wrap(starts.StartSearch, "run", "starts", True)
     wrap(engine, "run_em", "em", False)
     wrap(engine, "newton_polish", "newton", False)
+    # the refinement of a subsample search's maximum on large data: its ladder of
+    # larger subsamples and the Newton steps on all rows count as Newton
+    wrap(starts, "fit_large", "newton", True)
     return acc
 
 
@@ -591,7 +595,8 @@ def main() -> None:
         "codes alternating); the 1e7 row is one run per code.",
         "Default rows: `FMM(...)` + `.fit()` with default options + `.bse`, in a fresh process; split: "
         "formula encoding and data checks (encode), the start search on its subsample (starts), EM and "
-        "Newton on all rows, and the rest (the fit checks, the relabelling and the OIM standard errors "
+        "Newton on all rows (Newton includes the ladder of larger subsamples that leads there, "
+        "`engine.fit_large`), and the rest (the fit checks, the relabelling and the OIM standard errors "
         "from the final Hessian).",
         "wall / CPU: `time.perf_counter` / `time.process_time` seconds; CPU counts every thread of the "
         "process (the row chunks of large data run in two threads), wall counts waiting for a core on a "

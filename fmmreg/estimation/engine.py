@@ -338,7 +338,10 @@ def fit_large(
     rows = start_rows * LADDER_FACTOR
     while rows <= LADDER_TOP * lik.n:
         rung = lik.subset(lik.sample_rows(int(rows), rng))
-        cand, _, converged = newton_polish(rung, theta, tol=RUNG_TOL, maxiter=newton_maxiter, optimistic=np.inf)
+        try:
+            cand, _, converged = newton_polish(rung, theta, tol=RUNG_TOL, maxiter=newton_maxiter, optimistic=np.inf)
+        except (ArithmeticError, np.linalg.LinAlgError, ValueError):
+            converged = False  # a rung is a shortcut only: go on from the rung below's maximum
         if converged:
             theta = cand
         rows *= LADDER_FACTOR
