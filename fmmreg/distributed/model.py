@@ -409,7 +409,9 @@ class DaskFMM(FMM):
             lik = self._likelihood(class_map)
             with FitProgress(progress, desc="fmm (all rows)") as bar:
                 # from a sample's converged estimate Newton (with its line search and EM fallback)
-                # is already in its region: EM would cost passes without moving the point much
+                # is already in its region: EM would cost passes without moving the point much, and
+                # full steps ascend (each step's score and Hessian in one pass, no line-search pass
+                # first; see fmmreg.estimation.engine.fit_large for the in-memory analogue)
                 theta, ll, trace = fit_from(
                     lik,
                     theta0,
@@ -417,6 +419,7 @@ class DaskFMM(FMM):
                     newton_tol=opts.tol,
                     newton_maxiter=opts.maxiter,
                     callback=bar,
+                    optimistic=np.inf if sample_res is not None else None,
                 )
                 theta, sums = final_newton_step(lik, theta, trace)
                 bar("covariance")

@@ -273,19 +273,28 @@ def fit_from(
     engine: str = "fast",
     newton_maxiter: int = 100,
     callback: Callable[[str], None] | None = None,
+    optimistic: float | None = None,
 ) -> tuple[np.ndarray, float, FitTrace]:
     """EM until the relative change is below ``em_tol``, then Newton.
 
     ``em_tol`` and ``em_maxiter`` default to the engine's values in
     :data:`EM_SWITCH_TOL` and :data:`EM_MAXITER`; ``callback("em")`` /
-    ``callback("newton")`` is called once per iteration (progress display).
+    ``callback("newton")`` is called once per iteration (progress display);
+    ``optimistic`` goes to :func:`newton_polish`.
     """
     em_tol = EM_SWITCH_TOL[engine] if em_tol is None else em_tol
     em_maxiter = EM_MAXITER[engine] if em_maxiter is None else em_maxiter
     trace = FitTrace()
     theta, ll, _ = run_em(lik, theta, maxiter=em_maxiter, tol=em_tol, engine=engine, trace=trace, callback=callback)
     theta, ll, _ = newton_polish(
-        lik, theta, tol=newton_tol, maxiter=newton_maxiter, engine=engine, trace=trace, callback=callback
+        lik,
+        theta,
+        tol=newton_tol,
+        maxiter=newton_maxiter,
+        engine=engine,
+        trace=trace,
+        callback=callback,
+        optimistic=optimistic,
     )
     return theta, ll, trace
 
