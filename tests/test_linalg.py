@@ -180,3 +180,24 @@ def test_row_chunk_threads_keep_the_callers_errstate(monkeypatch):
         with np.errstate(divide="ignore"):
             out = linalg.map_rows(lambda rows: np.log(np.zeros(rows.stop - rows.start)), 10, size=2)
     assert len(out) == 5 and all(np.all(o == -np.inf) for o in out)
+
+
+def test_weighted_gram_equals_the_weighted_cross_product_and_follows_its_design():
+    from fmmreg.estimation import linalg
+
+    rng = np.random.default_rng(9)
+    for layout in ("C", "F"):
+        x = np.asarray(rng.normal(size=(500, 4)), order=layout)
+        for _ in range(2):  # the second call reads the kept products
+            c = rng.uniform(size=500)
+            np.testing.assert_allclose(linalg.weighted_gram(x, c), weighted_cross(x, c, x), rtol=1e-12)
+        assert id(x) in linalg._GRAMS
+        key = id(x)
+        del x  # the kept products go with their design: a new array with the same id is not confused
+        assert key not in linalg._GRAMS
+        y = np.asarray(rng.normal(size=(500, 4)), order=layout)
+        c = rng.uniform(size=500)
+        np.testing.assert_allclose(linalg.weighted_gram(y, c), weighted_cross(y, c, y), rtol=1e-12)
+    # a design too large to keep is multiplied directly
+    big = np.ones((linalg.KR_CACHE_DOUBLES // 3 + 1, 2))
+    assert linalg.weighted_gram(big, np.ones(len(big)))[0, 0] == len(big) and id(big) not in linalg._GRAMS

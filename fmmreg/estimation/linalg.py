@@ -12,6 +12,7 @@ import contextvars
 import functools
 import os
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -64,6 +65,43 @@ def weighted_cross(a: Design, c: np.ndarray, b: Design) -> np.ndarray:
         blk = buf[: stop - start]
         np.multiply(a[start:stop], c[start:stop, None], out=blk)
         out += blk.T @ b[start:stop]
+    return out
+
+
+#: Khatri-Rao products ``x_s x_t`` (``s <= t``) of small designs, kept for :func:`weighted_gram`
+#: while their design lives (by ``id``, with a weak reference that tells a reused ``id``).
+_GRAMS: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+
+
+def weighted_gram(x: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``X' diag(c) X`` for a design ``X`` (n, p), as :func:`weighted_cross` ``(X, c, X)``.
+
+    EM refits each class's weighted model on the same design at every
+    iteration, with new weights only. On small designs (the Khatri-Rao
+    product within :data:`KR_CACHE_DOUBLES`) the row-wise products
+    ``x_is x_it``, ``s <= t``, are built once per design and each call is
+    one matrix-vector product with ``c`` (a fifth of the work of scaling
+    the design and multiplying).
+    """
+    n, p = x.shape
+    width = p * (p + 1) // 2
+    if n * width > KR_CACHE_DOUBLES or p < 2:
+        return weighted_cross(x, c, x)
+    entry = _GRAMS.get(id(x))
+    if entry is None or entry[0]() is not x:
+        kr = np.empty((n, width), order="F")
+        _khatri_rao(x, x, True, kr)
+        try:
+            ref = weakref.ref(x)
+        except TypeError:  # an object without weak references: nothing kept
+            return weighted_cross(x, c, x)
+        _GRAMS[id(x)] = entry = (ref, kr)
+        weakref.finalize(x, _GRAMS.pop, id(x), None)
+    g = entry[1].T @ c
+    iu, il = _triu(p)
+    out = np.empty((p, p))
+    out[iu, il] = g
+    out[il, iu] = g
     return out
 
 

@@ -32,6 +32,7 @@ from fmmreg.estimation.linalg import (
     matmul_columns,
     solve_negdef,
     weighted_cross,
+    weighted_gram,
     weighted_sum,
 )
 from fmmreg.exceptions import FMMError
@@ -487,7 +488,13 @@ class ComponentFamily(abc.ABC):
         if d2 is None:
             return grad, None
         blocks = [
-            [weighted_cross(da, c * d2[:, a, b], db) for b, db in enumerate(designs)] for a, da in enumerate(designs)
+            [
+                weighted_gram(da, c * d2[:, a, b])
+                if da is db and da is not None
+                else weighted_cross(da, c * d2[:, a, b], db)
+                for b, db in enumerate(designs)
+            ]
+            for a, da in enumerate(designs)
         ]
         return grad, np.block(blocks)
 

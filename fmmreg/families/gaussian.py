@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fmmreg.estimation.linalg import weighted_gram
 from fmmreg.families.base import ComponentFamily
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
@@ -11,7 +12,7 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 
 def _wls(y: np.ndarray, X: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Weighted least squares by the normal equations, with an lstsq fallback."""
-    xtx = (X.T * c) @ X
+    xtx = weighted_gram(X, c)
     xty = X.T @ (c * y)
     try:
         return np.linalg.solve(xtx, xty)
