@@ -70,11 +70,16 @@ def response_sd(lik: MixtureLikelihood) -> float:
     response of the first class with a scale parameter is used, as the rule
     compares scales with it.
     """
+    cached = vars(lik).get("_response_sd")
+    if cached is not None and cached[0] is lik.y:
+        return cached[1]  # the fit's checks ask more than once: one pass over the response
     scaled = [y for fam, y in zip(lik.families, lik.ys) if "lnsigma" in fam.ancillary_names]
     y = scaled[0] if scaled else lik.y
     y = y if y.ndim == 1 else y[:, 0]
     y = y[np.isfinite(y)]
-    return float(np.std(y)) if len(y) else 0.0
+    sd = float(np.std(y)) if len(y) else 0.0
+    lik._response_sd = (lik.y, sd)
+    return sd
 
 
 def class_sigmas(lik: MixtureLikelihood, theta: np.ndarray) -> list[float | None]:

@@ -58,6 +58,9 @@ def canonical_order(lik: MixtureLikelihood, theta: np.ndarray) -> list[int]:
     """
     gamma, comps = lik.unpack(theta)
     w = lik.w / lik.w.sum()
-    means = [float(w @ fam.mean(X, th)) for fam, X, th in zip(lik.families, lik.designs, comps)]
+    means = [round(float(w @ fam.mean(X, th)), 10) for fam, X, th in zip(lik.families, lik.designs, comps)]
+    if len(set(means)) == len(means):
+        # no tie: the shares (a pass over all rows) would not change the order
+        return sorted(range(lik.k), key=lambda j: means[j])
     shares = w @ np.exp(lik.membership.log_prior(gamma))
-    return sorted(range(lik.k), key=lambda j: (round(means[j], 10), -shares[j]))
+    return sorted(range(lik.k), key=lambda j: (means[j], -shares[j]))
