@@ -157,3 +157,18 @@ def test_fit_large_reaches_the_maximum_fit_from_reaches(family):
     _, grad, hess = lik.score_hessian(theta)
     np.testing.assert_allclose(trace.final[3], hess, rtol=1e-10)
     assert np.all(np.isfinite(grad))
+
+
+def test_canonical_order_sorts_by_class_mean_and_breaks_ties_by_share():
+    from fmmreg.estimation.relabel import canonical_order
+
+    _, lik = _likelihood("poisson", k=3)
+    const = int(np.flatnonzero(lik.membership.Z.std(axis=0) == 0)[0])  # the intercept's row of gamma
+    gamma = np.zeros((lik.membership.q, 2))
+    gamma[const] = [0.5, -0.4]  # shares: class 2 largest, class 3 smallest
+    a, b = np.array([1.0, 0.5]), np.array([0.2, -0.3])
+    # means: class 1 (a) above class 2 (b); classes 1 and 3 tie
+    assert canonical_order(lik, lik.pack(gamma, [a, b, a])) == [1, 0, 2]
+    gamma[const] = [0.5, 0.9]  # now class 3 has the larger share of the tie
+    assert canonical_order(lik, lik.pack(gamma, [a, b, a])) == [1, 2, 0]
+    assert canonical_order(lik, lik.pack(gamma, [b, a, a + [0.1, 0.0]])) == [0, 1, 2]
