@@ -102,7 +102,8 @@ def _instrument(n_full: int) -> dict[str, list[float]]:
     wrap(engine, "newton_polish", "newton", False)
     # the refinement of a subsample search's maximum on large data: its ladder of
     # larger subsamples and the Newton steps on all rows count as Newton
-    wrap(starts, "fit_large", "newton", True)
+    if hasattr(starts, "fit_large"):  # not in a baseline from before round three
+        wrap(starts, "fit_large", "newton", True)
     return acc
 
 
