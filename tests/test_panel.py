@@ -423,6 +423,24 @@ def test_start_search_subsamples_whole_groups():
     assert found.llf == pytest.approx(full.llf, abs=1e-6)
 
 
+def test_a_large_panel_is_refined_through_subsamples_of_whole_groups(monkeypatch):
+    """On all rows the search's maximum climbs a ladder of whole-group subsamples to the same maximum."""
+    from fmmreg.estimation import engine
+
+    df = poisson_panel(300, 4, seed=7)
+    lik = FMM(2, "y ~ t | id", data=df, family="poisson")._likelihood([0, 1])
+    seen = []
+    polish = engine.newton_polish
+    monkeypatch.setattr(engine, "newton_polish", lambda part, *a, **k: seen.append(part) or polish(part, *a, **k))
+    found = multistart(lik, StartOptions(subsample=100), np.random.default_rng(0))
+    rung = [part for part in seen if 100 < part.n < lik.n]
+    assert [part.n for part in rung] == [316]  # 79 whole groups of 4 rows
+    assert np.all(np.bincount(rung[0].groups.codes) == 4)
+    full = multistart(lik, StartOptions(), np.random.default_rng(0))
+    assert found.llf == pytest.approx(full.llf, abs=1e-8)
+    assert found.trace.converged
+
+
 def test_split_merge_moves_split_whole_groups(trajectory_fit, monkeypatch):
     """Each split-merge start of a 3-class panel gives every group one starting posterior."""
     from fmmreg.estimation import starts
