@@ -563,6 +563,12 @@ class FMM:
         class_map = [class_map[p] for p in perm]
         bar("covariance")
         res = FMMResults(self, theta, class_map, found.trace, found.table, derivatives)
+        if found.posterior is not None:
+            # the search's posterior at this point, in the new class order: no second E-step on all rows
+            tau = np.asfortranarray(found.posterior[:, perm])
+            tau.setflags(write=False)
+            res.posterior_array = tau
+            found.posterior = None  # the results hold it; an (n, K) array less
         res.search = found
         res._class_perm = perm
         report_fit(res, opts, stacklevel=4)

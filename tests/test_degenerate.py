@@ -393,3 +393,7 @@ def test_large_data_search_runs_on_a_subsample(two_lines, monkeypatch, clean_fit
     assert res.search.subsample == 150
     assert "on a subsample of 150 rows" in res.starts_note()
     assert res.llf == pytest.approx(clean_fit[0].llf, abs=1e-6) and res.converged
+    # the posterior the search computed on all rows, handed to the results in their class order
+    assert "posterior_array" in vars(res) and res.search.posterior is None
+    np.testing.assert_allclose(res.posterior_array, res.lik.estep(res.theta)[1], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.posterior_array, clean_fit[0].posterior_array, rtol=0, atol=1e-6)

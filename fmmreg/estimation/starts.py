@@ -294,6 +294,8 @@ class SearchResult:
     subsample: int | None = None
     #: Good-Turing estimate of the chance that one more start finds a new maximum.
     unseen: float = np.nan
+    #: The posterior (n, K) at ``theta`` where the search computed it on all rows (large data), else None.
+    posterior: np.ndarray | None = None
 
 
 def _rel_close(a: float, b: float, rtol: float) -> bool:
@@ -743,7 +745,9 @@ def _single(lik, theta, kind, options, engine, callback) -> SearchResult:
     maxima["first_start"] = 0
     maxima["best"] = not found
     # one start cannot be replicated, but the user chose it: no replication warning
-    return SearchResult(theta, ll, trace, table, maxima.rename_axis("maximum"), 1, False, bool(found), found)
+    return SearchResult(
+        theta, ll, trace, table, maxima.rename_axis("maximum"), 1, False, bool(found), found, posterior=tau
+    )
 
 
 #: On large data the search's best maxima are refined on all rows when their
@@ -787,19 +791,31 @@ def _polish_full(lik, search, b, hits, capped, options, engine, callback, rng) -
                         callback=callback,
                     )
                 hess = trace.final[3] if trace.final is not None else None
-                found = solution_findings(lik, theta, hess, trace.converged, sd_y, options.rule)
+                tau = lik.estep(theta)[1]
+                found = solution_findings(lik, theta, hess, trace.converged, sd_y, options.rule, tau)
         except START_ERRORS:
             continue
         if not np.isfinite(ll):
             continue
         key = (not found, ll)
         if best is None or key > best[0]:
-            best = (key, theta, ll, trace, found)
+            best = (key, theta, ll, trace, found, tau)
+        del tau  # on large data an (n, K) array: at most two alive
     if best is None:
         raise FMMError(search.failure_message())
-    _, theta, ll, trace, found = best
+    _, theta, ll, trace, found, tau = best
     table = search.table()
     table["llf_subsample"] = table["llf"]
     return SearchResult(
-        theta, ll, trace, table, search.maxima(best_ll), hits, capped, bool(found), found, subsample=search.lik.n
+        theta,
+        ll,
+        trace,
+        table,
+        search.maxima(best_ll),
+        hits,
+        capped,
+        bool(found),
+        found,
+        subsample=search.lik.n,
+        posterior=tau,
     )
