@@ -335,9 +335,10 @@ def fit_large(
     for the maximum on :math:`n` rows, so at :math:`\\hat\\theta_m` the Newton
     decrement of the larger sample, :math:`g'(-H)^{-1}g`, is about
     :math:`P (n/m - 1)` for :math:`P` parameters: small enough for full
-    Newton steps, which converge quadratically from there (three full
-    Hessians on all rows from a rung a third of the size, against an EM
-    iteration and four or five Hessians from the search's subsample). A rung
+    Newton steps, which converge quadratically from there (three or four
+    full Hessians on all rows from a rung a third of the size; five from the
+    search's subsample of 10,000 rows at a million, or an EM iteration and
+    four as before). A rung
     costs Newton steps on :math:`m` rows only. EM is not needed on the way:
     where a full step does not ascend, :func:`newton_polish` halves it and
     falls back to EM as usual.
