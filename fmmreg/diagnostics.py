@@ -99,8 +99,8 @@ def fit_messages(res, options=None) -> tuple[list[tuple[type, str]], bool]:
             why = f"reached from {hits} of {n} starts (wanted {want})"
         else:
             why = (
-                f"reached from {hits} of {n} starts, but {search.unseen:.0%} of the refined starts found a "
-                "maximum no other start found (a better one may be unseen)"
+                f"reached from {hits} of {n} starts, but the estimated chance that one more start finds a "
+                f"new maximum is still {search.unseen:.0%} (a better one may be unseen)"
             )
         out.append(
             (
