@@ -708,7 +708,7 @@ def multistart(
     # not replicated before the cap; a search without any non-degenerate maximum
     # is reported as degenerate instead (DegenerateClassWarning)
     unseen = search.unseen_mass()
-    capped = b is not None and (hits < options.replicate or unseen > options.unseen)
+    capped = b is not None and not search.satisfied(hits)
     if b is None:
         finite = [i for i, c in enumerate(search.cands) if c.status == "refined"]
         if not finite:
