@@ -147,6 +147,8 @@ def test_fit_large_reaches_the_maximum_fit_from_reaches(family):
     engine_polish = lambda lik_, *a, **k: rungs.append(lik_.n) or polish(lik_, *a, **k)  # noqa: E731
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(engine, "newton_polish", engine_polish)
+        mp.setattr(engine, "LADDER_FACTOR", 10**0.5)
+        mp.setattr(engine, "LADDER_TOP", 1 / 3)
         theta, ll, trace = engine.fit_large(lik, theta_sub, rng, sub.n)
     assert rungs == [632, lik.n]
     ref, ll_ref, trace_ref = fit_from(lik, theta_sub)

@@ -432,6 +432,8 @@ def test_a_large_panel_is_refined_through_subsamples_of_whole_groups(monkeypatch
     seen = []
     polish = engine.newton_polish
     monkeypatch.setattr(engine, "newton_polish", lambda part, *a, **k: seen.append(part) or polish(part, *a, **k))
+    monkeypatch.setattr(engine, "LADDER_FACTOR", 10**0.5)  # a rung of about 316 rows of 1,200
+    monkeypatch.setattr(engine, "LADDER_TOP", 1 / 3)
     found = multistart(lik, StartOptions(subsample=100), np.random.default_rng(0))
     rung = [part for part in seen if 100 < part.n < lik.n]
     assert [part.n for part in rung] == [316]  # 79 whole groups of 4 rows
