@@ -293,7 +293,7 @@ class SearchResult:
     degenerate: bool
     findings: list[Finding]
     subsample: int | None = None
-    #: Good-Turing estimate of the chance that one more start finds a new maximum.
+    #: Estimated chance that one more start finds a new maximum (:meth:`StartSearch.unseen_mass`).
     unseen: float = np.nan
     #: The posterior (n, K) at ``theta`` where the search computed it on all rows (large data), else None.
     posterior: np.ndarray | None = None
