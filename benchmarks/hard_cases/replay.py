@@ -29,6 +29,11 @@ def close(a: float, b: float) -> bool:
     return abs(a - b) <= RTOL * (1.0 + abs(b))
 
 
+def _brk(w: int, n: int) -> float:
+    """Boender & Rinnooy Kan's unseen share for ``w`` distinct maxima from ``n`` starts."""
+    return 1.0 if n < 2 else w * (w + 1) / (n * (n - 1))
+
+
 class State:
     """The search's record after its first ``n`` starts."""
 
@@ -88,8 +93,7 @@ class State:
 
     def brk_pooled(self) -> float:
         groups, n = self.groups_pooled()
-        w = len(groups)
-        return 1.0 if n < 2 else w * (w + 1) / (n * (n - 1))
+        return _brk(len(groups), n)
 
     def good_turing(self) -> float:
         groups, n = self.groups()
@@ -98,8 +102,7 @@ class State:
     def brk_unseen_mass(self) -> float:
         """Boender & Rinnooy Kan (1987): posterior mean of the unseen relative basin size, w(w+1)/(N(N-1))."""
         groups, n = self.groups()
-        w = len(groups)
-        return 1.0 if n < 2 else w * (w + 1) / (n * (n - 1))
+        return _brk(len(groups), n)
 
     def brk_unseen_count(self) -> float:
         """Boender & Rinnooy Kan: posterior mean number of maxima w(N-1)/(N-w-2), minus w."""
