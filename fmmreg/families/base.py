@@ -487,11 +487,11 @@ class ComponentFamily(abc.ABC):
         grad = np.concatenate([weighted_sum(d, c * d1[:, e]) for e, d in enumerate(designs)])
         if d2 is None:
             return grad, None
+        # the class design itself persists between EM steps: its Khatri-Rao products are kept
+        # (weighted_gram); a family's per-call column subsets (ivregress) are multiplied directly
         blocks = [
             [
-                weighted_gram(da, c * d2[:, a, b])
-                if da is db and da is not None
-                else weighted_cross(da, c * d2[:, a, b], db)
+                weighted_gram(da, c * d2[:, a, b]) if da is X and db is X else weighted_cross(da, c * d2[:, a, b], db)
                 for b, db in enumerate(designs)
             ]
             for a, da in enumerate(designs)
