@@ -161,6 +161,45 @@ def test_fit_large_reaches_the_maximum_fit_from_reaches(family):
     assert np.all(np.isfinite(grad))
 
 
+def test_fit_large_first_step_reads_the_rung_hessian():
+    """All rows: one score pass with the top rung's scaled Hessian replaces the first full Hessian.
+
+    A step that does not ascend is dropped and Newton starts where it was.
+    """
+    from fmmreg.estimation import engine
+
+    df = pd.concat([_mixture_data("poisson", seed=s) for s in range(1, 11)], ignore_index=True)
+    lik = FMM(2, "y ~ x", data=df, family="poisson", class_formula="~ z")._likelihood([0, 1])
+    rng = np.random.default_rng(8)
+    sub = lik.subset(lik.sample_rows(200, rng))
+    theta_sub, _, _ = fit_from(sub, theta_from_posterior(sub, rng.dirichlet(np.ones(2), size=sub.n)))
+    calls = []
+    score_hessian = type(lik).score_hessian
+
+    def counted(self, theta, hessian=True):
+        if self.n == lik.n:
+            calls.append(hessian)
+        return score_hessian(self, theta, hessian)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(type(lik), "score_hessian", counted)
+        mp.setattr(engine, "LADDER_FACTOR", 10**0.5)
+        mp.setattr(engine, "LADDER_TOP", 1 / 3)
+        theta, ll, trace = engine.fit_large(lik, theta_sub, rng, sub.n)
+    ref, ll_ref, _ = fit_from(lik, theta_sub)
+    assert trace.converged and ll == pytest.approx(ll_ref, rel=1e-12)
+    np.testing.assert_allclose(theta, ref, atol=1e-6)
+    assert calls[0] is False and all(calls[1:])  # a score pass first, then exact Newton
+    # the step with the true Hessian ascends and hands over its score and Hessian
+    ll0, grad0, hess0 = lik.score_hessian(theta_sub)
+    state, moved = engine._rung_step(lik, theta_sub, hess0, engine.FitTrace())
+    assert state is not None and state[0] >= ll0
+    np.testing.assert_allclose(state[2], lik.score_hessian(moved)[2], rtol=1e-12)
+    # a Hessian a thousand times too flat overshoots: no step
+    state, kept = engine._rung_step(lik, theta_sub, hess0 / 1000.0, engine.FitTrace())
+    assert state is None and kept is theta_sub
+
+
 def test_canonical_order_sorts_by_class_mean_and_breaks_ties_by_share():
     from fmmreg.estimation.relabel import canonical_order
 

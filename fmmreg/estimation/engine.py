@@ -169,6 +169,7 @@ def newton_polish(
     trace: FitTrace | None = None,
     callback: Callable[[str], None] | None = None,
     optimistic: float | None = None,
+    state: tuple[float, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, float, bool]:
     """Newton-Raphson on the full log likelihood until the gradient is ~0.
 
@@ -185,12 +186,17 @@ def newton_polish(
     Under constraints (``lik.constraints``) the point is first projected
     onto them and every step stays on them
     (:func:`fmmreg.estimation.constrained.newton_direction`).
+    ``state`` is the log likelihood, score and Hessian at ``theta`` when the
+    caller has them already (``theta`` is then taken as feasible).
     """
     trace = FitTrace() if trace is None else trace
     optimistic = OPTIMISTIC_DECREMENT if optimistic is None else optimistic
     converged = False
-    theta = constrained.feasible(lik, theta)
-    ll, grad, hess = lik.score_hessian(theta)
+    if state is None:
+        theta = constrained.feasible(lik, theta)
+        ll, grad, hess = lik.score_hessian(theta)
+    else:
+        ll, grad, hess = state
     fallbacks = 0
     for _ in range(maxiter):
         if callback is not None:
@@ -336,27 +342,74 @@ def fit_large(
     for the maximum on :math:`n` rows, so at :math:`\\hat\\theta_m` the Newton
     decrement of the larger sample, :math:`g'(-H)^{-1}g`, is about
     :math:`P (n/m - 1)` for :math:`P` parameters: small enough for full
-    Newton steps, which converge quadratically from there (four full
-    Hessians on all rows from a rung a tenth of the size; five from the
-    search's subsample of 10,000 rows at a million, or an EM iteration and
-    four as before). A rung
-    costs Newton steps on :math:`m` rows only. EM is not needed on the way:
-    where a full step does not ascend, :func:`newton_polish` halves it and
-    falls back to EM as usual.
+    Newton steps, which converge quadratically from there. A rung costs
+    Newton steps on :math:`m` rows only. The first step on all rows uses the
+    top rung's Hessian at its maximum, scaled by the ratio of the weights,
+    :math:`H_n \\approx (n/m) H_m` (a sampling error of order
+    :math:`m^{-1/2}`), with the exact score on all rows: a score pass instead
+    of a Hessian pass; exact Newton follows (three full Hessians from a
+    rung a tenth of the size, measured at a million rows: the decrement
+    goes 195 -> 0.33 -> 4e-6 -> 2e-16). The step is kept only when it
+    ascends. EM is not needed on the way: where a full step does not
+    ascend, :func:`newton_polish` halves it and falls back to EM as usual.
     """
     trace = FitTrace()
     theta = constrained.feasible(lik, np.asarray(theta, dtype=float))
     rows = start_rows * LADDER_FACTOR
+    rung_hessian = None
     while rows <= LADDER_TOP * lik.n:
         rung = lik.subset(lik.sample_rows(int(rows), rng))
+        rung_trace = FitTrace()
         try:
-            cand, _, converged = newton_polish(rung, theta, tol=RUNG_TOL, maxiter=newton_maxiter, optimistic=np.inf)
+            cand, _, converged = newton_polish(
+                rung, theta, tol=RUNG_TOL, maxiter=newton_maxiter, optimistic=np.inf, trace=rung_trace
+            )
         except (ArithmeticError, np.linalg.LinAlgError, ValueError):
             converged = False  # a rung is a shortcut only: go on from the rung below's maximum
-        if converged:
+        if converged and rung_trace.final is not None:
             theta = cand
+            rung_hessian = rung_trace.final[3] * (lik.w.sum() / rung.w.sum())
         rows *= LADDER_FACTOR
+    state = None
+    if rung_hessian is not None:
+        if callback is not None:
+            callback("newton")
+        state, theta = _rung_step(lik, theta, rung_hessian, trace)
     theta, ll, _ = newton_polish(
-        lik, theta, tol=newton_tol, maxiter=newton_maxiter, trace=trace, callback=callback, optimistic=np.inf
+        lik,
+        theta,
+        tol=newton_tol,
+        maxiter=newton_maxiter,
+        trace=trace,
+        callback=callback,
+        optimistic=np.inf,
+        state=state,
     )
     return theta, ll, trace
+
+
+def _rung_step(
+    lik: MixtureLikelihood, theta: np.ndarray, hessian: np.ndarray, trace: FitTrace
+) -> tuple[tuple[float, np.ndarray, np.ndarray] | None, np.ndarray]:
+    """One Newton step on all rows with a subsample's (scaled) Hessian.
+
+    Returns the log likelihood, score and Hessian at the new point with the
+    point, or ``(None, theta)`` when the step does not ascend (Newton then
+    starts from ``theta`` as before).
+    """
+    ll, grad, _ = lik.score_hessian(theta, hessian=False)
+    step, pos_def = constrained.newton_direction(lik, hessian, grad)
+    if not (pos_def and np.isfinite(ll) and np.all(np.isfinite(step))):
+        return None, theta
+    cand = theta + step
+    state = lik.score_hessian(cand)
+    ll_c, grad_c, hess_c = state
+    if (
+        np.isfinite(ll_c)
+        and ll_c >= ll - 1e-12 * abs(ll)
+        and np.all(np.isfinite(grad_c))
+        and np.all(np.isfinite(hess_c))
+    ):
+        trace.newton_llf.append(ll_c)
+        return state, cand
+    return None, theta
