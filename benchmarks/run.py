@@ -137,6 +137,11 @@ def _one(case: str) -> dict:
     import numpy as np
 
     warnings.simplefilter("ignore")
+    if case.endswith(ONE_THREAD_SUFFIX):
+        from fmmreg.estimation import linalg
+
+        case = case[: -len(ONE_THREAD_SUFFIX)]
+        linalg.THREADS = 1
     if case.startswith("poisson1e"):
         n = int(float(case[len("poisson") :]))
         df, _ = data.poisson_mixture(n)
@@ -257,6 +262,11 @@ TARGET_HEADER = (
 )
 
 
+#: The row of the current code with its row chunks in one thread (what the second core gains).
+ONE_THREAD = "current, one thread"
+ONE_THREAD_SUFFIX = "@1thread"
+
+
 def repeated(case: str, labels_paths: list[tuple[str, Path]], repeat: int) -> dict[str, dict]:
     """Run ``case`` ``repeat`` times per code, alternating; per code the run of median wall time.
 
@@ -266,7 +276,7 @@ def repeated(case: str, labels_paths: list[tuple[str, Path]], repeat: int) -> di
     runs: dict[str, list[dict]] = {label: [] for label, _ in labels_paths}
     for _ in range(repeat):
         for label, path in labels_paths:
-            runs[label].append(run_subprocess(case, path))
+            runs[label].append(run_subprocess(case + (ONE_THREAD_SUFFIX if label == ONE_THREAD else ""), path))
     out = {}
     for label, rs in runs.items():
         rs = sorted(rs, key=lambda r: r["wall"])
@@ -281,8 +291,10 @@ def target_rows(labels_paths: list[tuple[str, Path]], big: bool, repeat: int) ->
         cases.append(("poisson1e7", 10_000_000, "≤ 25 s, ≤ 4,096 MB", 1))
     cases.append(("example1b", 2955, "per start", 2 * repeat + 1))
     for case, n, target, times in cases:
-        results = repeated(case, labels_paths, times)
-        for label, _ in labels_paths:
+        # at a million rows also the current code with one thread, alternating with the others
+        runs_with = labels_paths + [(ONE_THREAD, ROOT)] if case == "poisson1e6" else labels_paths
+        results = repeated(case, runs_with, times)
+        for label, _ in runs_with:
             r = results[label]
             extra = f"{r['wall'] / r['starts'] * 1000:.0f} ms wall per start" if case == "example1b" else target
             if times > 1:
@@ -602,6 +614,8 @@ def main() -> None:
         "wall / CPU: `time.perf_counter` / `time.process_time` seconds; CPU counts every thread of the "
         "process (the row chunks of large data run in two threads), wall counts waiting for a core on a "
         "shared machine.",
+        "current, one thread: the current code with its row chunks in one thread (`linalg.THREADS = 1`; "
+        "BLAS runs with one thread in every row), alternating with the others: what the second core gains.",
         "glm1e6: the same data with K = 1; statsmodels is `sm.GLM(y, X, family=Poisson()).fit()` (IRLS) "
         "with its standard errors, on arrays already built (no formula).",
         "Engine rows: both engines reach the same maximum; the statsmodels engine runs literal weighted "
