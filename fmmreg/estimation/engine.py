@@ -403,13 +403,9 @@ def _rung_step(
         return None, theta
     cand = theta + step
     state = lik.score_hessian(cand)
-    ll_c, grad_c, hess_c = state
-    if (
-        np.isfinite(ll_c)
-        and ll_c >= ll - 1e-12 * abs(ll)
-        and np.all(np.isfinite(grad_c))
-        and np.all(np.isfinite(hess_c))
-    ):
-        trace.newton_llf.append(ll_c)
+    # the acceptance of newton_polish's full steps; a score or Hessian that is not
+    # finite there is its business (it falls back to EM)
+    if np.isfinite(state[0]) and state[0] >= ll - 1e-12 * abs(ll):
+        trace.newton_llf.append(state[0])
         return state, cand
     return None, theta
