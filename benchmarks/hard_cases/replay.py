@@ -1,12 +1,16 @@
 """Replay stopping rules on recorded trajectories (``trajectory.py``).
 
     python benchmarks/hard_cases/replay.py [CASE ...]
+    python benchmarks/hard_cases/replay.py --at-cap [CASE ...]
 
 For each rule in ``RULES`` and each recorded seed: the search stops at the
 first checkpoint where the rule says so, or at the default cap of 100 starts
 (then it warns); prints, per case and rule, how many seeds reach the best
 known maximum, how many warn although they reached it, the silent misses and
-the median number of starts.
+the median number of starts. ``--at-cap`` lists instead, for the runs that the
+default rule (mean of the two unseen estimates <= 0.15) leaves to the cap,
+whether they reached the best known and how often random starts replicated
+their best maximum: can a replication count stand in for the warning there?
 """
 
 from __future__ import annotations
@@ -223,6 +227,31 @@ def summarise(case: str, rules: dict) -> None:
         )
 
 
+def at_cap(case: str, rule=RULES["mean(gt,brk)<=0.15"]) -> None:
+    """The runs the rule leaves to the cap: reached, replication of their best by random starts."""
+    data = json.loads((HERE / "trajectory" / f"{case}.json").read_text())
+    best = best_known(case)
+    for seed, run in enumerate(data["runs"]):
+        for cp in run["checkpoints"]:
+            s = State(run["cands"], cp["n"])
+            stopped = rule(s)
+            if stopped or cp["n"] >= CAP:
+                break
+        if stopped:
+            continue
+        b, _ = s.best()
+        groups, n = s.groups()
+        hits = sum(g[1] for g in groups if b is not None and close(g[0], b))
+        print(
+            f"{case:20s} seed {seed:2d}  starts {s.n:3d}  reached {b is not None and close(b, best)!s:5s}  "
+            f"best replicated by {hits:2d} of {n} random starts ({len(groups)} distinct maxima)  "
+            f"Good-Turing {s.good_turing():.2f}  Bayes {s.brk_unseen_mass():.2f}"
+        )
+
+
 if __name__ == "__main__":
-    for case in sys.argv[1:] or sorted(p.stem for p in (HERE / "trajectory").glob("*.json")):
-        summarise(case, RULES)
+    args = sys.argv[1:]
+    cap = "--at-cap" in args
+    args = [a for a in args if a != "--at-cap"]
+    for case in args or sorted(p.stem for p in (HERE / "trajectory").glob("*.json")):
+        at_cap(case) if cap else summarise(case, RULES)
