@@ -26,7 +26,7 @@ import warnings
 
 import numpy as np
 
-from fmmreg.estimation.degeneracy import class_findings, information_condition, response_sd
+from fmmreg.estimation.degeneracy import DEFAULT_RULE, class_findings, information_condition, response_sd
 from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, LocalMaximumWarning
 
 #: Standard error, in index units per SD of the variable, above which a
@@ -111,10 +111,11 @@ def fit_messages(res, options=None) -> tuple[list[tuple[type, str]], bool]:
         )
     with np.errstate(all="ignore"):
         # a fit whose rows live in partitions (fmmreg.distributed) computes these from sums
+        rule = options.rule if options is not None else DEFAULT_RULE  # the search's rule (min_scale=)
         if hasattr(res, "_class_findings"):
-            findings = res._class_findings()
+            findings = res._class_findings(rule)
         else:
-            findings = class_findings(res.lik, res.theta, res.posterior_array, response_sd(res.lik))
+            findings = class_findings(res.lik, res.theta, res.posterior_array, response_sd(res.lik), rule)
     for f in findings:
         degenerate = True
         out.append((DegenerateClassWarning, f"{f.message}: the maximum is degenerate; fit fewer classes"))

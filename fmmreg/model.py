@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from contextlib import nullcontext
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from fmmreg.constraints import (
 )
 from fmmreg.diagnostics import report_fit
 from fmmreg.distributed import is_dask_dataframe
+from fmmreg.estimation.degeneracy import DEFAULT_RULE
 from fmmreg.estimation.engine import check_engine
 from fmmreg.estimation.grouped import GroupedMixtureLikelihood
 from fmmreg.estimation.linalg import full_column_rank
@@ -417,6 +419,7 @@ class FMM:
         tol: float = 1e-10,
         replicate: int = 2,
         max_draws: int = 100,
+        min_scale: float = 0.05,
         random_state: int | np.random.Generator | None = 0,
         start=None,
         start_posterior=None,
@@ -463,6 +466,15 @@ class FMM:
         max_draws : int
             ... or until this many starts have been drawn (default 100); then
             a :class:`~fmmreg.LocalMaximumWarning` says the best was not replicated.
+        min_scale : float
+            Degeneracy rule (spurious maxima of scale families): a maximum with
+            a class whose standard deviation is below this share of both the
+            response's SD and the largest class SD is degenerate (default
+            0.05). The search returns the best non-degenerate maximum; a
+            degenerate one only when no start reached another, with a
+            :class:`~fmmreg.DegenerateClassWarning`. Raise it to treat tighter
+            small classes as spurious (0 turns this part of the rule off); see
+            :mod:`fmmreg.estimation.degeneracy`.
         random_state : int or Generator
             Seed of the start search (results are deterministic given it).
         start : Series or array-like, optional
@@ -508,7 +520,17 @@ class FMM:
         engine = check_engine(engine)
         vce_spec = resolve_vce(self, vce, cluster)  # option errors before a long fit
         opts = start_options(
-            startvalues, draws, emopts, maxiter, tol, replicate, max_draws, n_starts, n_refine, short_iter
+            startvalues,
+            draws,
+            emopts,
+            maxiter,
+            tol,
+            replicate,
+            max_draws,
+            n_starts,
+            n_refine,
+            short_iter,
+            min_scale=min_scale,
         )
         # the engine's BLAS calls are small and memory-bound: a second BLAS
         # thread gains little and, on a busy machine, its spin-waits make
@@ -517,16 +539,7 @@ class FMM:
         with limit, FitProgress(progress) as bar:
             res = self._fit(engine, opts, random_state, start, start_posterior, order, bar)
         #: how the model was fitted: bootstrap and blrt refits reuse these options
-        res.fit_options = {
-            "engine": engine,
-            "startvalues": opts.startvalues if opts.startvalues not in ("classid", "classpr") else "auto",
-            "draws": opts.draws,
-            "max_draws": opts.max_draws,
-            "replicate": opts.replicate,
-            "emopts": {"iterate": opts.em_iter, "tolerance": opts.em_tol},
-            "maxiter": opts.maxiter,
-            "tol": opts.tol,
-        }
+        res.fit_options = {"engine": engine} | opts.fit_options()
         return res._apply_vce(vce_spec)
 
     def _fit(self, engine, opts, random_state, start, start_posterior, order, bar):
@@ -576,7 +589,17 @@ class FMM:
 
 
 def start_options(
-    startvalues, draws, emopts, maxiter, tol, replicate, max_draws, n_starts=None, n_refine=None, short_iter=None
+    startvalues,
+    draws,
+    emopts,
+    maxiter,
+    tol,
+    replicate,
+    max_draws,
+    n_starts=None,
+    n_refine=None,
+    short_iter=None,
+    min_scale: float = DEFAULT_RULE.min_scale_ratio,
 ) -> StartOptions:
     """Check the start options (Stata's names) and map the deprecated ones."""
     opts = StartOptions()
@@ -611,6 +634,15 @@ def start_options(
     opts.em_tol = _positive_float("emopts tolerance", emopts.get("tolerance", opts.em_tol))
     opts.maxiter = _positive_int("maxiter", maxiter)
     opts.tol = _positive_float("tol", tol)
+    if isinstance(min_scale, bool) or not isinstance(min_scale, (int, float, np.integer, np.floating)):
+        raise FMMError(f"min_scale must be a number in [0, 1), got {min_scale!r}")
+    min_scale = float(min_scale)
+    if not 0.0 <= min_scale < 1.0:
+        raise FMMError(
+            f"min_scale={min_scale!r} is outside [0, 1): it is the smallest class SD, as a share of the "
+            "response's SD and of the largest class SD, that a non-degenerate maximum may have (default 0.05)"
+        )
+    opts.rule = replace(opts.rule, min_scale_ratio=min_scale)
     return opts
 
 
@@ -720,7 +752,8 @@ def fmm(
     **fit_options
         Passed to :meth:`FMM.fit`: the start search (Stata's names:
         ``startvalues``, ``draws`` (10 per batch), ``max_draws`` (100),
-        ``replicate`` (2), ``emopts``, ``maxiter``, ``tol``), ``random_state`` (0; results
+        ``replicate`` (2), ``emopts``, ``maxiter``, ``tol``; ``min_scale``
+        (0.05), the degeneracy rule's smallest class SD), ``random_state`` (0; results
         are deterministic given it), ``start=`` (your start values, labelled
         like ``params``), ``order`` (``"mean"``: classes sorted by their mean
         response; ``"fit"``; or a list), ``vce`` (``"oim"``, Stata's default;

@@ -347,11 +347,59 @@ def test_classid_and_classpr_start_values(two_lines, clean_fit):
         ({"emopts": {"iter": 5}}, "emopts: unknown key"),
         ({"tol": -1.0}, "tol must be a positive number"),
         ({"maxiter": 2.5}, "maxiter must be an integer"),
+        ({"min_scale": -0.1}, r"min_scale=-0.1 is outside \[0, 1\)"),
+        ({"min_scale": 1.0}, r"min_scale=1.0 is outside \[0, 1\)"),
+        ({"min_scale": "5%"}, "min_scale must be a number"),
+        ({"min_scale": True}, "min_scale must be a number"),
     ],
 )
 def test_bad_start_options_raise_fmmerror(two_lines, options, fragment):
     with pytest.raises(FMMError, match=fragment):
         fmm(2, "y ~ x", data=two_lines, **options)
+
+
+def test_min_scale_is_the_rule_of_the_search_and_of_the_fit_checks(two_lines, clean_fit):
+    """``min_scale=`` sets the scale part of the degeneracy rule for the search and the fit's checks."""
+    from fmmreg.diagnostics import fit_messages
+    from fmmreg.estimation.starts import StartOptions
+
+    res = clean_fit[0]
+    assert res.fit_options["min_scale"] == 0.05 and not res.degenerate
+    sd_y = float(np.std(two_lines["y"]))
+
+    def smallest_ratio(r):
+        sig = np.exp(r.params.filter(like="lnsigma").to_numpy())
+        return sig.min() / min(sig.max(), sd_y)
+
+    strict = (1.0 + smallest_ratio(res)) / 2.0  # between the clean maximum's ratio and 1
+    # the checks: the clean maximum is degenerate under the stricter rule, named with the threshold
+    messages, degenerate = fit_messages(res, StartOptions(rule=DegeneracyRule(min_scale_ratio=strict)))
+    assert degenerate and any("(min_scale)" in m for kind, m in messages if kind is DegenerateClassWarning)
+    assert not fit_messages(res, StartOptions())[1]
+    # the search: a lower maximum that passes the stricter rule, else the best degenerate one, flagged
+    other, caught = _fit(2, "y ~ x", data=two_lines, class_formula="~ z", min_scale=strict)
+    assert other.fit_options["min_scale"] == pytest.approx(strict)
+    passes = not other.degenerate and smallest_ratio(other) >= strict and other.llf < res.llf - 1e-6
+    flagged = other.degenerate and DegenerateClassWarning in _kinds(caught) and other.llf == pytest.approx(res.llf)
+    assert passes or flagged
+    assert other.local_maxima["degenerate"].iloc[0] or passes
+    # the options refit as they are (bootstrap and blrt pass them on)
+    again = FMM(2, "y ~ x", data=two_lines, class_formula="~ z").fit(**other.fit_options)
+    assert again.llf == other.llf
+
+
+def test_min_scale_turns_example_1d_small_tight_class_into_a_degenerate_maximum(mus03sub):
+    """Example 1d, random_state 3: the default search finds -4710.0117, 3.1 above Stata's maximum, with a
+    74-observation class whose SD is 6.4% of the response SD; with ``min_scale=0.07`` that maximum is
+    degenerate and the fit returns Stata's -4713.1378 (every maximum above it flagged)."""
+    ex1 = "lmedexp ~ income + age + I(age**2) + totchr"
+    formulas = [ex1, ex1 + " + C(sex)", ex1 + " + C(sex)"]
+    res, caught = _fit(None, formulas, data=mus03sub, class_formula="~ totchr", random_state=3, min_scale=0.07)
+    assert res.llf == pytest.approx(-4713.1378, abs=1e-4)  # Stata [FMM] Example 1d
+    assert not res.degenerate and LocalMaximumWarning not in _kinds(caught)
+    above = res.local_maxima[res.local_maxima["llf"] > res.llf + 1e-6 * abs(res.llf)]
+    assert len(above) and above["degenerate"].all()
+    assert above["llf"].max() == pytest.approx(-4710.0117, abs=1e-4)
 
 
 def test_deprecated_names_still_work(two_lines):

@@ -326,6 +326,7 @@ class DaskFMM(FMM):
         tol: float = 1e-10,
         replicate: int = 2,
         max_draws: int = 100,
+        min_scale: float = 0.05,
         random_state: int | np.random.Generator | None = 0,
         start=None,
         start_posterior=None,
@@ -343,7 +344,7 @@ class DaskFMM(FMM):
         """Estimate on all partitions; the options of :meth:`fmmreg.FMM.fit` and two more.
 
         The start search (``startvalues``, ``draws``, ``max_draws``,
-        ``replicate``, ``emopts``, ``random_state``) runs in memory on a
+        ``replicate``, ``emopts``, ``min_scale``, ``random_state``) runs in memory on a
         sample of rows; ``maxiter`` and ``tol`` apply to the sample's fits and
         to Newton on all rows. ``start=`` skips the sample. Per-row starts
         (``start_posterior=``, ``startvalues="classid"``/``"classpr"``) and
@@ -370,7 +371,17 @@ class DaskFMM(FMM):
         if check_engine(engine) != "fast":
             raise FMMError("engine='statsmodels' (the reference engine) runs in memory only; use engine='fast'")
         opts = start_options(
-            startvalues, draws, emopts, maxiter, tol, replicate, max_draws, n_starts, n_refine, short_iter
+            startvalues,
+            draws,
+            emopts,
+            maxiter,
+            tol,
+            replicate,
+            max_draws,
+            n_starts,
+            n_refine,
+            short_iter,
+            min_scale=min_scale,
         )
         if start_posterior is not None or opts.startvalues in ("classid", "classpr"):
             raise FMMError(
@@ -385,16 +396,7 @@ class DaskFMM(FMM):
             raise FMMError(f"order must be 'mean', 'fit' or a list of class labels, got {order!r}")
         vce_spec = resolve_vce_dask(self, vce, cluster)
         theta0 = None if start is None else self._start_vector(start)
-        search_options = {
-            "startvalues": opts.startvalues,
-            "draws": opts.draws,
-            "max_draws": opts.max_draws,
-            "replicate": opts.replicate,
-            "emopts": {"iterate": opts.em_iter, "tolerance": opts.em_tol},
-            "maxiter": opts.maxiter,
-            "tol": opts.tol,
-            "n_refine": n_refine,
-        }
+        search_options = opts.fit_options() | {"n_refine": n_refine}
         self._runner = self._make_runner(persist)
         limit = threadpool_limits(limits=blas_threads, user_api="blas") if blas_threads else nullcontext()
         with limit, np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):

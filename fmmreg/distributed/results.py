@@ -258,13 +258,13 @@ class DaskFMMResults(FMMResults):
         scaled = [j for j, fam in zip(self.class_map, self.families) if "lnsigma" in fam.ancillary_names]
         return float(sds[scaled[0] if scaled else self.class_map[0]])
 
-    def _class_findings(self) -> list:
+    def _class_findings(self, rule) -> list:
         """The size and scale parts of the degeneracy rule, from the summed posteriors (see
         :func:`fmmreg.estimation.degeneracy.class_findings`; used by :func:`fmmreg.diagnostics.fit_messages`)."""
         from fmmreg.estimation.degeneracy import class_findings
 
         view = _SizesView(np.ones(1), self.lik.comp_sizes, self.lik.families, self.lik.unpack)
-        return class_findings(view, self.theta, self._sums["post"][None, :], self._response_sd())
+        return class_findings(view, self.theta, self._sums["post"][None, :], self._response_sd(), rule)
 
     def _parameter_units(self) -> np.ndarray:
         """:func:`fmmreg.diagnostics.parameter_units` with the designs' standard deviations summed over partitions."""

@@ -19,7 +19,8 @@ The rule (:class:`DegeneracyRule`): a local maximum is degenerate when any of
    ``sum_g w_g t_gk`` is below the number of class-membership parameters per
    class plus ``size_margin`` (membership is estimated from the groups);
 2. **scale** -- a class's standard deviation ``s_k = exp(lnsigma_k)`` is below
-   ``min_scale_ratio`` (default 5%) of *both* the largest class standard
+   ``min_scale_ratio`` (default 5%; ``min_scale=`` of :meth:`fmmreg.FMM.fit`) of
+   *both* the largest class standard
    deviation and the standard deviation of the response (the two together:
    a tight class beside a wide one is legitimate when the classes are far
    apart, and a small class SD is legitimate when the others are small too);
@@ -51,6 +52,11 @@ class DegeneracyRule:
 
 
 DEFAULT_RULE = DegeneracyRule()
+
+
+def rule_of(fit_options: dict) -> DegeneracyRule:
+    """The rule a fit used, from its ``fit_options`` (``min_scale=`` of :meth:`fmmreg.FMM.fit`)."""
+    return DegeneracyRule(min_scale_ratio=fit_options.get("min_scale", DEFAULT_RULE.min_scale_ratio))
 
 
 @dataclass(frozen=True)
@@ -143,8 +149,9 @@ def class_findings(
                         "scale",
                         k,
                         s,
-                        f"class {k + 1}'s standard deviation collapsed to {s:.3g} "
-                        f"(largest class SD {largest:.3g}, response SD {sd_y:.3g})",
+                        f"class {k + 1}'s standard deviation collapsed to {s:.3g}, below "
+                        f"{rule.min_scale_ratio:.3g} (min_scale) of the largest class SD {largest:.3g} "
+                        f"and of the response SD {sd_y:.3g}",
                     )
                 )
     return out

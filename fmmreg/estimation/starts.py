@@ -96,6 +96,23 @@ class StartOptions:
     tol: float = 1e-10
     rule: DegeneracyRule = field(default_factory=lambda: DEFAULT_RULE)
 
+    def fit_options(self) -> dict:
+        """These options as keywords of :meth:`fmmreg.FMM.fit` (what bootstrap and blrt refits reuse).
+
+        Per-row starts (``classid`` / ``classpr``) belong to the rows of the
+        fit: a refit searches with ``"auto"``.
+        """
+        return {
+            "startvalues": "auto" if self.startvalues in ("classid", "classpr") else self.startvalues,
+            "draws": self.draws,
+            "max_draws": self.max_draws,
+            "replicate": self.replicate,
+            "emopts": {"iterate": self.em_iter, "tolerance": self.em_tol},
+            "maxiter": self.maxiter,
+            "tol": self.tol,
+            "min_scale": self.rule.min_scale_ratio,
+        }
+
 
 # ------------------------------------------------------------------ the pooled fit
 @dataclass

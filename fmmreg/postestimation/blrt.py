@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fmmreg.estimation.degeneracy import rule_of
 from fmmreg.estimation.starts import StartOptions, multistart
 from fmmreg.exceptions import FMMError
 from fmmreg.families.base import class_responses, draw_categories
@@ -166,7 +167,9 @@ def _expanded_rows(res) -> np.ndarray | None:
     return np.repeat(np.arange(len(w)), w.astype(np.int64))
 
 
-def _best_llf(model, start: np.ndarray | None, seed: int, draws: int, max_draws: int, engine: str = "fast") -> float:
+def _best_llf(
+    model, start: np.ndarray | None, seed: int, draws: int, max_draws: int, fit_options: dict | None = None
+) -> float:
     """Log likelihood of ``model`` at the best of a fit from ``start`` and, for K > 1, a start search.
 
     Only the maximised log likelihood matters here, so the engine's start
@@ -178,15 +181,18 @@ def _best_llf(model, start: np.ndarray | None, seed: int, draws: int, max_draws:
     as the observed one; a start or search that fails is skipped, and a
     replicate without any finite maximum is counted as failed. The model's
     constraints (``lcinvariant``, ``constraints=``) hold in every refit: they
-    come with the model's likelihood; ``engine`` is the fit's.
+    come with the model's likelihood; the engine and the degeneracy rule
+    (``min_scale``) are the fit's (``fit_options``).
     """
+    fit_options = fit_options or {}
+    engine = fit_options.get("engine", "fast")
     lik = model._likelihood(list(range(model.k)))
     tries = ([{"start_theta": np.asarray(start, dtype=float)}] if start is not None else []) + (
         [{}] if model.k > 1 else []
     )
     best = -np.inf
     for kwargs in tries:
-        options = StartOptions(draws=draws, max_draws=max_draws)
+        options = StartOptions(draws=draws, max_draws=max_draws, rule=rule_of(fit_options))
         try:
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -258,8 +264,8 @@ def blrt(
             seed = int(rng.integers(2**31))
             m0 = replicate_model(res0.model, res0.class_map, rows, ones, y, columns)
             m1 = replicate_model(res1.model, res1.class_map, rows, ones, y, columns)
-            ll0 = _best_llf(m0, res0.theta, seed, draws, max_draws, res0.fit_options.get("engine", "fast"))
-            ll1 = _best_llf(m1, None, seed, draws, max_draws, res1.fit_options.get("engine", "fast"))
+            ll0 = _best_llf(m0, res0.theta, seed, draws, max_draws, res0.fit_options)
+            ll1 = _best_llf(m1, None, seed, draws, max_draws, res1.fit_options)
             if not (np.isfinite(ll0) and np.isfinite(ll1)):
                 failed += 1
                 continue
