@@ -340,6 +340,21 @@ points (the other classes' SDs are 11 and 18 times larger). fmmreg's degeneracy 
 SD below 5% of both the largest class SD and the response SD) does not flag it, so it is reported
 as a maximum, with the warning; we read it as a spurious maximum rather than a finding, and
 Stata's -4713.1378 as the solution to report. The README ("Checked against") has the evidence.
+
+To make that reading part of the fit, raise the rule's threshold with `min_scale=`: at 7% the
+small class makes the maximum degenerate, the search skips it (it stays in `res.local_maxima`,
+flagged) and returns Stata's maximum.
+"""),
+    code("""
+ex1d_strict = fmm(
+    [base, base + " + C(sex)", base + " + C(sex)"],
+    data=mus03sub,
+    class_formula="~ totchr",
+    random_state=3,
+    min_scale=0.07,
+)
+print(f"log likelihood {ex1d_strict.llf:.4f} (Stata: -4713.1378)")
+ex1d_strict.local_maxima[["llf", "n_starts", "degenerate"]].head(3)
 """),
     md("""
 ## `estat lcprob` and `estat lcmean`
