@@ -419,7 +419,7 @@ class FMM:
         tol: float = 1e-10,
         replicate: int = 2,
         max_draws: int = 100,
-        min_scale: float = 0.05,
+        min_scale: float = DEFAULT_RULE.min_scale_ratio,
         random_state: int | np.random.Generator | None = 0,
         start=None,
         start_posterior=None,

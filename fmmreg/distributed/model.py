@@ -47,6 +47,7 @@ from fmmreg.diagnostics import report_fit
 from fmmreg.distributed import kernels, plan, require_dask
 from fmmreg.distributed.likelihood import PartitionedLikelihood, PartitionRunner
 from fmmreg.estimation.constrained import feasible, newton_direction
+from fmmreg.estimation.degeneracy import DEFAULT_RULE
 from fmmreg.estimation.engine import check_engine, fit_from
 from fmmreg.estimation.linalg import jacobi_scale
 from fmmreg.estimation.relabel import check_order, permute_theta, relabel_matrix
@@ -326,7 +327,7 @@ class DaskFMM(FMM):
         tol: float = 1e-10,
         replicate: int = 2,
         max_draws: int = 100,
-        min_scale: float = 0.05,
+        min_scale: float = DEFAULT_RULE.min_scale_ratio,
         random_state: int | np.random.Generator | None = 0,
         start=None,
         start_posterior=None,
