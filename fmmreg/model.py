@@ -520,17 +520,7 @@ class FMM:
         engine = check_engine(engine)
         vce_spec = resolve_vce(self, vce, cluster)  # option errors before a long fit
         opts = start_options(
-            startvalues,
-            draws,
-            emopts,
-            maxiter,
-            tol,
-            replicate,
-            max_draws,
-            n_starts,
-            n_refine,
-            short_iter,
-            min_scale=min_scale,
+            startvalues, draws, emopts, maxiter, tol, replicate, max_draws, min_scale, n_starts, n_refine, short_iter
         )
         # the engine's BLAS calls are small and memory-bound: a second BLAS
         # thread gains little and, on a busy machine, its spin-waits make
@@ -596,10 +586,10 @@ def start_options(
     tol,
     replicate,
     max_draws,
+    min_scale,
     n_starts=None,
     n_refine=None,
     short_iter=None,
-    min_scale: float = DEFAULT_RULE.min_scale_ratio,
 ) -> StartOptions:
     """Check the start options (Stata's names) and map the deprecated ones."""
     opts = StartOptions()

@@ -372,17 +372,7 @@ class DaskFMM(FMM):
         if check_engine(engine) != "fast":
             raise FMMError("engine='statsmodels' (the reference engine) runs in memory only; use engine='fast'")
         opts = start_options(
-            startvalues,
-            draws,
-            emopts,
-            maxiter,
-            tol,
-            replicate,
-            max_draws,
-            n_starts,
-            n_refine,
-            short_iter,
-            min_scale=min_scale,
+            startvalues, draws, emopts, maxiter, tol, replicate, max_draws, min_scale, n_starts, n_refine, short_iter
         )
         if start_posterior is not None or opts.startvalues in ("classid", "classpr"):
             raise FMMError(
