@@ -494,7 +494,10 @@ def run_dask(n: int) -> list[str]:
 
 
 def _run_json(*args: str) -> str:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        # the child's traceback (Dask's worker logs come before it)
+        raise RuntimeError(f"{' '.join(args)} failed ({out.returncode}):\n" + "\n".join(out.stderr.splitlines()[-40:]))
     return out.stdout.strip().splitlines()[-1]
 
 
