@@ -200,6 +200,31 @@ def test_fit_large_first_step_reads_the_rung_hessian():
     assert state is None and kept is theta_sub
 
 
+def test_class_means_by_row_chunks_equal_one_pass_with_offsets_and_weights():
+    """The class means of the default order, by row chunks in threads (large data), equal one pass."""
+    from fmmreg.estimation import mixture
+    from fmmreg.estimation.relabel import class_means
+
+    df = _mixture_data("poisson", n=1000, seed=3)
+    df["t"] = np.random.default_rng(4).uniform(0.5, 2.0, size=len(df))
+    df["w"] = np.random.default_rng(5).integers(1, 4, size=len(df))
+    model = FMM(3, "y ~ x", data=df, family="poisson", class_formula="~ z", exposure="t", weights="w")
+    lik = model._likelihood([0, 1, 2])
+    rng = np.random.default_rng(6)
+    theta = theta_from_posterior(lik, rng.dirichlet(np.ones(3), size=lik.n))
+    _, comps = lik.unpack(theta)
+    one_pass = np.array([lik.w @ f.mean(X, th) for f, X, th in zip(lik.families, lik.designs, comps)]) / lik.w.sum()
+    assert not lik._chunked()
+    np.testing.assert_allclose(class_means(lik, theta), one_pass, rtol=1e-14)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(mixture, "HESSIAN_BLOCK", 128)  # 1,000 rows in 8 chunks
+        assert lik._chunked()
+        np.testing.assert_allclose(class_means(lik, theta), one_pass, rtol=1e-12)
+    # the exposure enters the means: without it they differ
+    plain = FMM(3, "y ~ x", data=df, family="poisson", class_formula="~ z", weights="w")._likelihood([0, 1, 2])
+    assert not np.allclose(class_means(plain, theta), one_pass, rtol=1e-3)
+
+
 def test_canonical_order_sorts_by_class_mean_and_breaks_ties_by_share():
     from fmmreg.estimation.relabel import canonical_order
 

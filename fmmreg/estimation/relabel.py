@@ -56,11 +56,26 @@ def canonical_order(lik: MixtureLikelihood, theta: np.ndarray) -> list[int]:
     For models whose classes share one family and formula; the caller keeps
     hybrid models in the user's order.
     """
-    gamma, comps = lik.unpack(theta)
-    w = lik.w / lik.w.sum()
-    means = [round(float(w @ fam.mean(X, th)), 10) for fam, X, th in zip(lik.families, lik.designs, comps)]
+    gamma, _ = lik.unpack(theta)
+    means = [round(float(m), 10) for m in class_means(lik, theta)]
     if len(set(means)) == len(means):
         # no tie: the shares (a pass over all rows) would not change the order
         return sorted(range(lik.k), key=lambda j: means[j])
-    shares = w @ np.exp(lik.membership.log_prior(gamma))
+    shares = (lik.w / lik.w.sum()) @ np.exp(lik.membership.log_prior(gamma))
     return sorted(range(lik.k), key=lambda j: (means[j], -shares[j]))
+
+
+def class_means(lik: MixtureLikelihood, theta: np.ndarray) -> np.ndarray:
+    """Each class's weighted sample average of its fitted mean of the response, shape (K,).
+
+    Large data go by row chunks, in the likelihood's threads (a pass over
+    each class's design: 0.7 s at n = 1e7, K = 3, in one thread).
+    """
+    _, comps = lik.unpack(theta)
+
+    def part(rows: slice | None) -> np.ndarray:
+        sub = lik if rows is None else lik.subset(rows)  # its families carry the rows' offsets
+        return np.array([sub.w @ fam.mean(X, th) for fam, X, th in zip(sub.families, sub.designs, comps)])
+
+    total = np.sum(lik._map_chunks(part), axis=0) if lik._chunked() else part(None)
+    return total / lik.w.sum()
