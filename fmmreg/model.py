@@ -420,6 +420,7 @@ class FMM:
         replicate: int = 2,
         max_draws: int = 100,
         min_scale: float = DEFAULT_RULE.min_scale_ratio,
+        min_scale_small: float = DEFAULT_RULE.small_scale_ratio,
         random_state: int | np.random.Generator | None = 0,
         start=None,
         start_posterior=None,
@@ -472,9 +473,15 @@ class FMM:
             response's SD and the largest class SD is degenerate (default
             0.05). The search returns the best non-degenerate maximum; a
             degenerate one only when no start reached another, with a
-            :class:`~fmmreg.DegenerateClassWarning`. Raise it to treat tighter
-            small classes as spurious (0 turns this part of the rule off); see
-            :mod:`fmmreg.estimation.degeneracy`.
+            :class:`~fmmreg.DegenerateClassWarning` (0 turns this part of the
+            rule off); see :mod:`fmmreg.estimation.degeneracy`.
+        min_scale_small : float
+            The same for small classes: a class holding less than 10% of the
+            observations whose standard deviation is below this share of both
+            references makes a maximum degenerate (default 0.20: a plane
+            threaded through a few dozen observations, which data simulated
+            without such a class produce). Set it to ``min_scale`` or 0 to
+            keep small tight classes.
         random_state : int or Generator
             Seed of the start search (results are deterministic given it).
         start : Series or array-like, optional
@@ -520,7 +527,18 @@ class FMM:
         engine = check_engine(engine)
         vce_spec = resolve_vce(self, vce, cluster)  # option errors before a long fit
         opts = start_options(
-            startvalues, draws, emopts, maxiter, tol, replicate, max_draws, min_scale, n_starts, n_refine, short_iter
+            startvalues,
+            draws,
+            emopts,
+            maxiter,
+            tol,
+            replicate,
+            max_draws,
+            min_scale,
+            n_starts,
+            n_refine,
+            short_iter,
+            min_scale_small=min_scale_small,
         )
         # the engine's BLAS calls are small and memory-bound: a second BLAS
         # thread gains little and, on a busy machine, its spin-waits make
@@ -590,6 +608,8 @@ def start_options(
     n_starts=None,
     n_refine=None,
     short_iter=None,
+    *,
+    min_scale_small=DEFAULT_RULE.small_scale_ratio,
 ) -> StartOptions:
     """Check the start options (Stata's names) and map the deprecated ones."""
     opts = StartOptions()
@@ -624,16 +644,29 @@ def start_options(
     opts.em_tol = _positive_float("emopts tolerance", emopts.get("tolerance", opts.em_tol))
     opts.maxiter = _positive_int("maxiter", maxiter)
     opts.tol = _positive_float("tol", tol)
-    if isinstance(min_scale, bool) or not isinstance(min_scale, (int, float, np.integer, np.floating)):
-        raise FMMError(f"min_scale must be a number in [0, 1), got {min_scale!r}")
-    min_scale = float(min_scale)
-    if not 0.0 <= min_scale < 1.0:
-        raise FMMError(
-            f"min_scale={min_scale!r} is outside [0, 1): it is the smallest class SD, as a share of the "
-            "response's SD and of the largest class SD, that a non-degenerate maximum may have (default 0.05)"
-        )
-    opts.rule = replace(opts.rule, min_scale_ratio=min_scale)
+    min_scale = _share(
+        "min_scale",
+        min_scale,
+        "the smallest class SD, as a share of the response's SD and of the largest class SD, "
+        "that a non-degenerate maximum may have (default 0.05)",
+    )
+    min_scale_small = _share(
+        "min_scale_small",
+        min_scale_small,
+        "the smallest SD of a class with less than 10% of the observations, as a share of the "
+        "response's SD and of the largest class SD (default 0.2)",
+    )
+    opts.rule = replace(opts.rule, min_scale_ratio=min_scale, small_scale_ratio=min_scale_small)
     return opts
+
+
+def _share(name: str, value, meaning: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise FMMError(f"{name} must be a number in [0, 1), got {value!r}")
+    value = float(value)
+    if not 0.0 <= value < 1.0:
+        raise FMMError(f"{name}={value!r} is outside [0, 1): it is {meaning}")
+    return value
 
 
 def _positive_int(name: str, value, minimum: int = 1) -> int:
@@ -743,7 +776,7 @@ def fmm(
         Passed to :meth:`FMM.fit`: the start search (Stata's names:
         ``startvalues``, ``draws`` (10 per batch), ``max_draws`` (100),
         ``replicate`` (2), ``emopts``, ``maxiter``, ``tol``; ``min_scale``
-        (0.05), the degeneracy rule's smallest class SD), ``random_state`` (0; results
+        (0.05) and ``min_scale_small`` (0.2), the degeneracy rule's smallest class SDs), ``random_state`` (0; results
         are deterministic given it), ``start=`` (your start values, labelled
         like ``params``), ``order`` (``"mean"``: classes sorted by their mean
         response; ``"fit"``; or a list), ``vce`` (``"oim"``, Stata's default;

@@ -23,10 +23,12 @@ from fmmreg import (
     fmm,
 )
 from fmmreg.estimation.degeneracy import (
+    DEFAULT_RULE,
     DegeneracyRule,
     class_findings,
     information_condition,
     response_sd,
+    rule_of,
     solution_findings,
 )
 from fmmreg.estimation.engine import fit_from, newton_polish, theta_from_posterior
@@ -351,6 +353,8 @@ def test_classid_and_classpr_start_values(two_lines, clean_fit):
         ({"min_scale": 1.0}, r"min_scale=1.0 is outside \[0, 1\)"),
         ({"min_scale": "5%"}, "min_scale must be a number"),
         ({"min_scale": True}, "min_scale must be a number"),
+        ({"min_scale_small": 1.5}, r"min_scale_small=1.5 is outside \[0, 1\)"),
+        ({"min_scale_small": None}, "min_scale_small must be a number"),
     ],
 )
 def test_bad_start_options_raise_fmmerror(two_lines, options, fragment):
@@ -388,18 +392,54 @@ def test_min_scale_is_the_rule_of_the_search_and_of_the_fit_checks(two_lines, cl
     assert again.llf == other.llf
 
 
-def test_min_scale_turns_example_1d_small_tight_class_into_a_degenerate_maximum(mus03sub):
-    """Example 1d, random_state 3: the default search finds -4710.0117, 3.1 above Stata's maximum, with a
-    74-observation class whose SD is 6.4% of the response SD; with ``min_scale=0.07`` that maximum is
-    degenerate and the fit returns Stata's -4713.1378 (every maximum above it flagged)."""
+def test_small_tight_part_of_the_rule_flags_small_classes_only(clean_fit):
+    """A class below ``min_scale_small`` (20%) of both SDs is degenerate when it holds less than 10% of the
+    observations, not when it holds more; at or below ``min_scale`` (5%) it is degenerate at any size."""
+    res = clean_fit[0]
+    lik, theta = res.lik, res.theta.copy()
+    sd_y = response_sd(lik)
+    pos = [i for i, name in enumerate(res.params.index) if "lnsigma" in name]
+    s1 = float(np.exp(theta[pos[0]]))
+    reference = min(s1, sd_y)
+    n = lik.n
+
+    def findings(ratio: float, share: float, rule: DegeneracyRule = DEFAULT_RULE) -> list:
+        th = theta.copy()
+        th[pos[1]] = np.log(ratio * reference)
+        tau = np.column_stack([np.full(n, 1.0 - share), np.full(n, share)])
+        return [f for f in class_findings(lik, th, tau, sd_y, rule) if f.cls == 1]
+
+    assert [f.kind for f in findings(0.12, 0.05)] == ["small tight"]
+    assert "(min_scale_small)" in findings(0.12, 0.05)[0].message
+    assert findings(0.12, 0.30) == []  # a large tight class is a finding
+    assert findings(0.25, 0.05) == []  # a small class with a wide enough SD
+    assert [f.kind for f in findings(0.03, 0.30)] == ["scale"]  # a collapse at any size
+    assert findings(0.12, 0.05, DegeneracyRule(small_scale_ratio=0.05)) == []  # the part turned off
+    assert rule_of({"min_scale": 0.05, "min_scale_small": 0.1}).small_scale_ratio == 0.1
+
+
+def test_example_1d_small_tight_maximum_is_degenerate_by_default(mus03sub):
+    """Example 1d, random_state 3: the search finds -4710.0117, 3.1 above Stata's maximum, made of a
+    74-observation class (2.5%) whose SD is 6.4% of the response SD; by default (min_scale_small=0.2)
+    that maximum is degenerate and the fit returns Stata's -4713.1378 with it listed, flagged. With the
+    small-class part of the rule turned off (``min_scale_small=0.05``, the old rule) it is the result,
+    and ``min_scale=0.07`` flags it again."""
     ex1 = "lmedexp ~ income + age + I(age**2) + totchr"
     formulas = [ex1, ex1 + " + C(sex)", ex1 + " + C(sex)"]
-    res, caught = _fit(None, formulas, data=mus03sub, class_formula="~ totchr", random_state=3, min_scale=0.07)
+    res, caught = _fit(None, formulas, data=mus03sub, class_formula="~ totchr", random_state=3)
     assert res.llf == pytest.approx(-4713.1378, abs=1e-4)  # Stata [FMM] Example 1d
     assert not res.degenerate and LocalMaximumWarning not in _kinds(caught)
     above = res.local_maxima[res.local_maxima["llf"] > res.llf + 1e-6 * abs(res.llf)]
     assert len(above) and above["degenerate"].all()
     assert above["llf"].max() == pytest.approx(-4710.0117, abs=1e-4)
+    spurious = res.starts[(res.starts["llf"] - -4710.0117).abs() < 1e-3]
+    assert spurious["reason"].str.contains("small and tight").any()
+    old, _ = _fit(None, formulas, data=mus03sub, class_formula="~ totchr", random_state=3, min_scale_small=0.05)
+    assert old.llf == pytest.approx(-4710.0117, abs=1e-4) and not old.degenerate
+    strict, _ = _fit(
+        None, formulas, data=mus03sub, class_formula="~ totchr", random_state=3, min_scale_small=0.05, min_scale=0.07
+    )
+    assert strict.llf == pytest.approx(-4713.1378, abs=1e-4)
 
 
 def test_deprecated_names_still_work(two_lines):

@@ -328,6 +328,7 @@ class DaskFMM(FMM):
         replicate: int = 2,
         max_draws: int = 100,
         min_scale: float = DEFAULT_RULE.min_scale_ratio,
+        min_scale_small: float = DEFAULT_RULE.small_scale_ratio,
         random_state: int | np.random.Generator | None = 0,
         start=None,
         start_posterior=None,
@@ -345,7 +346,7 @@ class DaskFMM(FMM):
         """Estimate on all partitions; the options of :meth:`fmmreg.FMM.fit` and two more.
 
         The start search (``startvalues``, ``draws``, ``max_draws``,
-        ``replicate``, ``emopts``, ``min_scale``, ``random_state``) runs in memory on a
+        ``replicate``, ``emopts``, ``min_scale``, ``min_scale_small``, ``random_state``) runs in memory on a
         sample of rows; ``maxiter`` and ``tol`` apply to the sample's fits and
         to Newton on all rows. ``start=`` skips the sample. Per-row starts
         (``start_posterior=``, ``startvalues="classid"``/``"classpr"``) and
@@ -372,7 +373,18 @@ class DaskFMM(FMM):
         if check_engine(engine) != "fast":
             raise FMMError("engine='statsmodels' (the reference engine) runs in memory only; use engine='fast'")
         opts = start_options(
-            startvalues, draws, emopts, maxiter, tol, replicate, max_draws, min_scale, n_starts, n_refine, short_iter
+            startvalues,
+            draws,
+            emopts,
+            maxiter,
+            tol,
+            replicate,
+            max_draws,
+            min_scale,
+            n_starts,
+            n_refine,
+            short_iter,
+            min_scale_small=min_scale_small,
         )
         if start_posterior is not None or opts.startvalues in ("classid", "classpr"):
             raise FMMError(

@@ -111,6 +111,7 @@ class StartOptions:
             "maxiter": self.maxiter,
             "tol": self.tol,
             "min_scale": self.rule.min_scale_ratio,
+            "min_scale_small": self.rule.small_scale_ratio,
         }
 
 
