@@ -26,50 +26,21 @@ import warnings
 
 import numpy as np
 
-from fmmreg.estimation.degeneracy import DEFAULT_RULE, class_findings, information_condition, response_sd
+from fmmreg.estimation import degeneracy
+from fmmreg.estimation.degeneracy import (
+    DEFAULT_RULE,
+    HUGE_SE,
+    class_findings,
+    dispersion_at_boundary,
+    information_condition,
+    response_sd,
+)
 from fmmreg.exceptions import ConvergenceWarning, DegenerateClassWarning, LocalMaximumWarning
-
-#: Standard error, in index units per SD of the variable, above which a
-#: parameter is reported as not identified by the data.
-HUGE_SE = 100.0
-#: Rows (evenly spaced) from which :func:`parameter_units` takes the SDs of the variables.
-UNIT_ROWS = 100_000
 
 
 def parameter_units(res) -> np.ndarray:
     """Index units of a one-SD change of each parameter's variable (see the module docstring)."""
-    lik = res.lik
-    units = np.ones(lik.n_params)
-    sd_y = response_sd(lik) or 1.0
-    # membership variables vary over the units (a grouped model's groups), not the rows
-    unit_z = getattr(lik.membership, "per_group", lik.membership).Z
-    sds: dict[int, np.ndarray] = {}  # classes share one design array: one pass over it
-    for idx in lik._indices:
-        if idx.design is None:
-            continue
-        design = unit_z if idx.kind == "mem" else idx.design
-        if id(design) not in sds:
-            # a scale for a threshold: evenly spaced rows give it on large data
-            step = max(1, design.shape[0] // UNIT_ROWS)
-            sds[id(design)] = design[::step].std(axis=0)
-        sd = sds[id(design)]
-        sd = np.where(sd > 0, sd, 1.0)
-        if idx.kind == "comp":
-            fam = lik.families[idx.cls]
-            if "lnsigma" in fam.ancillary_names and idx.pos < fam.n_linear:
-                sd = sd / sd_y
-        units[idx.sl] = sd
-    return units
-
-
-def _on_poisson_boundary(res, names) -> np.ndarray:
-    """NB dispersions at their lower boundary (``ln alpha`` below -10: the class is Poisson).
-
-    A boundary estimate, not a degenerate one: the likelihood is bounded
-    there and flat in the dispersion, so its standard error is huge by nature.
-    """
-    theta = res.theta
-    return np.array([term in ("lnalpha", "lndelta") and theta[i] < -10 for i, (_, term) in enumerate(names)])
+    return degeneracy.parameter_units(res.lik)
 
 
 def _label(name: tuple[str, str]) -> str:
@@ -138,7 +109,9 @@ def fit_messages(res, options=None) -> tuple[list[tuple[type, str]], bool]:
         bse = res.bse.to_numpy()
         units = res._parameter_units() if hasattr(res, "_parameter_units") else parameter_units(res)
         names = list(res.params.index)
-        huge = np.flatnonzero((~np.isfinite(bse) | (bse * units > HUGE_SE)) & ~_on_poisson_boundary(res, names))
+        huge = np.flatnonzero(
+            (~np.isfinite(bse) | (bse * units > HUGE_SE)) & ~dispersion_at_boundary(res.lik, res.theta)
+        )
         if len(huge):
             degenerate = True
             shown = ", ".join(_label(names[i]) for i in huge[:5]) + (" ..." if len(huge) > 5 else "")

@@ -465,7 +465,7 @@ def test_split_merge_moves_split_whole_groups(trajectory_fit, monkeypatch):
 def test_size_rule_counts_groups(poisson_fit):
     """A class of one group is degenerate (membership is estimated from groups); per rows it is not."""
     from fmmreg.diagnostics import parameter_units
-    from fmmreg.estimation.degeneracy import class_findings
+    from fmmreg.estimation.degeneracy import DegeneracyRule, class_findings
 
     df = poisson_panel(60, 4, seed=8)
     lik = FMM(2, "y ~ t | id", data=df, family="poisson")._likelihood([0, 1])
@@ -474,10 +474,12 @@ def test_size_rule_counts_groups(poisson_fit):
     for n_groups, flagged in ((1, True), (2, False)):
         tau = np.tile([1.0, 0.0], (lik.n, 1))
         tau[: 4 * n_groups] = [0.0, 1.0]
-        found = class_findings(lik, theta, tau, 1.0)
+        # the small-class floor on rows per parameter off: this is about groups
+        rule = DegeneracyRule(small_per_param=0.0)
+        found = class_findings(lik, theta, tau, 1.0, rule)
         assert [(f.kind, f.cls) for f in found] == ([("size", 1)] if flagged else [])
         assert not flagged or "holds about 1.0 groups for 1 class-membership parameter" in found[0].message
-        assert class_findings(plain, theta, tau, 1.0) == []  # 4 rows for 2 Poisson parameters
+        assert class_findings(plain, theta, tau, 1.0, rule) == []  # 4 rows for 2 Poisson parameters
     # a membership variable's SD unit is its SD over the groups (an unbalanced panel)
     res = poisson_fit[3]
     z = res.lik.membership.per_group.Z[:, 0]

@@ -24,24 +24,40 @@ The rule (:class:`DegeneracyRule`): a local maximum is degenerate when any of
    deviation and the standard deviation of the response (the two together:
    a tight class beside a wide one is legitimate when the classes are far
    apart, and a small class SD is legitimate when the others are small too);
-3. **small and tight** -- a class holding less than ``small_share`` (10%) of
-   the observations (``n_k / n``) has a standard deviation below
-   ``small_scale_ratio`` (default 20%; ``min_scale_small=`` of
-   :meth:`fmmreg.FMM.fit`) of both the same references. Such a class is a
-   regression plane threaded through a few dozen observations that happen to
-   lie close to it, and the wide classes explain them as well: data simulated
-   with no such class give maxima with one (a class of 89 observations with
-   an SD of 13% of the response SD, 2.2 log likelihood units above the
-   proper maximum, benchmarks/hard_cases/spurious_sim.md), and on the
-   simulated cases of the panel of hard problems the maxima with one
-   (classes of 10-39 observations at 9-18% of the largest class SD) are not
-   the simulated classes, whose SDs are 37-100% of the largest. This is
-   Hathaway's constraint on the ratio of class SDs, applied to small classes
-   only: a large tight class (a spike of many observations) is a finding;
+3. **small class** -- a class holding less than ``small_share`` (10%) of the
+   observations (``n_k / sum_i w_i``) must show more than the minimum:
+
+   - *small and tight*: its SD is below ``small_scale_ratio`` (default 20%;
+     ``min_scale_small=`` of :meth:`fmmreg.FMM.fit`) of both references of
+     the scale part;
+   - *small and few*: it holds fewer than ``small_per_param`` (5)
+     observations per component parameter.
+
+   Such a class is a regression plane threaded through the few observations
+   that happen to lie close to it, which the wide classes explain as well.
+   Evidence (benchmarks/hard_cases): data simulated from Example 1b's fitted
+   3-class model, which holds no such class, refitted with 4 classes, give
+   maxima with one (89 observations with an SD of 13% of the response SD,
+   2.2 log likelihood units above the proper maximum; spurious_sim.md); on
+   the panel's simulated cases the maxima above the one with the simulated
+   classes are of this kind (39 observations at 4.7% of the response SD;
+   10 at 9.4%; 9 observations for 3 parameters), and Stata's Example 1d has
+   one at -4710.0117 (74 observations, 2.5%, at 6.4%) above its published
+   -4713.1378. This is Hathaway's bound on the ratio of class SDs and a
+   floor on the observations per parameter, for small classes only: a large
+   tight class (a spike of many observations) is a finding;
 4. **flat** -- the observed information is not finite or, scaled to unit
    diagonal, its condition number exceeds ``max_condition`` (default 1e10):
    some parameter is not identified or runs off to infinity;
-5. **not converged** -- Newton did not reach a maximum.
+5. **separation** -- a parameter's standard error (inverse observed
+   information) exceeds :data:`HUGE_SE` index units for a one-SD change of
+   its variable (the response SD for the means of scale families, 1 on a
+   link or log scale): a class-membership or component coefficient running
+   off to infinity where a covariate separates a class, which the scaled
+   condition number does not always show. (An NB dispersion at its lower
+   boundary, ``lnalpha < -10``, is a Poisson class, not a degenerate one.)
+   The fit's checks (:mod:`fmmreg.diagnostics`) report the same;
+6. **not converged** -- Newton did not reach a maximum.
 
 Only the first three are checked on short EM runs (no Hessian there).
 """
@@ -63,11 +79,18 @@ class DegeneracyRule:
     min_scale_ratio: float = 0.05
     small_scale_ratio: float = 0.20
     small_share: float = 0.10
+    small_per_param: float = 5.0
     size_margin: float = 1.0
     max_condition: float = 1e10
 
 
 DEFAULT_RULE = DegeneracyRule()
+
+#: Standard error, in index units per SD of the variable, above which a
+#: parameter is not identified by the data (the *separation* part of the rule).
+HUGE_SE = 100.0
+#: Rows (evenly spaced) from which :func:`parameter_units` takes the SDs of the variables.
+UNIT_ROWS = 100_000
 
 
 def rule_of(fit_options: dict) -> DegeneracyRule:
@@ -82,7 +105,7 @@ def rule_of(fit_options: dict) -> DegeneracyRule:
 class Finding:
     """One reason a solution is degenerate; ``cls`` is 0-based or ``None`` (whole model)."""
 
-    kind: str  # "size" | "scale" | "small tight" | "flat" | "not converged"
+    kind: str  # "size" | "small few" | "scale" | "small tight" | "flat" | "separation" | "not converged"
     cls: int | None
     value: float
     message: str
@@ -139,6 +162,16 @@ def class_findings(
                     "size", k, float(eff[k]), f"class {k + 1} holds about {eff[k]:.1f} observations for {p} parameters"
                 )
             )
+        elif eff[k] < rule.small_share * total and eff[k] < rule.small_per_param * p:
+            out.append(
+                Finding(
+                    "small few",
+                    k,
+                    float(eff[k]),
+                    f"class {k + 1} is small: about {eff[k]:.1f} observations ({eff[k] / total:.1%}) for {p} "
+                    f"parameters, fewer than {rule.small_per_param:g} per parameter",
+                )
+            )
     if lik.n_units < lik.n:
         # a grouped model: class membership is estimated from groups, so a class
         # needs groups for its membership parameters as it needs rows for its
@@ -191,6 +224,68 @@ def class_findings(
     return out
 
 
+def parameter_units(lik: MixtureLikelihood) -> np.ndarray:
+    """Index units of a one-SD change of each parameter's variable (see :data:`HUGE_SE`)."""
+    units = np.ones(lik.n_params)
+    sd_y = response_sd(lik) or 1.0
+    # membership variables vary over the units (a grouped model's groups), not the rows
+    unit_z = getattr(lik.membership, "per_group", lik.membership).Z
+    sds: dict[int, np.ndarray] = {}  # classes share one design array: one pass over it
+    for idx in lik._indices:
+        if idx.design is None:
+            continue
+        design = unit_z if idx.kind == "mem" else idx.design
+        if id(design) not in sds:
+            # a scale for a threshold: evenly spaced rows give it on large data
+            step = max(1, design.shape[0] // UNIT_ROWS)
+            sds[id(design)] = design[::step].std(axis=0)
+        sd = sds[id(design)]
+        sd = np.where(sd > 0, sd, 1.0)
+        if idx.kind == "comp":
+            fam = lik.families[idx.cls]
+            if "lnsigma" in fam.ancillary_names and idx.pos < fam.n_linear:
+                sd = sd / sd_y
+        units[idx.sl] = sd
+    return units
+
+
+def dispersion_at_boundary(lik: MixtureLikelihood, theta: np.ndarray) -> np.ndarray:
+    """Mask of NB dispersions at their lower boundary (``ln alpha`` / ``ln delta`` below -10).
+
+    A boundary estimate, not a degenerate one: the likelihood is bounded
+    there and flat in the dispersion (the class is Poisson), so its standard
+    error is huge by nature.
+    """
+    out = np.zeros(lik.n_params, dtype=bool)
+    for idx in lik._indices:
+        if idx.kind != "comp" or idx.design is not None:
+            continue
+        fam = lik.families[idx.cls]
+        name = fam.ancillary_names[idx.pos - fam.n_linear]
+        if name in ("lnalpha", "lndelta") and theta[idx.sl.start] < -10:
+            out[idx.sl] = True
+    return out
+
+
+def separated_parameters(lik: MixtureLikelihood, theta: np.ndarray, hess: np.ndarray) -> np.ndarray:
+    """Indices of the parameters whose standard error exceeds :data:`HUGE_SE` (see the rule)."""
+    cons = getattr(lik, "constraints", None)
+    info = -hess if cons is None else cons.reduce(-hess)
+    try:
+        cov = np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        return np.arange(lik.n_params)
+    if cons is not None:
+        cov = cons.expand(cov)
+    with np.errstate(invalid="ignore"):
+        bse = np.sqrt(np.diag(cov))
+    units = vars(lik).get("_parameter_units")
+    if units is None:
+        units = lik._parameter_units = parameter_units(lik)
+    huge = ~np.isfinite(bse) | (bse * units > HUGE_SE)
+    return np.flatnonzero(huge & ~dispersion_at_boundary(lik, theta))
+
+
 def information_condition(hess: np.ndarray) -> float:
     """Condition number of the unit-diagonal scaled observed information ``-H`` (inf if not PD)."""
     if not np.all(np.isfinite(hess)):
@@ -230,4 +325,16 @@ def solution_findings(
             out.append(
                 Finding("flat", None, cond, f"the observed information is near singular (condition number {cond:.2g})")
             )
+        else:
+            huge = separated_parameters(lik, theta, hess)
+            if len(huge):
+                out.append(
+                    Finding(
+                        "separation",
+                        None,
+                        float(len(huge)),
+                        f"{len(huge)} parameter(s) with huge standard errors (separation: a coefficient "
+                        "running off to infinity)",
+                    )
+                )
     return out

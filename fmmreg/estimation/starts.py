@@ -641,8 +641,12 @@ class StartSearch:
         ]
         return pd.DataFrame(rows).rename_axis("start")
 
-    def maxima(self, best_ll: float | None) -> pd.DataFrame:
-        """Distinct refined maxima: log likelihood, starts reaching it, shares, degenerate flag."""
+    def maxima(self, best_ll: float | None, best_degenerate: bool = False) -> pd.DataFrame:
+        """Distinct refined maxima: log likelihood, starts reaching it, shares, degenerate flag.
+
+        ``best`` marks the returned maximum (``best_ll``; a degenerate one when no
+        start reached a non-degenerate maximum).
+        """
         groups: list[dict] = []
         for i, c in enumerate(self.cands):
             if c.status != "refined":
@@ -673,7 +677,9 @@ class StartSearch:
         out = pd.DataFrame(groups, columns=columns)
         out = out.sort_values("llf", ascending=False, kind="stable").reset_index(drop=True)
         if best_ll is not None:
-            out["best"] = [(not d) and _rel_close(v, best_ll, SAME_MAX_RTOL) for v, d in zip(out.llf, out.degenerate)]
+            out["best"] = [
+                d == best_degenerate and _rel_close(v, best_ll, SAME_MAX_RTOL) for v, d in zip(out.llf, out.degenerate)
+            ]
         return out.rename_axis("maximum")
 
     def failure_message(self) -> str:
@@ -740,7 +746,7 @@ def multistart(
             chosen.llf,
             chosen.trace,
             search.table(),
-            search.maxima(None if chosen.degenerate else chosen.llf),
+            search.maxima(chosen.llf, chosen.degenerate),
             hits,
             capped,
             chosen.degenerate,
@@ -865,7 +871,7 @@ def _polish_full(lik, search, b, hits, capped, options, engine, callback, rng) -
         ll,
         trace,
         table,
-        search.maxima(best_ll),
+        search.maxima(best_ll, cands[b].degenerate),
         hits,
         capped,
         bool(found),
