@@ -257,13 +257,12 @@ def dispersion_at_boundary(lik: MixtureLikelihood, theta: np.ndarray) -> np.ndar
     error is huge by nature.
     """
     out = np.zeros(lik.n_params, dtype=bool)
-    for idx in lik._indices:
-        if idx.kind != "comp" or idx.design is not None:
-            continue
-        fam = lik.families[idx.cls]
-        name = fam.ancillary_names[idx.pos - fam.n_linear]
-        if name in ("lnalpha", "lndelta") and theta[idx.sl.start] < -10:
-            out[idx.sl] = True
+    for fam, sl in zip(lik.families, lik.comp_slices):
+        # ancillary parameters close each class's block
+        for j, name in enumerate(fam.ancillary_names):
+            pos = sl.stop - len(fam.ancillary_names) + j
+            if name in ("lnalpha", "lndelta") and theta[pos] < -10:
+                out[pos] = True
     return out
 
 
