@@ -394,8 +394,8 @@ def test_min_scale_is_the_rule_of_the_search_and_of_the_fit_checks(two_lines, cl
     assert again.llf == other.llf
 
 
-def test_small_tight_part_of_the_rule_flags_small_classes_only(clean_fit):
-    """A class below ``min_scale_small`` (20%) of both SDs, or with fewer than 5 observations per parameter,
+def test_small_class_part_of_the_rule_flags_small_classes_only(clean_fit):
+    """A class below ``min_scale_small`` (20%) of both SDs, or with fewer than 10 observations per parameter,
     is degenerate when it holds less than 10% of the observations, not when it holds more; below
     ``min_scale`` (5%) it is degenerate at any size."""
     res = clean_fit[0]
@@ -412,14 +412,17 @@ def test_small_tight_part_of_the_rule_flags_small_classes_only(clean_fit):
         tau = np.column_stack([np.full(n, 1.0 - share), np.full(n, share)])
         return [f for f in class_findings(lik, th, tau, sd_y, rule) if f.cls == 1]
 
-    assert [f.kind for f in findings(0.12, 0.08)] == ["small tight"]  # 24 observations, 8 per parameter
-    assert "(min_scale_small)" in findings(0.12, 0.08)[0].message
+    # 300 rows: a small class holds fewer than 30, under 10 per parameter; the tight part alone first
+    tight_only = DegeneracyRule(small_per_param=0.0)
+    assert [f.kind for f in findings(0.12, 0.09, tight_only)] == ["small tight"]  # 27 observations
+    assert "(min_scale_small)" in findings(0.12, 0.09, tight_only)[0].message
+    assert findings(0.25, 0.09, tight_only) == []  # a small class with a wide enough SD
     assert findings(0.12, 0.30) == []  # a large tight class is a finding
-    assert findings(0.25, 0.08) == []  # a small class with a wide enough SD
-    few = findings(0.25, 0.04)  # 12 observations for 3 parameters
-    assert [f.kind for f in few] == ["small few"] and "fewer than 5 per parameter" in few[0].message
+    few = findings(0.25, 0.09)  # 27 observations for 3 parameters
+    assert [f.kind for f in few] == ["small few"] and "fewer than 10 per parameter" in few[0].message
+    assert findings(0.25, 0.09, DegeneracyRule(small_per_param=5.0)) == []
     assert [f.kind for f in findings(0.03, 0.30)] == ["scale"]  # a collapse at any size
-    assert findings(0.12, 0.08, DegeneracyRule(small_scale_ratio=0.05)) == []  # the part turned off
+    assert findings(0.12, 0.09, DegeneracyRule(small_scale_ratio=0.05, small_per_param=0.0)) == []  # both off
     assert rule_of({"min_scale": 0.05, "min_scale_small": 0.1}).small_scale_ratio == 0.1
 
 

@@ -30,8 +30,9 @@ The rule (:class:`DegeneracyRule`): a local maximum is degenerate when any of
    - *small and tight*: its SD is below ``small_scale_ratio`` (default 20%;
      ``min_scale_small=`` of :meth:`fmmreg.FMM.fit`) of both references of
      the scale part;
-   - *small and few*: it holds fewer than ``small_per_param`` (5)
-     observations per component parameter.
+   - *small and few*: it holds fewer than ``small_per_param`` (10)
+     observations per component parameter (the one-in-ten rule of thumb of
+     regression modelling: fewer observations per parameter fit noise).
 
    Such a class is a regression plane threaded through the few observations
    that happen to lie close to it, which the wide classes explain as well.
@@ -41,7 +42,8 @@ The rule (:class:`DegeneracyRule`): a local maximum is degenerate when any of
    2.2 log likelihood units above the proper maximum; spurious_sim.md); on
    the panel's simulated cases the maxima above the one with the simulated
    classes are of this kind (39 observations at 4.7% of the response SD;
-   10 at 9.4%; 9 observations for 3 parameters), and Stata's Example 1d has
+   10 at 9.4%; 9 and 25 observations for 3 parameters, the latter with a
+   slope of -2.0 where every simulated class has +0.5), and Stata's Example 1d has
    one at -4710.0117 (74 observations, 2.5%, at 6.4%) above its published
    -4713.1378. This is Hathaway's bound on the ratio of class SDs and a
    floor on the observations per parameter, for small classes only: a large
@@ -79,7 +81,7 @@ class DegeneracyRule:
     min_scale_ratio: float = 0.05
     small_scale_ratio: float = 0.20
     small_share: float = 0.10
-    small_per_param: float = 5.0
+    small_per_param: float = 10.0
     size_margin: float = 1.0
     max_condition: float = 1e10
 
