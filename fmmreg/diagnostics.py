@@ -90,15 +90,6 @@ def fit_messages(res, options=None) -> tuple[list[tuple[type, str]], bool]:
     for f in findings:
         degenerate = True
         out.append((DegenerateClassWarning, f"{f.message}: the maximum is degenerate; fit fewer classes"))
-    if search is not None and search.degenerate and not findings:
-        degenerate = True
-        out.append(
-            (
-                DegenerateClassWarning,
-                "no start reached a non-degenerate maximum; the best one found is degenerate "
-                f"({'; '.join(f.message for f in search.findings)}); fit fewer classes",
-            )
-        )
     hess = res.hessian
     cons = getattr(res, "constraints", None)
     if hess is not None and cons is not None:
@@ -139,6 +130,17 @@ def fit_messages(res, options=None) -> tuple[list[tuple[type, str]], bool]:
                     f"mostly in {shown}: the model is over-parameterised or a class is degenerate",
                 )
             )
+    if search is not None and search.degenerate and not degenerate:
+        # the search's reason when the checks above do not show it (separation judged on the
+        # observed information while the reported SEs come from another vce, say)
+        degenerate = True
+        out.append(
+            (
+                DegenerateClassWarning,
+                "no start reached a non-degenerate maximum; the best one found is degenerate "
+                f"({'; '.join(f.message for f in search.findings)}); fit fewer classes",
+            )
+        )
     return out, degenerate
 
 
