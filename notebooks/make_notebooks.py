@@ -334,7 +334,8 @@ parameter. The evidence: data simulated from Example 1b's fitted model, which ho
 give maxima with one above the proper maximum (SDs up to 13% of the response SD), and on the
 simulated cases of the panel of hard problems the maxima with one lie above the maxima with the
 simulated classes (README, "Start search"). To see this maximum anyway, lower that part of the rule
-to the general 5% floor:
+to the general 5% floor (the search then returns it, with a `LocalMaximumWarning`: one start
+reached it):
 """),
     code("""
 ex1d_loose = fmm(
