@@ -481,7 +481,8 @@ class FMM:
             references makes a maximum degenerate (default 0.20: a plane
             threaded through a few dozen observations, which data simulated
             without such a class produce). Set it to ``min_scale`` or 0 to
-            keep small tight classes.
+            keep small tight classes. (A small class also needs 10
+            observations per parameter; see :mod:`fmmreg.estimation.degeneracy`.)
         random_state : int or Generator
             Seed of the start search (results are deterministic given it).
         start : Series or array-like, optional
