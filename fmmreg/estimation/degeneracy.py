@@ -153,7 +153,7 @@ def class_findings(
     sd_y: float,
     rule: DegeneracyRule = DEFAULT_RULE,
 ) -> list[Finding]:
-    """The size and scale parts of the rule (cheap: no derivatives)."""
+    """The size, scale and small-class parts of the rule (cheap: no derivatives)."""
     out = []
     eff = lik.w @ tau
     total = float(eff.sum())
@@ -162,16 +162,6 @@ def class_findings(
             out.append(
                 Finding(
                     "size", k, float(eff[k]), f"class {k + 1} holds about {eff[k]:.1f} observations for {p} parameters"
-                )
-            )
-        elif eff[k] < rule.small_share * total and eff[k] < rule.small_per_param * p:
-            out.append(
-                Finding(
-                    "small few",
-                    k,
-                    float(eff[k]),
-                    f"class {k + 1} is small: about {eff[k]:.1f} observations ({eff[k] / total:.1%}) for {p} "
-                    f"parameters, fewer than {rule.small_per_param:g} per parameter",
                 )
             )
     if lik.n_units < lik.n:
@@ -223,6 +213,18 @@ def class_findings(
                         f"and of the response SD {sd_y:.3g}",
                     )
                 )
+    flagged = {f.cls for f in out}  # a class's first reason is its most telling one (a collapse, say)
+    for k, p in enumerate(lik.comp_sizes):
+        if k not in flagged and eff[k] < rule.small_share * total and eff[k] < rule.small_per_param * p:
+            out.append(
+                Finding(
+                    "small few",
+                    k,
+                    float(eff[k]),
+                    f"class {k + 1} is small: about {eff[k]:.1f} observations ({eff[k] / total:.1%}) for {p} "
+                    f"parameters, fewer than {rule.small_per_param:g} per parameter",
+                )
+            )
     return out
 
 
