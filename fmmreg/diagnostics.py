@@ -15,7 +15,7 @@ the results (the summary prints both), and issues the warnings:
   :mod:`fmmreg.estimation.degeneracy` (a class too small for its
   parameters, a collapsed scale, a near-singular observed information), and
   parameters the data do not pin down: a standard error above
-  :data:`HUGE_SE` index units for a one-SD change of the variable (the
+  :data:`~fmmreg.estimation.degeneracy.HUGE_SE` index units for a one-SD change of the variable (the
   response SD for Gaussian-type means, 1 on a link or log scale) -- the
   signature of separation, in a component or in the class-membership model.
 """
@@ -29,9 +29,9 @@ import numpy as np
 from fmmreg.estimation import degeneracy
 from fmmreg.estimation.degeneracy import (
     DEFAULT_RULE,
-    HUGE_SE,
     class_findings,
     dispersion_at_boundary,
+    huge_standard_errors,
     information_condition,
     response_sd,
 )
@@ -100,9 +100,7 @@ def fit_messages(res, options=None) -> tuple[list[tuple[type, str]], bool]:
         bse = res.bse.to_numpy()
         units = res._parameter_units() if hasattr(res, "_parameter_units") else parameter_units(res)
         names = list(res.params.index)
-        huge = np.flatnonzero(
-            (~np.isfinite(bse) | (bse * units > HUGE_SE)) & ~dispersion_at_boundary(res.lik, res.theta)
-        )
+        huge = huge_standard_errors(bse, units, dispersion_at_boundary(res.lik, res.theta))
         if len(huge):
             degenerate = True
             shown = ", ".join(_label(names[i]) for i in huge[:5]) + (" ..." if len(huge) > 5 else "")

@@ -285,8 +285,13 @@ def separated_parameters(lik: MixtureLikelihood, theta: np.ndarray, hess: np.nda
     units = vars(lik).get("_parameter_units")
     if units is None:
         units = lik._parameter_units = parameter_units(lik)
-    huge = ~np.isfinite(bse) | (bse * units > HUGE_SE)
-    return np.flatnonzero(huge & ~dispersion_at_boundary(lik, theta))
+    return huge_standard_errors(bse, units, dispersion_at_boundary(lik, theta))
+
+
+def huge_standard_errors(bse: np.ndarray, units: np.ndarray, at_boundary: np.ndarray) -> np.ndarray:
+    """Indices of the standard errors above :data:`HUGE_SE` index units per SD (or not finite),
+    dispersions at their boundary (``at_boundary``) left out."""
+    return np.flatnonzero((~np.isfinite(bse) | (bse * units > HUGE_SE)) & ~at_boundary)
 
 
 def information_condition(hess: np.ndarray) -> float:
