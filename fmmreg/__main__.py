@@ -81,6 +81,8 @@ def fit_command(args: argparse.Namespace) -> int:
         "random_state": args.random_state,
         "draws": args.draws,
         "max_draws": args.max_draws,
+        "min_scale": args.min_scale,
+        "min_scale_small": args.min_scale_small,
         "weights": args.weights,
     }
     with warnings.catch_warnings(record=True) as caught:
@@ -122,6 +124,8 @@ def datasets_command(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    from fmmreg.estimation.degeneracy import DEFAULT_RULE
+
     p = argparse.ArgumentParser(prog="fmmreg", description="Finite mixture regression with Stata fmm's numbers")
     sub = p.add_subparsers(dest="command")
     p_demo = sub.add_parser("demo", help="fit the NMES 1988 doctor-visits example and print the summary")
@@ -151,6 +155,19 @@ def parser() -> argparse.ArgumentParser:
     p_fit.add_argument("--draws", type=int, default=10, help="starts per batch of the start search (default 10)")
     p_fit.add_argument(
         "--max-draws", type=int, default=100, help="cap on the starts of the start search in all (default 100)"
+    )
+    p_fit.add_argument(
+        "--min-scale",
+        type=float,
+        default=DEFAULT_RULE.min_scale_ratio,
+        help="degeneracy rule: smallest class SD, as a share of the response SD and the largest class SD "
+        f"(default {DEFAULT_RULE.min_scale_ratio:g})",
+    )
+    p_fit.add_argument(
+        "--min-scale-small",
+        type=float,
+        default=DEFAULT_RULE.small_scale_ratio,
+        help=f"the same for a class under 10%% of the observations (default {DEFAULT_RULE.small_scale_ratio:g})",
     )
     for kind, what in (
         ("latex", "a standalone LaTeX document"),

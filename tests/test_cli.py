@@ -73,6 +73,20 @@ def test_fit_hybrid_lists_and_a_shipped_data_set(capsys):
     assert "         fem |" in text and "      Women  |" in text  # the factor shown as Stata's i.fem
 
 
+def test_fit_passes_the_degeneracy_rule_options(capsys):
+    """Example 1d, random_state 3: the default rule flags the -4710.0117 maximum (a small tight class)
+    and the summary reports Stata's -4713.1378; --min-scale-small 0.05 keeps that class."""
+    base = "lmedexp ~ income + age + I(age**2) + totchr"
+    argv = ["fit", "mus03sub", base, base + " + C(sex)", base + " + C(sex)", "--class", "~ totchr"]
+    argv += ["--random-state", "3"]
+    assert main(argv) == 0
+    assert "Log likelihood = -4713.1378" in capsys.readouterr().out
+    assert main(argv + ["--min-scale-small", "0.05"]) == 0
+    assert "Log likelihood = -4710.0117" in capsys.readouterr().out
+    assert main(argv + ["--min-scale-small", "0.05", "--min-scale", "0.07"]) == 0
+    assert "Log likelihood = -4713.1378" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -80,6 +94,10 @@ def test_fit_hybrid_lists_and_a_shipped_data_set(capsys):
         (["fit", "nmes1988", "visits ~ nosuch", "-k", "2", "--family", "poisson"], "'nosuch' not found in data"),
         (["fit", "nmes1988", "visits ~ chronic", "--family", "poisson"], "number of classes k"),
         (["fit", "nmes1988", "visits ~ chronic", "-k", "2", "--family", "nosuch"], "unknown family"),
+        (
+            ["fit", "nmes1988", "visits ~ chronic", "-k", "2", "--min-scale-small", "2"],
+            "min_scale_small=2.0 is outside",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_status_2(argv, message, capsys):
