@@ -30,9 +30,9 @@ def main() -> None:
         "the 200 best distinct short runs plus 100 random others refined to convergence, every maximum",
         "classified by the degeneracy rule). Default: `panel.py`, `FMM(...).fit(random_state=s)` for",
         "s = 0..19; *reached* = within 1e-6 relative of the best known; *silent misses* = missed without",
-        "a `LocalMaximumWarning`. Times are wall seconds on a 2-core machine (this run: two panel",
-        "processes at once, one per core, on a machine about twice as fast as earlier rounds'; compare",
-        "times across runs with care: Example 1b alone is in benchmarks/results.md).",
+        "a `LocalMaximumWarning`. Times are wall seconds on a 2-core machine (this run: one panel",
+        "process at a time, on a machine about twice as fast as earlier rounds'; compare times across",
+        "runs with care: Example 1b alone is in benchmarks/results.md).",
         "",
         "| case | n | K | best known (non-degenerate) | exhaustive: starts / reaching best | higher degenerate maxima "
         "| next maximum | default: reached | silent misses | median starts | median s |",
