@@ -480,6 +480,8 @@ def test_size_rule_counts_groups(poisson_fit):
         assert [(f.kind, f.cls) for f in found] == ([("size", 1)] if flagged else [])
         assert not flagged or "holds about 1.0 groups for 1 class-membership parameter" in found[0].message
         assert class_findings(plain, theta, tau, 1.0, rule) == []  # 4 rows for 2 Poisson parameters
+        # with the default rule those rows are a small class with fewer than 10 rows per parameter
+        assert [(f.kind, f.cls) for f in class_findings(plain, theta, tau, 1.0)] == [("small few", 1)]
     # a membership variable's SD unit is its SD over the groups (an unbalanced panel)
     res = poisson_fit[3]
     z = res.lik.membership.per_group.Z[:, 0]
