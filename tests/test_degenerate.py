@@ -186,10 +186,8 @@ def _two_class_lik(df, sigmas, shares=(0.5, 0.5)):
 def test_rule_flags_a_collapsed_scale(two_lines):
     lik, theta = _two_class_lik(two_lines, sigmas=(0.01, 1.0))
     found = class_findings(lik, theta, lik.estep(theta)[1], response_sd(lik))
-    # the collapsed class also holds few observations (the small-class part): both name class 1 only
-    scale = [f for f in found if f.kind == "scale"]
-    assert len(scale) == 1 and all(f.cls == 0 for f in found)
-    assert "class 1's standard deviation collapsed" in scale[0].message
+    assert [f.kind for f in found] == ["scale"] and found[0].cls == 0
+    assert "class 1's standard deviation collapsed" in found[0].message
 
 
 def test_rule_accepts_tight_classes_far_apart(two_lines):
