@@ -167,7 +167,10 @@ def parser() -> argparse.ArgumentParser:
         "--min-scale-small",
         type=float,
         default=DEFAULT_RULE.small_scale_ratio,
-        help=f"the same for a class under 10%% of the observations (default {DEFAULT_RULE.small_scale_ratio:g})",
+        help=(  # argparse formats help with %: a literal one is doubled
+            f"the same for a class under {DEFAULT_RULE.small_share:.0%} of the observations "
+            f"(default {DEFAULT_RULE.small_scale_ratio:g})"
+        ).replace("%", "%%"),
     )
     for kind, what in (
         ("latex", "a standalone LaTeX document"),

@@ -649,13 +649,13 @@ def start_options(
         "min_scale",
         min_scale,
         "the smallest class SD, as a share of the response's SD and of the largest class SD, "
-        "that a non-degenerate maximum may have (default 0.05)",
+        f"that a non-degenerate maximum may have (default {DEFAULT_RULE.min_scale_ratio:g})",
     )
     min_scale_small = _share(
         "min_scale_small",
         min_scale_small,
-        "the smallest SD of a class with less than 10% of the observations, as a share of the "
-        "response's SD and of the largest class SD (default 0.2)",
+        f"the smallest SD of a class with less than {DEFAULT_RULE.small_share:.0%} of the observations, as a "
+        f"share of the response's SD and of the largest class SD (default {DEFAULT_RULE.small_scale_ratio:g})",
     )
     opts.rule = replace(opts.rule, min_scale_ratio=min_scale, small_scale_ratio=min_scale_small)
     return opts
